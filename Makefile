@@ -1,0 +1,57 @@
+# Lapor Call Center: the two commands are `make run` and `make test`.
+# Both do all set-up first: Debian packages (as root), the virtualenv, the Asterisk rootfs
+# (cached outside the repo) and the prompts (cached by text hash).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# mmdebstrap builds the Asterisk rootfs; sox and espeak-ng make the prompts; SIPp drives
+# load tests; the keyring verifies the Debian sid packages.
+APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester
+
+.PHONY: run test lint bench clean setup apt-packages venv
+
+run: setup
+	$(BIN)/python -m sandbox.devrun
+
+test: setup lint
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/fastagi_throughput.py
+
+setup: apt-packages venv
+
+# Installs only what is missing, so a second run costs a few dpkg look-ups.
+apt-packages:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "Missing Debian packages:$$missing. Run: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python >= 3.11 is required (found $$($(PYTHON) --version))" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@
+
+clean:
+	-[ -x $(BIN)/lapor-sandbox ] && $(BIN)/lapor-sandbox down
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

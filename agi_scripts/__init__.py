@@ -1,0 +1,1 @@
+"""Lapor's AGI scripts: one module per dialplan ``AGI(agi://…/<name>)``."""

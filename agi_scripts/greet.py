@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""greet: answer, play the welcome prompt, mark the call as greeted."""
+
+from __future__ import annotations
+
+from ivr import Channel
+
+WELCOME_PROMPT = "lapor/selamat-datang"
+
+
+async def greet(channel: Channel) -> None:
+    await channel.answer()
+    await channel.stream_file(WELCOME_PROMPT)
+    await channel.set_variable("LAPOR_GREETED", channel.request.uniqueid)
+
+
+if __name__ == "__main__":
+    from ivr.classic import run_classic
+
+    raise SystemExit(run_classic(greet))

@@ -1,0 +1,34 @@
+"""Application factory: build settings, engine and routers here, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import make_engine
+from api.routes import health
+from api.settings import ApiSettings
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Create the API for the given settings (from the environment by default)."""
+    settings = settings or ApiSettings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Lapor Call Center API",
+        version="0.1.0",
+        summary="Complaints, call records and KPIs for a city's 24-hour complaint line.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Render the Asterisk config templates in this folder into a live config directory.
+
+Templates are plain Asterisk ``.conf`` files with ``{{NAME}}`` placeholders (the dialplan's
+own ``${VAR}`` syntax is left alone). Values come from, in order of precedence:
+
+1. the environment: ``LAPOR_<NAME>``, or ``LAPOR_<NAME>_FILE`` naming a file that holds
+   the value (Docker secrets);
+2. ``defaults.env`` beside the templates (production defaults; never secrets).
+
+A block between the lines ``;{{#AGENTS}}`` and ``;{{/AGENTS}}`` is repeated for every
+agent listed in the file named by ``LAPOR_AGENTS_FILE`` (one ``id:secret`` per line),
+with ``{{AGENT_ID}}`` and ``{{AGENT_SECRET}}`` filled in.
+
+Stdlib only: it runs inside the Asterisk image and the sandbox rootfs as well as on the
+host. Usage: ``render.py SRC_DIR DST_DIR [FILE ...]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
+AGENT_BLOCK = re.compile(r"^;\{\{#AGENTS\}\}\n(.*?)^;\{\{/AGENTS\}\}\n", re.S | re.M)
+AGENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+ENV_PREFIX = "LAPOR_"
+
+
+class RenderError(Exception):
+    """A template can't be rendered: missing values or a malformed agents file."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse ``NAME=value`` lines; blank lines and ``#`` comments are skipped."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise RenderError(f"{path}:{number}: expected NAME=value")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def collect_values(src: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Merge ``defaults.env`` with ``LAPOR_*`` environment values (environment wins)."""
+    defaults = src / "defaults.env"
+    values = read_env_file(defaults) if defaults.exists() else {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :]
+        if name.endswith("_FILE") and name != "AGENTS_FILE":
+            values[name[: -len("_FILE")]] = Path(value).read_text(encoding="utf-8").strip()
+        else:
+            values[name] = value
+    return values
+
+
+def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Read ``id:secret`` lines from the agents file, if one is configured."""
+    path = values.get("AGENTS_FILE", "")
+    if not path:
+        return []
+    agents = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        agent_id, sep, secret = line.partition(":")
+        if not sep or not AGENT_ID.match(agent_id) or not secret or "\n" in secret:
+            raise RenderError(f"{path}:{number}: expected agent_id:secret")
+        agents.append((agent_id, secret))
+    return agents
+
+
+def render_text(text: str, values: Mapping[str, str], agents: Iterable[tuple[str, str]]) -> str:
+    """Expand the agent blocks, then every ``{{NAME}}``; raise on any missing value."""
+    agent_list = list(agents)
+
+    def expand_agents(match: re.Match[str]) -> str:
+        block = match.group(1)
+        return "".join(
+            block.replace("{{AGENT_ID}}", agent_id).replace("{{AGENT_SECRET}}", secret)
+            for agent_id, secret in agent_list
+        )
+
+    text = AGENT_BLOCK.sub(expand_agents, text)
+    missing = sorted({name for name in PLACEHOLDER.findall(text) if name not in values})
+    if missing:
+        raise RenderError("missing values: " + ", ".join(ENV_PREFIX + name for name in missing))
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def render_dir(
+    src: Path,
+    dst: Path,
+    environ: Mapping[str, str],
+    only: Iterable[str] | None = None,
+) -> list[Path]:
+    """Render ``src/*.conf`` (or just the named files) into ``dst``; return the written paths."""
+    values = collect_values(src, environ)
+    agents = read_agents(values)
+    names = sorted(only) if only is not None else sorted(p.name for p in src.glob("*.conf"))
+    dst.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        target = dst / name
+        target.write_text(render_text((src / name).read_text(encoding="utf-8"), values, agents))
+        # Rendered files hold secrets: readable by their owner only.
+        target.chmod(0o600)
+        written.append(target)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3:
+        print("usage: render.py SRC_DIR DST_DIR [FILE ...]", file=sys.stderr)
+        return 2
+    try:
+        written = render_dir(Path(argv[1]), Path(argv[2]), os.environ, argv[3:] or None)
+    except (RenderError, OSError) as exc:
+        print(f"render.py: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"rendered {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

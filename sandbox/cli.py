@@ -1,0 +1,112 @@
+"""``lapor-sandbox``: start, stop, inspect the local Asterisk pair, and place test calls."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sandbox.harness import Sandbox
+from sandbox.instance import InstanceError
+from sandbox.rootfs import SandboxUnavailable
+
+
+def build_script(digits: str, audio: str | None, hold: int | None) -> str:
+    """Citizen steps for the carrier: greet-wait, DTMF, optional speech, then stay or leave."""
+    steps = ["wait:2"]
+    if digits:
+        steps.append(f"dtmf:{digits}")
+    if audio:
+        steps.append(f"play:{audio}")
+    if hold is not None:
+        steps += [f"wait:{hold}", "hangup"]
+    return "|".join(steps)
+
+
+def install_audio(sandbox: Sandbox, source: Path) -> str:
+    """Convert an audio file to 8 kHz mono WAV inside the carrier; return its play path."""
+    if not source.is_file():
+        raise SystemExit(f"audio file not found: {source}")
+    if shutil.which("sox") is None:
+        raise SystemExit("sox is needed to convert the audio file (apt-get install sox)")
+    target = sandbox.carrier.host("sounds") / (source.stem + ".wav")
+    subprocess.run(
+        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True
+    )
+    return sandbox.carrier.path(f"sounds/{source.stem}")
+
+
+async def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    await sandbox.up(login_agents=not args.no_agents)
+    c = sandbox.config
+    print(f"call center: SIP 127.0.0.1:{c.sip_port}, AMI 127.0.0.1:{c.ami_port}")
+    print(f"carrier:     SIP 127.0.0.1:{c.carrier_sip_port}, AMI 127.0.0.1:{c.carrier_ami_port}")
+    print(f"FastAGI expected at {c.agi_host}:{c.agi_port}; agents {', '.join(c.agents)}")
+    print(f"queue_log:   {sandbox.callcenter.queue_log}")
+    return 0
+
+
+async def cmd_down(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    sandbox.down()
+    print("sandbox stopped")
+    return 0
+
+
+async def cmd_status(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    states = sandbox.status()
+    for name, running in states.items():
+        print(f"{name}: {'running' if running else 'stopped'}")
+    return 0 if all(states.values()) else 1
+
+
+async def cmd_call(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    if not all(sandbox.status().values()):
+        print("the sandbox is not running: start it with 'lapor-sandbox up'", file=sys.stderr)
+        return 1
+    audio = install_audio(sandbox, Path(args.audio)) if args.audio else None
+    caller = args.caller or "0812" + "".join(random.choices("0123456789", k=8))
+    script = build_script(args.digits, audio, args.hold)
+    await sandbox.place_call(args.line, caller, script, args.name)
+    print(f"calling {args.line} from {caller} (steps: {script})")
+    print(f"watch it: tail -f {sandbox.callcenter.host('log/messages.log')}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lapor-sandbox", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the call center and the carrier")
+    up.add_argument("--no-agents", action="store_true", help="don't log agents into the queue")
+    sub.add_parser("down", help="stop both instances")
+    sub.add_parser("status", help="show whether each instance runs")
+    call = sub.add_parser("call", help="place a test call from the carrier")
+    call.add_argument("line", nargs="?", default="082282204761", help="number to call")
+    call.add_argument("--digits", default="", help="DTMF digits the citizen presses")
+    call.add_argument("--audio", help="an audio file the citizen speaks after the digits")
+    call.add_argument("--caller", help="the citizen's number (random 0812… by default)")
+    call.add_argument("--name", default="Warga Uji", help="the citizen's caller name")
+    call.add_argument("--hold", type=int, help="hang up this many seconds after the steps")
+    return p
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "call": cmd_call}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        sandbox = Sandbox(build=args.command == "up")
+        return asyncio.run(COMMANDS[args.command](sandbox, args))
+    except (SandboxUnavailable, InstanceError) as exc:
+        print(f"lapor-sandbox: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

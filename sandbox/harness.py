@@ -1,0 +1,239 @@
+"""The sandbox as a whole: the call-center instance plus the carrier, with their secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from asterisk_conf.render import read_env_file, render_dir
+from ivr.prompts import build_prompts, install_prompts
+from sandbox.ami import AMIClient, Message
+from sandbox.config import REPO_ROOT, SandboxConfig
+from sandbox.instance import Instance, InstanceError
+from sandbox.rootfs import LAPOR_LIB, Runtime, ensure_runtime
+
+log = logging.getLogger(__name__)
+
+CONF_DIR = REPO_ROOT / "asterisk_conf"
+CARRIER_CONF_DIR = Path(__file__).resolve().parent / "carrier"
+# The carrier reuses only the call center's process-level files; its SIP, dialplan and
+# AMI come from sandbox/carrier/.
+CARRIER_SHARED_FILES = (
+    "asterisk.conf",
+    "modules.conf",
+    "logger.conf",
+    "rtp.conf",
+    "indications.conf",
+    "features.conf",
+    "cel.conf",
+    "acl.conf",
+    "udptl.conf",
+    "pjproject.conf",
+    "ccss.conf",
+    "pjsip_notify.conf",
+    "cdr.conf",
+    "musiconhold.conf",
+)
+QUEUE = "pengaduan"
+SOUNDS_DIR = "/usr/share/asterisk/sounds"
+PROMPT_LANGUAGE = "id"
+CARRIER_AMI_USER = "sandbox"
+COLLECTOR_USER = "collector"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    collector: str
+    carrier: str
+
+    @classmethod
+    def generate(cls) -> Secrets:
+        return cls(collector=secrets.token_urlsafe(18), carrier=secrets.token_urlsafe(18))
+
+
+class Sandbox:
+    """Start, stop and drive the two local Asterisk instances."""
+
+    def __init__(self, config: SandboxConfig | None = None, build: bool = True) -> None:
+        self.config = config or SandboxConfig.from_env()
+        self.runtime: Runtime = ensure_runtime(self.config.cache_dir, build=build)
+        self.root = "/srv/lapor" if self.runtime.chroot else str(self.config.cache_dir / "run")
+        self.secrets = self._load_secrets() or Secrets.generate()
+        self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
+        self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
+
+    def _instance(self, name: str, ami_port: int, user: str) -> Instance:
+        secret = self.secrets.collector if name == "callcenter" else self.secrets.carrier
+        return Instance(name, self.runtime, f"{self.root}/{name}", ami_port, user, secret)
+
+    @property
+    def state_file(self) -> Path:
+        return self.runtime.host_path(f"{self.root}/sandbox.env")
+
+    @property
+    def agents_file(self) -> Path:
+        return self.runtime.host_path(f"{self.root}/agents.txt")
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.callcenter.host("recordings")
+
+    def _load_secrets(self) -> Secrets | None:
+        if not self.state_file.exists():
+            return None
+        values = read_env_file(self.state_file)
+        return Secrets(values["AMI_COLLECTOR_SECRET"], values["CARRIER_AMI_SECRET"])
+
+    def _write_state(self) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        self.state_file.touch(mode=0o600)
+        self.state_file.write_text(
+            f"AMI_COLLECTOR_SECRET={self.secrets.collector}\n"
+            f"CARRIER_AMI_SECRET={self.secrets.carrier}\n"
+            f"AMI_PORT={self.config.ami_port}\n"
+            f"QUEUE_LOG={self.callcenter.queue_log}\n"
+        )
+        self.agents_file.touch(mode=0o600)
+        # Sandbox agents use their id as password prefix only to stay readable in logs.
+        self.agents_file.write_text(
+            "".join(f"{agent}:{agent}-{secrets.token_hex(8)}\n" for agent in self.config.agents)
+        )
+
+    def _common_values(self) -> dict[str, str]:
+        c = self.config
+        return {
+            "LAPOR_SIP_BIND": "127.0.0.1",
+            "LAPOR_SIP_PORT": str(c.sip_port),
+            "LAPOR_CARRIER_SIP_PORT": str(c.carrier_sip_port),
+            "LAPOR_CARRIER_PHONES_PORT": str(c.carrier_phones_port),
+            "LAPOR_CARRIER_AMI_PORT": str(c.carrier_ami_port),
+            "LAPOR_CARRIER_AMI_SECRET": self.secrets.carrier,
+            "LAPOR_AGENTS_FILE": str(self.agents_file),
+        }
+
+    def render(self) -> None:
+        """Render our asterisk_conf/ and the carrier's config into the instance folders."""
+        c = self.config
+        cc_values = {
+            **self._common_values(),
+            **self.callcenter.dir_values(),
+            "LAPOR_RTP_START": str(c.rtp_start),
+            "LAPOR_RTP_END": str(c.rtp_end),
+            "LAPOR_TRUNK_HOST": "127.0.0.1",
+            "LAPOR_TRUNK_PORT": str(c.carrier_sip_port),
+            "LAPOR_TRUNK_MATCH": f"127.0.0.1:{c.carrier_sip_port}",
+            "LAPOR_AMI_BIND": "127.0.0.1",
+            "LAPOR_AMI_PORT": str(c.ami_port),
+            "LAPOR_AMI_COLLECTOR_USER": COLLECTOR_USER,
+            "LAPOR_AMI_COLLECTOR_SECRET": self.secrets.collector,
+            "LAPOR_AGI_HOST": c.agi_host,
+            "LAPOR_AGI_PORT": str(c.agi_port),
+            "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
+            "LAPOR_RECORDING_DIR": self.callcenter.path("recordings"),
+        }
+        render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values)
+        carrier_values = {
+            **self._common_values(),
+            **self.carrier.dir_values(),
+            "LAPOR_RTP_START": str(c.carrier_rtp_start),
+            "LAPOR_RTP_END": str(c.carrier_rtp_end),
+        }
+        render_dir(CONF_DIR, self.carrier.host("etc"), carrier_values, CARRIER_SHARED_FILES)
+        render_dir(CARRIER_CONF_DIR, self.carrier.host("etc"), carrier_values)
+
+    def install_prompts(self) -> None:
+        """Synthesize the IVR prompts (cached) and install them where Asterisk looks."""
+        built = build_prompts(self.config.cache_dir / "prompts")
+        sounds = self.runtime.host_path(f"{SOUNDS_DIR}/{PROMPT_LANGUAGE}/lapor")
+        install_prompts(built, sounds, REPO_ROOT / "prompts" / "studio")
+
+    async def up(self, login_agents: bool = True) -> None:
+        """Start both instances from fresh folders and wait until they are usable."""
+        self.secrets = Secrets.generate()
+        self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
+        self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
+        instances = (self.callcenter, self.carrier)
+        for instance in instances:
+            instance.prepare()
+        self._write_state()
+        self.render()
+        self.install_prompts()
+        try:
+            for instance in instances:
+                instance.fix_ownership()
+                instance.start()
+            for instance in instances:
+                await instance.wait_ready(self.config.ready_timeout)
+            await self.wait_agents_registered(self.config.ready_timeout)
+            if login_agents:
+                for agent in self.config.agents:
+                    self.add_member(agent)
+        except BaseException:
+            for instance in instances:
+                log.error("%s", instance.log_tail())
+            self.down()
+            raise
+
+    def down(self) -> None:
+        """Stop both instances; safe to call when nothing runs."""
+        for instance in (self.carrier, self.callcenter):
+            instance.stop()
+
+    def status(self) -> dict[str, bool]:
+        return {i.name: i.is_running() for i in (self.callcenter, self.carrier)}
+
+    def add_member(self, agent: str) -> None:
+        """Log an officer's phone into the queue (dynamic member)."""
+        out = self.callcenter.rx(
+            f"queue add member PJSIP/{agent} to {QUEUE} penalty 0 as petugas-{agent}"
+        )
+        if "Added interface" not in out and "Already there" not in out:
+            raise InstanceError(f"queue add member PJSIP/{agent} failed: {out.strip()}")
+
+    async def wait_agents_registered(self, timeout: float) -> None:
+        """Wait until every carrier phone is registered with the call center."""
+        deadline = time.monotonic() + timeout
+        missing: list[str] = list(self.config.agents)
+        while time.monotonic() < deadline:
+            contacts = self.callcenter.rx("pjsip show contacts")
+            missing = [a for a in self.config.agents if f"{a}/sip:{a}@" not in contacts]
+            if not missing:
+                return
+            await asyncio.sleep(0.3)
+        raise InstanceError(f"agents not registered after {timeout:.0f} s: {missing}")
+
+    async def connect_ami(self) -> AMIClient:
+        """An AMI session on the call center as the least-privilege collector user."""
+        return await AMIClient.connect(
+            "127.0.0.1", self.config.ami_port, COLLECTOR_USER, self.secrets.collector
+        )
+
+    async def place_call(
+        self, line: str, caller: str, script: str = "", caller_name: str = "Warga"
+    ) -> Message:
+        """Have the carrier call ``line`` as ``caller``; ``script`` drives the citizen side.
+
+        ``script`` steps are separated by ``|``: ``wait:S``, ``dtmf:DIGITS``,
+        ``play:FILE`` (a path inside the sandbox, no extension) and ``hangup``.
+        """
+        async with await AMIClient.connect(
+            "127.0.0.1", self.config.carrier_ami_port, CARRIER_AMI_USER, self.secrets.carrier
+        ) as ami:
+            reply = await ami.action(
+                "Originate",
+                Channel=f"PJSIP/{line}@callcenter",
+                Context="citizen",
+                Exten="s",
+                Priority="1",
+                CallerID=f'"{caller_name}" <{caller}>',
+                Variable=f"SCRIPT={script}",
+                Timeout="30000",
+                Async="true",
+            )
+        if reply.get("Response") != "Success":
+            raise InstanceError(f"Originate refused: {reply}")
+        return reply

@@ -1,0 +1,210 @@
+"""One Asterisk process of the sandbox: its directories, config, start, readiness, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.ami import AMIClient, AMIError
+from sandbox.rootfs import Runtime
+
+log = logging.getLogger(__name__)
+
+SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings", "sounds")
+# Asterisk processes this Python process started, kept so they can be reaped on stop.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class InstanceError(RuntimeError):
+    """An instance failed to start or stop; the message carries its log tail."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An Asterisk instance living under ``base`` (a path as Asterisk sees it)."""
+
+    name: str
+    runtime: Runtime
+    base: str
+    ami_port: int
+    ami_user: str
+    ami_secret: str
+
+    def path(self, sub: str) -> str:
+        """A path inside the instance, as Asterisk sees it."""
+        return f"{self.base}/{sub}"
+
+    def host(self, sub: str = "") -> Path:
+        """A path inside the instance, on the host."""
+        return self.runtime.host_path(self.path(sub) if sub else self.base)
+
+    @property
+    def conf(self) -> str:
+        return self.path("etc/asterisk.conf")
+
+    @property
+    def pid_file(self) -> Path:
+        return self.host("asterisk.pid")
+
+    @property
+    def queue_log(self) -> Path:
+        return self.host("log/queue_log")
+
+    def dir_values(self) -> dict[str, str]:
+        """The ``LAPOR_AST_*`` values that place this instance's directories."""
+        return {
+            "LAPOR_AST_ETC_DIR": self.path("etc"),
+            "LAPOR_AST_RUN_DIR": self.path("run"),
+            "LAPOR_AST_LOG_DIR": self.path("log"),
+            "LAPOR_AST_SPOOL_DIR": self.path("spool"),
+            "LAPOR_AST_DB_DIR": self.path("db"),
+        }
+
+    def prepare(self) -> None:
+        """Start from empty directories (the previous run's logs are kept until now)."""
+        if self.is_running():
+            raise InstanceError(f"{self.name} is already running (pid {self.read_pid()})")
+        root = self.host()
+        if root.exists():
+            subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=True)
+        for sub in SUBDIRS:
+            self.host(sub).mkdir(parents=True)
+
+    def fix_ownership(self) -> None:
+        """Config and state must belong to the rootfs's own asterisk user (ASTERISK.md §1)."""
+        if self.runtime.chroot:
+            cmd = self.runtime.command("chown", "-R", "asterisk:asterisk", self.base)
+            subprocess.run(cmd, check=True)
+
+    def start(self) -> None:
+        args = [self.runtime.asterisk, "-f", "-C", self.conf]
+        if self.runtime.chroot:
+            args += ["-U", "asterisk", "-G", "asterisk"]
+        console = self.host("log/console.log").open("ab")
+        process = subprocess.Popen(
+            self.runtime.command(*args),
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        console.close()
+        _CHILDREN[process.pid] = process
+        self.pid_file.write_text(f"{process.pid}\n")
+        log.info("%s: started pid %d", self.name, process.pid)
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Ready means a successful AMI login; fail fast if the process died."""
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if not self.is_running():
+                raise InstanceError(f"{self.name} exited during start-up\n{self.log_tail()}")
+            try:
+                client = await AMIClient.connect(
+                    "127.0.0.1", self.ami_port, self.ami_user, self.ami_secret, timeout=2
+                )
+            except (OSError, AMIError, TimeoutError) as exc:
+                last_error = exc
+                await asyncio.sleep(0.2)
+                continue
+            await client.close()
+            return
+        raise InstanceError(
+            f"{self.name} not ready after {timeout:.0f} s ({last_error!r})\n{self.log_tail()}"
+        )
+
+    def rx(self, command: str, timeout: float = 15) -> str:
+        """Run an Asterisk CLI command against this instance and return its output."""
+        result = subprocess.run(
+            self.runtime.command(self.runtime.asterisk, "-C", self.conf, "-rx", command),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return result.stdout
+
+    def read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def is_running(self) -> bool:
+        pid = self.read_pid()
+        if pid is None:
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return self.conf.encode() in cmdline and not _is_zombie(pid)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Ask Asterisk to stop, then make sure the whole process group is gone."""
+        pid = self.read_pid()
+        if pid is None or not self.is_running():
+            self.pid_file.unlink(missing_ok=True)
+            return
+        try:
+            self.rx("core stop now", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("%s: 'core stop now' timed out", self.name)
+        if not _wait_gone(pid, timeout):
+            log.warning("%s: still running, killing process group %d", self.name, pid)
+            _kill_group(pid, signal.SIGKILL)
+            _wait_gone(pid, 5)
+        _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+        log.info("%s: stopped", self.name)
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of the console and messages logs, for failure reports."""
+        parts = []
+        for name in ("log/messages.log", "log/console.log"):
+            path = self.host(name)
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {self.name} {name} ---\n" + "\n".join(text))
+        return "\n".join(parts) or f"--- {self.name}: no log written ---"
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if _is_zombie(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the process is our child; harmless otherwise."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+        return
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _kill_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)

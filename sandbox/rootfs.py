@@ -1,0 +1,125 @@
+"""Build and cache a Debian sid root filesystem holding Asterisk 22 (ASTERISK.md §1)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.config import REPO_ROOT
+
+log = logging.getLogger(__name__)
+
+PACKAGES = (
+    "asterisk",
+    "asterisk-core-sounds-en-gsm",
+    "asterisk-moh-opsound-gsm",
+    "python3",
+    "python3-six",
+)
+MIRROR = (
+    "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+    "http://deb.debian.org/debian sid main"
+)
+MMDEBSTRAP_ARGS = (
+    "--variant=minbase",
+    # The registry serves a dated sid snapshot whose Release file has expired.
+    '--aptopt=Acquire::Check-Valid-Until "false"',
+    "--include=" + ",".join(PACKAGES),
+    "--components=main",
+    "sid",
+)
+# Where our Python code lives inside the rootfs (and the Asterisk image).
+LAPOR_LIB = "/opt/lapor/lib"
+CODE_PACKAGES = ("ivr", "agi_scripts")
+
+
+class SandboxUnavailable(RuntimeError):
+    """Neither a rootfs can be built here nor a system Asterisk found."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How Asterisk runs: chrooted in our rootfs, or the host's own ``asterisk``."""
+
+    host_root: Path
+    asterisk: str
+    chroot: bool
+
+    def host_path(self, path: str) -> Path:
+        """The host path of a path as Asterisk sees it."""
+        return self.host_root / path.lstrip("/")
+
+    def command(self, *args: str) -> list[str]:
+        """A command line that runs inside the Asterisk filesystem."""
+        if self.chroot:
+            return ["chroot", str(self.host_root), *args]
+        return list(args)
+
+
+def rootfs_key() -> str:
+    """Cache key: changes whenever the package list or build recipe changes."""
+    recipe = "\n".join((*MMDEBSTRAP_ARGS, MIRROR))
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
+
+def build_rootfs(target: Path) -> None:
+    """Run mmdebstrap into a temporary folder, then move it into place atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    log.info("building Asterisk rootfs in %s (about 20 s)", work)
+    try:
+        subprocess.run(
+            ["mmdebstrap", *MMDEBSTRAP_ARGS, str(work), MIRROR],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        work.rename(target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def ensure_runtime(cache_dir: Path, build: bool = True) -> Runtime:
+    """Return the cached rootfs (building it on first use if ``build``), else a system Asterisk.
+
+    With ``build=False`` nothing is built or copied: for ``status`` and ``down``.
+    """
+    if os.geteuid() == 0 and shutil.which("mmdebstrap"):
+        rootfs = cache_dir / f"rootfs-{rootfs_key()}"
+        if build:
+            if not (rootfs / "usr/sbin/asterisk").exists():
+                build_rootfs(rootfs)
+            install_lapor_code(rootfs)
+        return Runtime(host_root=rootfs, asterisk="/usr/sbin/asterisk", chroot=True)
+    system = shutil.which("asterisk")
+    if system:
+        log.warning("no root or no mmdebstrap: using the system Asterisk at %s", system)
+        return Runtime(host_root=Path("/"), asterisk=system, chroot=False)
+    raise SandboxUnavailable(
+        "The Asterisk sandbox needs root and mmdebstrap (apt-get install mmdebstrap), "
+        "or an 'asterisk' binary on PATH. Neither is available."
+    )
+
+
+def install_lapor_code(rootfs: Path) -> None:
+    """Copy our AGI code and pyst2 into the rootfs so classic ``AGI(script.py)`` runs there."""
+    lib = rootfs / LAPOR_LIB.lstrip("/")
+    lib.mkdir(parents=True, exist_ok=True)
+    sources = {name: REPO_ROOT / name for name in CODE_PACKAGES}
+    spec = importlib.util.find_spec("asterisk")
+    if spec is None or spec.origin is None:
+        raise SandboxUnavailable("pyst2 is not installed (pip install pyst2)")
+    sources["asterisk"] = Path(spec.origin).parent
+    for name, source in sources.items():
+        shutil.rmtree(lib / name, ignore_errors=True)
+        shutil.copytree(source, lib / name, ignore=shutil.ignore_patterns("__pycache__"))
+    site = rootfs / "usr/lib/python3/dist-packages"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "lapor.pth").write_text(LAPOR_LIB + "\n")

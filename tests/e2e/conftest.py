@@ -1,0 +1,41 @@
+"""The real Asterisk sandbox for end-to-end tests; its logs are attached to failures.
+
+In CI (CI=true) a missing sandbox fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator, Iterator
+
+import pytest
+
+from sandbox.harness import Sandbox
+from sandbox.rootfs import SandboxUnavailable
+from tests.conftest import unavailable
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    try:
+        instance = Sandbox()
+    except SandboxUnavailable as exc:
+        unavailable(str(exc))
+        raise
+    asyncio.run(instance.up())
+    try:
+        yield instance
+    finally:
+        instance.down()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
+    sandbox = getattr(item, "funcargs", {}).get("sandbox")
+    if report.failed and isinstance(sandbox, Sandbox):
+        for instance in (sandbox.callcenter, sandbox.carrier):
+            report.sections.append((f"asterisk {instance.name} log", instance.log_tail(80)))
+    return report
