@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +64,9 @@ class Runtime:
         return list(args)
 
 
-def rootfs_key() -> str:
+def rootfs_key(args: Sequence[str] = MMDEBSTRAP_ARGS) -> str:
     """Cache key: changes whenever the package list or build recipe changes."""
-    recipe = "\n".join((*MMDEBSTRAP_ARGS, MIRROR))
+    recipe = "\n".join((*args, MIRROR))
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 

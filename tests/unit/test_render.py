@@ -1,0 +1,84 @@
+"""asterisk_conf/render.py: placeholders, defaults, secrets from files, agent blocks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from asterisk_conf.render import RenderError, main, render_dir, render_text
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
+
+
+def test_placeholders_are_filled_and_dialplan_variables_left_alone() -> None:
+    text = "port = {{AMI_PORT}}\nexten => s,1,NoOp(${CALLERID(num)})\n"
+    assert render_text(text, {"AMI_PORT": "5038"}, []) == (
+        "port = 5038\nexten => s,1,NoOp(${CALLERID(num)})\n"
+    )
+
+
+def test_missing_values_are_all_named_with_their_env_names() -> None:
+    with pytest.raises(RenderError, match="LAPOR_AMI_PORT, LAPOR_SECRET"):
+        render_text("{{SECRET}} {{AMI_PORT}} {{SECRET}}", {}, [])
+
+
+def test_agent_block_repeats_per_agent() -> None:
+    text = "head\n;{{#AGENTS}}\n[{{AGENT_ID}}]\npassword = {{AGENT_SECRET}}\n;{{/AGENTS}}\ntail\n"
+    out = render_text(text, {}, [("1001", "a"), ("1002", "b")])
+    assert out == "head\n[1001]\npassword = a\n[1002]\npassword = b\ntail\n"
+
+
+def test_environment_overrides_defaults_and_reads_secret_files(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "defaults.env").write_text("# comment\nPORT=1\nHOST=loopback\n")
+    (src / "x.conf").write_text("{{HOST}}:{{PORT}} {{SECRET}}\n")
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("s3cret\n")
+    env = {"LAPOR_PORT": "2", "LAPOR_SECRET_FILE": str(secret_file), "OTHER": "x"}
+    [written] = render_dir(src, tmp_path / "dst", env)
+    assert written.read_text() == "loopback:2 s3cret\n"
+    assert written.stat().st_mode & 0o777 == 0o600
+
+
+def test_malformed_agents_file_is_rejected(tmp_path: Path) -> None:
+    agents = tmp_path / "agents.txt"
+    agents.write_text("1001:ok\nno-secret-here\n")
+    (tmp_path / "x.conf").write_text(";{{#AGENTS}}\n{{AGENT_ID}}\n;{{/AGENTS}}\n")
+    with pytest.raises(RenderError, match=r"agents\.txt:2"):
+        render_dir(tmp_path, tmp_path / "out", {"LAPOR_AGENTS_FILE": str(agents)})
+
+
+def test_cli_reports_missing_secret_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["render.py", str(CONF_DIR), str(tmp_path)])
+    assert code == 1
+    assert "LAPOR_AMI_COLLECTOR_SECRET" in capsys.readouterr().err
+
+
+def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path) -> None:
+    agents = tmp_path / "agents.txt"
+    agents.write_text("1001:pw-one\n")
+    env = {"LAPOR_AMI_COLLECTOR_SECRET": "collector-pw", "LAPOR_AGENTS_FILE": str(agents)}
+    render_dir(CONF_DIR, tmp_path / "etc", env)
+    rendered = {p.name: p.read_text() for p in (tmp_path / "etc").iterdir()}
+    assert not any("{{" in text for text in rendered.values())
+    manager = rendered["manager.conf"]
+    assert "bindaddr = 127.0.0.1" in manager
+    assert re.search(r"^read = call,agent,user$", manager, re.M)
+    assert re.search(r"^write =\s*$", manager, re.M)
+    assert "password = pw-one" in rendered["pjsip.conf"]
+    assert "servicelevel = 20" in rendered["queues.conf"]
+    assert "joinempty = yes" in rendered["queues.conf"]
+    assert "leavewhenempty = no" in rendered["queues.conf"]
+
+
+def test_no_secret_is_committed_in_the_templates() -> None:
+    for conf in CONF_DIR.glob("*.conf"):
+        for line in conf.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in {"secret", "password"}:
+                assert value.strip().startswith("{{"), f"{conf.name}: {line}"
