@@ -24,7 +24,7 @@ lint: venv
 	$(BIN)/mypy
 
 bench: setup
-	$(BIN)/python bench/fastagi_throughput.py
+	$(BIN)/python -m bench.fastagi_throughput
 
 setup: apt-packages venv
 
