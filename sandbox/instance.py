@@ -50,10 +50,6 @@ class Instance:
         return self.path("etc/asterisk.conf")
 
     @property
-    def pid_file(self) -> Path:
-        return self.host("asterisk.pid")
-
-    @property
     def queue_log(self) -> Path:
         return self.host("log/queue_log")
 
@@ -70,7 +66,8 @@ class Instance:
     def prepare(self) -> None:
         """Start from empty directories (the previous run's logs are kept until now)."""
         if self.is_running():
-            raise InstanceError(f"{self.name} is already running (pid {self.read_pid()})")
+            log.warning("%s: stopping a leftover instance %s", self.name, self.running_pids())
+            self.stop()
         root = self.host()
         if root.exists():
             subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=True)
@@ -97,7 +94,6 @@ class Instance:
         )
         console.close()
         _CHILDREN[process.pid] = process
-        self.pid_file.write_text(f"{process.pid}\n")
         log.info("%s: started pid %d", self.name, process.pid)
 
     async def wait_ready(self, timeout: float) -> None:
@@ -131,39 +127,37 @@ class Instance:
         )
         return result.stdout
 
-    def read_pid(self) -> int | None:
-        try:
-            return int(self.pid_file.read_text())
-        except (OSError, ValueError):
-            return None
+    def running_pids(self) -> list[int]:
+        """Every live server process of this instance, whether or not we started it."""
+        pids = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                args = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            is_server = b"-f" in args and b"-rx" not in args
+            if is_server and self.conf.encode() in args and not _is_zombie(int(proc.name)):
+                pids.append(int(proc.name))
+        return pids
 
     def is_running(self) -> bool:
-        pid = self.read_pid()
-        if pid is None:
-            return False
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return self.conf.encode() in cmdline and not _is_zombie(pid)
+        return bool(self.running_pids())
 
     def stop(self, timeout: float = 10) -> None:
-        """Ask Asterisk to stop, then make sure the whole process group is gone."""
-        pid = self.read_pid()
-        if pid is None or not self.is_running():
-            self.pid_file.unlink(missing_ok=True)
-            return
-        try:
-            self.rx("core stop now", timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("%s: 'core stop now' timed out", self.name)
-        if not _wait_gone(pid, timeout):
-            log.warning("%s: still running, killing process group %d", self.name, pid)
-            _kill_group(pid, signal.SIGKILL)
-            _wait_gone(pid, 5)
-        _reap(pid)
-        self.pid_file.unlink(missing_ok=True)
-        log.info("%s: stopped", self.name)
+        """Ask Asterisk to stop, then make sure every process of this instance is gone."""
+        pids = self.running_pids()
+        if pids:
+            try:
+                self.rx("core stop now", timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s: 'core stop now' timed out", self.name)
+        for pid in pids:
+            if not _wait_gone(pid, timeout):
+                log.warning("%s: still running, killing process group %d", self.name, pid)
+                _kill_group(pid, signal.SIGKILL)
+                _wait_gone(pid, 5)
+            _reap(pid)
+            log.info("%s: stopped pid %d", self.name, pid)
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of the console and messages logs, for failure reports."""
@@ -206,5 +200,8 @@ def _reap(pid: int) -> None:
 
 
 def _kill_group(pid: int, sig: signal.Signals) -> None:
+    """Kill the process group we started (``pid`` leads it), or just ``pid`` for a stray."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
