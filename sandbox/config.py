@@ -41,16 +41,30 @@ class SandboxConfig:
     agents: tuple[str, ...] = ("1001", "1002")
     ready_timeout: float = 60.0
 
+    slot: int = 0
+
     @classmethod
     def from_env(cls) -> SandboxConfig:
-        """Settings from ``LAPOR_SANDBOX_*`` variables, defaulting to the fields above."""
+        """Settings from the environment.
+
+        ``LAPOR_SANDBOX_SLOT=N`` runs an independent sandbox beside the default one (for
+        parallel test runs): every port moves up by 100·N (RTP ranges by 2000·N) and its
+        files live in their own folder. ``LAPOR_SANDBOX_AGENTS`` lists the agents.
+        """
+        slot = _env_int("LAPOR_SANDBOX_SLOT", 0)
+        port, rtp = 100 * slot, 2000 * slot
         agents = os.environ.get("LAPOR_SANDBOX_AGENTS")
         return cls(
-            sip_port=_env_int("LAPOR_SANDBOX_SIP_PORT", 5060),
-            ami_port=_env_int("LAPOR_SANDBOX_AMI_PORT", 5038),
-            carrier_sip_port=_env_int("LAPOR_SANDBOX_CARRIER_SIP_PORT", 5070),
-            carrier_phones_port=_env_int("LAPOR_SANDBOX_CARRIER_PHONES_PORT", 5072),
-            carrier_ami_port=_env_int("LAPOR_SANDBOX_CARRIER_AMI_PORT", 5039),
-            agi_port=_env_int("LAPOR_AGI_PORT", 4573),
+            sip_port=5060 + port,
+            ami_port=5038 + port,
+            rtp_start=10000 + rtp,
+            rtp_end=10999 + rtp,
+            carrier_sip_port=5070 + port,
+            carrier_phones_port=5072 + port,
+            carrier_ami_port=5039 + port,
+            carrier_rtp_start=11000 + rtp,
+            carrier_rtp_end=11999 + rtp,
+            agi_port=4573 + port,
             agents=tuple(agents.split(",")) if agents else cls.agents,
+            slot=slot,
         )

@@ -61,7 +61,9 @@ class Sandbox:
     def __init__(self, config: SandboxConfig | None = None, build: bool = True) -> None:
         self.config = config or SandboxConfig.from_env()
         self.runtime: Runtime = ensure_runtime(self.config.cache_dir, build=build)
-        self.root = "/srv/lapor" if self.runtime.chroot else str(self.config.cache_dir / "run")
+        folder = "lapor" if self.config.slot == 0 else f"lapor-slot{self.config.slot}"
+        base = "/srv" if self.runtime.chroot else str(self.config.cache_dir / "run")
+        self.root = f"{base}/{folder}"
         self.secrets = self._load_secrets() or Secrets.generate()
         self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
         self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
