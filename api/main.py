@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.db import make_engine
-from api.routes import health
+from api.errors import install_error_handlers
+from api.routes import health, me
 from api.settings import ApiSettings
 
 
@@ -30,5 +31,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(me.router)
     return app

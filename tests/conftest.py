@@ -1,15 +1,25 @@
-"""Shared fixtures: databases on SQLite and on a real PostgreSQL."""
+"""Shared fixtures: databases on SQLite and on a real PostgreSQL, and the API on them."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.auth import Role, create_token
+from api.main import create_app
+from api.migrate import upgrade
+from api.settings import ApiSettings
 
 PG_ADMIN_DSN = os.environ.get("LAPOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -27,9 +37,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'lapor.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def temporary_postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (SQLAlchemy URL), dropped on exit."""
     name = f"lapor_test_{secrets.token_hex(6)}"
     try:
         admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
@@ -47,9 +57,42 @@ def postgres_url() -> Iterator[str]:
             )
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    with temporary_postgres_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Run a test once on SQLite and once on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@dataclass
+class ApiHarness:
+    """The API app on a migrated database, with a way to mint tokens per role."""
+
+    client: TestClient
+    engine: Engine
+
+    def token(self, role: Role, name: str | None = None) -> str:
+        with Session(self.engine) as session:
+            return create_token(session, name=name or f"test-{role}", role=role)
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role)}"}
+
+
+@pytest.fixture
+def api(database_url: str) -> Iterator[ApiHarness]:
+    """The API on SQLite and on PostgreSQL (the test runs once on each)."""
+    settings = ApiSettings(database_url=database_url)
+    app = create_app(settings)
+    engine: Engine = app.state.engine
+    upgrade(engine)
+    with TestClient(app) as client:
+        yield ApiHarness(client, engine)

@@ -12,7 +12,8 @@ import pytest
 
 from sandbox.harness import Sandbox
 from sandbox.rootfs import SandboxUnavailable
-from tests.conftest import unavailable
+from tests.conftest import temporary_postgres_database, unavailable
+from tests.e2e.services import ApiProcess
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +40,15 @@ def pytest_runtest_makereport(
         for instance in (sandbox.callcenter, sandbox.carrier):
             report.sections.append((f"asterisk {instance.name} log", instance.log_tail(80)))
     return report
+
+
+@pytest.fixture(scope="session")
+def api_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+    """The real API process on a fresh PostgreSQL database, for the whole e2e session."""
+    with temporary_postgres_database() as url:
+        process = ApiProcess(url, tmp_path_factory.mktemp("api") / "api.log")
+        process.start()
+        try:
+            yield process
+        finally:
+            process.close()

@@ -1,0 +1,62 @@
+"""``lapor``: administration commands for the API's database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlmodel import Session
+
+from api.auth import Role, create_token, revoke_token
+from api.db import make_engine
+from api.migrate import upgrade
+from api.settings import ApiSettings
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: ApiSettings) -> int:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace, settings: ApiSettings) -> int:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        token = create_token(session, name=args.name, role=Role(args.role))
+    print(token)
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: ApiSettings) -> int:
+    with Session(make_engine(settings.database_url)) as session:
+        count = revoke_token(session, name=args.name)
+    print(f"revoked {count} token(s) named {args.name}")
+    return 0 if count else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lapor", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply all migrations").set_defaults(func=cmd_db_upgrade)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action", required=True)
+    create = token.add_parser("create", help="create a token and print it once")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", required=True, help="who uses it, e.g. ivr-node-1")
+    create.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke every token with this name")
+    revoke.add_argument("--name", required=True)
+    revoke.set_defaults(func=cmd_token_revoke)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result: int = args.func(args, ApiSettings())
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Our own services as real processes for end-to-end tests: the API (and later others)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlmodel import Session
+
+from api.auth import Role, create_token
+from api.db import make_engine
+from api.migrate import upgrade
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ApiProcess:
+    """``lapor-api`` in a subprocess on a free loopback port; can be stopped and restarted."""
+
+    def __init__(self, database_url: str, log_path: Path) -> None:
+        self.database_url = database_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self.engine = make_engine(database_url)
+        upgrade(self.engine)
+
+    def token(self, role: Role, name: str | None = None) -> str:
+        with Session(self.engine) as session:
+            return create_token(session, name=name or f"e2e-{role}", role=role)
+
+    def start(self, timeout: float = 20) -> None:
+        env = {
+            **os.environ,
+            "LAPOR_API_DATABASE_URL": self.database_url,
+            "LAPOR_API_PORT": str(self.port),
+            "LAPOR_API_LOG_LEVEL": "warning",
+        }
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [str(BIN / "lapor-api")], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"lapor-api exited:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"lapor-api not healthy after {timeout} s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        self.stop()
+        self.engine.dispose()
