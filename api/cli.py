@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 
 from sqlmodel import Session
 
 from api.auth import Role, create_token, revoke_token
 from api.db import make_engine
+from api.errors import ApiError
 from api.migrate import upgrade
 from api.settings import ApiSettings
+from api.users import create_user
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: ApiSettings) -> int:
@@ -36,6 +40,26 @@ def cmd_token_revoke(args: argparse.Namespace, settings: ApiSettings) -> int:
     return 0 if count else 1
 
 
+def cmd_user_create_admin(args: argparse.Namespace, settings: ApiSettings) -> int:
+    password = os.environ.get("LAPOR_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        try:
+            user = create_user(
+                session,
+                username=args.username,
+                password=password,
+                role=Role.admin,
+                full_name=args.full_name,
+            )
+        except ApiError as exc:
+            print(f"lapor: {exc.message}", file=sys.stderr)
+            return 1
+    print(f"created admin {user.username} (id {user.id})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lapor", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -49,6 +73,13 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke every token with this name")
     revoke.add_argument("--name", required=True)
     revoke.set_defaults(func=cmd_token_revoke)
+    user = sub.add_parser("user", help="people").add_subparsers(dest="action", required=True)
+    admin = user.add_parser(
+        "create-admin", help="create an admin (password from LAPOR_ADMIN_PASSWORD or a prompt)"
+    )
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--full-name", default="Administrator")
+    admin.set_defaults(func=cmd_user_create_admin)
     return p
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.db import make_engine
 from api.errors import install_error_handlers
-from api.routes import health, me
+from api.routes import auth, health, me, users
 from api.settings import ApiSettings
 
 
@@ -34,4 +34,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
     return app

@@ -15,3 +15,8 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    # Login tokens last one officer's shift; service tokens don't expire (revoke them).
+    token_ttl_minutes: int = 480
+    # Failed logins per username allowed in the window before login answers 429.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15

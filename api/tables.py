@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from api.auth import ApiToken
+from api.users import LoginAttempt, User
 
-__all__ = ["ApiToken", "metadata"]
+__all__ = ["ApiToken", "LoginAttempt", "User", "metadata"]
 
 metadata = SQLModel.metadata

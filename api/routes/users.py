@@ -1,0 +1,88 @@
+"""User administration (role admin)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlmodel import select
+
+from api.auth import Principal, Role, require_roles, revoke_token
+from api.db import SessionDep
+from api.errors import NotFound
+from api.users import User, create_user, hash_password
+
+router = APIRouter(prefix="/users", tags=["users"])
+AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9._-]+$")
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    unit: str | None = Field(default=None, max_length=100)
+    password: str
+
+
+class UserUpdate(BaseModel):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    unit: str | None = None
+    active: bool | None = None
+    password: str | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    unit: str | None
+    active: bool
+    created_at: datetime
+
+
+def _public(user: User) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("", status_code=201)
+def add_user(body: UserCreate, session: SessionDep, _: AdminDep) -> UserPublic:
+    """Create a user who logs in with a password."""
+    return _public(create_user(session, **body.model_dump()))
+
+
+@router.get("")
+def list_users(session: SessionDep, _: AdminDep) -> list[UserPublic]:
+    """List every user."""
+    return [_public(u) for u in session.exec(select(User).order_by(User.username)).all()]
+
+
+@router.patch("/{user_id}")
+def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep) -> UserPublic:
+    """Change a user's name, role, unit, password or active flag."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    changes = body.model_dump(exclude_unset=True)
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+    for field, value in changes.items():
+        setattr(user, field, value)
+    session.add(user)
+    session.commit()
+    if user.active is False or "role" in changes or body.password is not None:
+        # A changed role, password or a deactivation ends every session of that user.
+        revoke_token(session, user_id=user_id)
+    session.refresh(user)
+    return _public(user)
+
+
+@router.post("/{user_id}/revoke-tokens")
+def revoke_user_tokens(user_id: int, session: SessionDep, _: AdminDep) -> dict[str, int]:
+    """Log a user out everywhere."""
+    if session.get(User, user_id) is None:
+        raise NotFound(f"no user {user_id}")
+    return {"revoked": revoke_token(session, user_id=user_id)}
