@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from api.auth import ApiToken
+from api.jobs import JobRun
 from api.users import LoginAttempt, User
 
-__all__ = ["ApiToken", "LoginAttempt", "User", "metadata"]
+__all__ = ["ApiToken", "JobRun", "LoginAttempt", "User", "metadata"]
 
 metadata = SQLModel.metadata
