@@ -25,6 +25,8 @@ lint: venv
 
 bench: setup
 	$(BIN)/python -m bench.fastagi_throughput
+	$(BIN)/python -m bench.ingest --calls 3000
+	$(BIN)/python -m bench.stats --calls 1000000
 
 setup: apt-packages venv
 

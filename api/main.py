@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.db import make_engine
 from api.errors import install_error_handlers
-from api.routes import auth, health, me, users
+from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, users
 from api.settings import ApiSettings
 
 
@@ -34,6 +34,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(events.router)
+    app.include_router(stats.router)
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(agents.router)
+    app.include_router(complaints.router)
+    app.include_router(callbacks.router)
     return app

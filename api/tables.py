@@ -5,9 +5,24 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from api.auth import ApiToken
+from api.complaints import CallbackRequest, Complaint
+from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
 from api.jobs import JobRun
 from api.users import LoginAttempt, User
 
-__all__ = ["ApiToken", "JobRun", "LoginAttempt", "User", "metadata"]
+__all__ = [
+    "AgentEvent",
+    "AgentRing",
+    "AmiEvent",
+    "ApiToken",
+    "Call",
+    "CallHourly",
+    "CallbackRequest",
+    "Complaint",
+    "JobRun",
+    "LoginAttempt",
+    "User",
+    "metadata",
+]
 
 metadata = SQLModel.metadata

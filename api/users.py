@@ -42,6 +42,8 @@ class User(SQLModel, table=True):
     role: Role
     # The city department a `unit` user belongs to.
     unit: str | None = Field(default=None, max_length=100)
+    # An officer's phone: the PJSIP endpoint the queue rings (e.g. "1001").
+    extension: str | None = Field(default=None, max_length=32)
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -70,6 +72,7 @@ def create_user(
     role: Role,
     full_name: str,
     unit: str | None = None,
+    extension: str | None = None,
 ) -> User:
     if role not in PERSON_ROLES:
         raise InvalidInput(f"role {role} is for services; use `lapor token create`")
@@ -82,6 +85,7 @@ def create_user(
         full_name=full_name,
         role=role,
         unit=unit,
+        extension=extension,
         password_hash=hash_password(password),
     )
     session.add(user)

@@ -13,8 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ivr.settings import IvrSettings
 from sandbox.config import REPO_ROOT
 from sandbox.harness import Sandbox
+from sandbox.ivr_node import prepare_ivr_node
 
 API_PORT = int(os.environ.get("LAPOR_API_PORT", "8000"))
 DATABASE_URL = os.environ.get("LAPOR_API_DATABASE_URL", f"sqlite:///{REPO_ROOT}/var/lapor.db")
@@ -41,6 +43,42 @@ Place a test call from another terminal:
 """
 
 
+def ivr_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    """A fresh IVR token on the dev database, and the node's spool and classic env file."""
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    lapor = str(bin_dir / "lapor")
+    subprocess.run([lapor, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    token = subprocess.run(
+        [lapor, "token", "create", "--role", "ivr", "--name", "ivr-devrun"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    wanted = IvrSettings(api_url=f"http://127.0.0.1:{API_PORT}", api_token=token)
+    return prepare_ivr_node(sandbox, wanted).as_env()
+
+
+def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    """The AMI collector on the call center, posting to the dev API with a fresh token."""
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    token = subprocess.run(
+        [str(bin_dir / "lapor"), "token", "create", "--role", "collector", "--name", "collector"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "LAPOR_COLLECTOR_NODE": "callcenter",
+        "LAPOR_COLLECTOR_AMI_PORT": str(sandbox.config.ami_port),
+        "LAPOR_COLLECTOR_AMI_SECRET": sandbox.secrets.collector,
+        "LAPOR_COLLECTOR_API_URL": f"http://127.0.0.1:{API_PORT}",
+        "LAPOR_COLLECTOR_API_TOKEN": token,
+        "LAPOR_COLLECTOR_BUFFER_DIR": str(REPO_ROOT / "var" / "collector"),
+    }
+
+
 async def wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,6 +100,7 @@ def main() -> int:
                 {
                     "LAPOR_AGI_HOST": sandbox.config.agi_host,
                     "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
+                    **ivr_env(sandbox, bin_dir),
                 },
             )
         )
@@ -70,6 +109,11 @@ def main() -> int:
                 "API",
                 [str(bin_dir / "lapor-api")],
                 {"LAPOR_API_PORT": str(API_PORT), "LAPOR_API_DATABASE_URL": DATABASE_URL},
+            )
+        )
+        services.append(
+            start_service(
+                "collector", [str(bin_dir / "lapor-collector")], collector_env(sandbox, bin_dir)
             )
         )
         print(banner(sandbox), flush=True)

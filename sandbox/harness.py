@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,20 +40,24 @@ CARRIER_SHARED_FILES = (
     "musiconhold.conf",
 )
 QUEUE = "pengaduan"
+ORIGINATE_ATTEMPTS = 2
+ORIGINATE_TIMEOUT_MS = 30000
 SOUNDS_DIR = "/usr/share/asterisk/sounds"
 PROMPT_LANGUAGE = "id"
 CARRIER_AMI_USER = "sandbox"
 COLLECTOR_USER = "collector"
+CONTROL_USER = "control"
 
 
 @dataclass(frozen=True)
 class Secrets:
     collector: str
     carrier: str
+    control: str
 
     @classmethod
     def generate(cls) -> Secrets:
-        return cls(collector=secrets.token_urlsafe(18), carrier=secrets.token_urlsafe(18))
+        return cls(*(secrets.token_urlsafe(18) for _ in range(3)))
 
 
 class Sandbox:
@@ -88,7 +93,11 @@ class Sandbox:
         if not self.state_file.exists():
             return None
         values = read_env_file(self.state_file)
-        return Secrets(values["AMI_COLLECTOR_SECRET"], values["CARRIER_AMI_SECRET"])
+        return Secrets(
+            values["AMI_COLLECTOR_SECRET"],
+            values["CARRIER_AMI_SECRET"],
+            values.get("AMI_CONTROL_SECRET", ""),
+        )
 
     def _write_state(self) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -96,6 +105,7 @@ class Sandbox:
         self.state_file.write_text(
             f"AMI_COLLECTOR_SECRET={self.secrets.collector}\n"
             f"CARRIER_AMI_SECRET={self.secrets.carrier}\n"
+            f"AMI_CONTROL_SECRET={self.secrets.control}\n"
             f"AMI_PORT={self.config.ami_port}\n"
             f"QUEUE_LOG={self.callcenter.queue_log}\n"
         )
@@ -132,6 +142,8 @@ class Sandbox:
             "LAPOR_AMI_PORT": str(c.ami_port),
             "LAPOR_AMI_COLLECTOR_USER": COLLECTOR_USER,
             "LAPOR_AMI_COLLECTOR_SECRET": self.secrets.collector,
+            "LAPOR_AMI_CONTROL_USER": CONTROL_USER,
+            "LAPOR_AMI_CONTROL_SECRET": self.secrets.control,
             "LAPOR_AGI_HOST": c.agi_host,
             "LAPOR_AGI_PORT": str(c.agi_port),
             "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
@@ -221,21 +233,43 @@ class Sandbox:
 
         ``script`` steps are separated by ``|``: ``wait:S``, ``dtmf:DIGITS``,
         ``play:FILE`` (a path inside the sandbox, no extension) and ``hangup``.
+        Returns once the call center answered (the carrier's OriginateResponse). A
+        queued originate that never produced a call is placed again, once: a test rig
+        hiccup, not what a test measures.
         """
-        async with await AMIClient.connect(
-            "127.0.0.1", self.config.carrier_ami_port, CARRIER_AMI_USER, self.secrets.carrier
-        ) as ami:
-            reply = await ami.action(
-                "Originate",
-                Channel=f"PJSIP/{line}@callcenter",
-                Context="citizen",
-                Exten="s",
-                Priority="1",
-                CallerID=f'"{caller_name}" <{caller}>',
-                Variable=f"SCRIPT={script}",
-                Timeout="30000",
-                Async="true",
-            )
-        if reply.get("Response") != "Success":
-            raise InstanceError(f"Originate refused: {reply}")
-        return reply
+        last: Message = {}
+        for _ in range(ORIGINATE_ATTEMPTS):
+            async with await AMIClient.connect(
+                "127.0.0.1", self.config.carrier_ami_port, CARRIER_AMI_USER, self.secrets.carrier
+            ) as ami:
+                reply = await ami.action(
+                    "Originate",
+                    Channel=f"PJSIP/{line}@callcenter",
+                    Context="citizen",
+                    Exten="s",
+                    Priority="1",
+                    CallerID=f'"{caller_name}" <{caller}>',
+                    Variable=f"SCRIPT={script}",
+                    Timeout=str(ORIGINATE_TIMEOUT_MS),
+                    Async="true",
+                )
+                if reply.get("Response") != "Success":
+                    raise InstanceError(f"Originate refused: {reply}")
+                action_id = reply.get("ActionID", "")
+                try:
+                    last = await ami.wait_for(
+                        originate_response(action_id),
+                        ORIGINATE_TIMEOUT_MS / 1000 + 5,
+                    )
+                except TimeoutError:
+                    log.warning("originate to %s from %s produced no call", line, caller)
+                    continue
+            if last.get("Response") == "Success":
+                return last
+            log.warning("originate to %s from %s failed: %s", line, caller, last)
+        raise InstanceError(f"the carrier could not call {line} from {caller}: {last}")
+
+
+def originate_response(action_id: str) -> Callable[[Message], bool]:
+    """Matches the OriginateResponse event of one Originate action."""
+    return lambda m: m.get("Event") == "OriginateResponse" and m.get("ActionID") == action_id

@@ -17,7 +17,7 @@ from sandbox.rootfs import Runtime
 
 log = logging.getLogger(__name__)
 
-SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings", "sounds")
+SUBDIRS = ("etc", "run", "log", "log/cdr-csv", "spool", "db", "recordings", "sounds")
 # Asterisk processes this Python process started, kept so they can be reaped on stop.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 

@@ -23,6 +23,8 @@ PACKAGES = (
     "asterisk-moh-opsound-gsm",
     "python3",
     "python3-six",
+    # The IVR's API client, for classic AGI scripts.
+    "python3-httpx",
 )
 MIRROR = (
     "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "

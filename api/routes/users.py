@@ -23,6 +23,7 @@ class UserCreate(BaseModel):
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     unit: str | None = Field(default=None, max_length=100)
+    extension: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
     password: str
 
 
@@ -30,6 +31,7 @@ class UserUpdate(BaseModel):
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     unit: str | None = None
+    extension: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
     active: bool | None = None
     password: str | None = None
 
@@ -40,6 +42,7 @@ class UserPublic(BaseModel):
     full_name: str
     role: Role
     unit: str | None
+    extension: str | None
     active: bool
     created_at: datetime
 

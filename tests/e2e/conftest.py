@@ -6,13 +6,14 @@ In CI (CI=true) a missing sandbox fails the run instead of skipping it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 
 from sandbox.harness import Sandbox
 from sandbox.rootfs import SandboxUnavailable
 from tests.conftest import temporary_postgres_database, unavailable
+from tests.e2e.ivr_node import IvrNode, IvrServer, prepare_node
 from tests.e2e.services import ApiProcess
 
 
@@ -52,3 +53,20 @@ def api_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess
             yield process
         finally:
             process.close()
+
+
+@pytest.fixture(scope="session")
+def ivr_node(sandbox: Sandbox, api_process: ApiProcess) -> IvrNode:
+    """The IVR node's settings, spool and classic env file on the sandbox (see ivr_node.py)."""
+    return prepare_node(sandbox, api_process)
+
+
+@pytest.fixture
+async def ivr_server(ivr_node: IvrNode) -> AsyncIterator[IvrServer]:
+    """Our FastAGI server (full route table, outbox delivery) on the sandbox's AGI port."""
+    server = IvrServer(ivr_node)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -29,8 +30,11 @@ def free_port() -> int:
 class ApiProcess:
     """``lapor-api`` in a subprocess on a free loopback port; can be stopped and restarted."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, extra_env: Mapping[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
+        self.extra_env = dict(extra_env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -48,6 +52,7 @@ class ApiProcess:
             "LAPOR_API_DATABASE_URL": self.database_url,
             "LAPOR_API_PORT": str(self.port),
             "LAPOR_API_LOG_LEVEL": "warning",
+            **self.extra_env,
         }
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from agi_scripts.routes import ROUTES
-from ivr import CallOutcome, FastAGIServer
 from sandbox.harness import Sandbox
 from tests.e2e.calls import follow_queued_call, queue_log_verbs, random_caller, set_ivr_mode
+from tests.e2e.ivr_node import IvrServer
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-async def ivr_server(sandbox: Sandbox) -> AsyncIterator[list[CallOutcome]]:
-    """Our FastAGI server on the port the sandbox dialplan calls; yields finished calls."""
-    outcomes: list[CallOutcome] = []
-    server = FastAGIServer(
-        ROUTES,
-        host=sandbox.config.agi_host,
-        port=sandbox.config.agi_port,
-        on_call_end=outcomes.append,
-    )
-    await server.start()
-    try:
-        yield outcomes
-    finally:
-        await server.close()
+# The caller presses 0 (officer) during the greeting: the shortest way to the queue.
+TO_OFFICER = "wait:1|dtmf:0"
 
 
 async def test_call_is_greeted_by_fastagi_then_answered_by_an_agent(
-    sandbox: Sandbox, ivr_server: list[CallOutcome]
+    sandbox: Sandbox, ivr_server: IvrServer
 ) -> None:
     caller = random_caller()
     async with await sandbox.connect_ami() as ami:
-        await sandbox.place_call("082282204761", caller)
+        await sandbox.place_call("082282204761", caller, TO_OFFICER)
         call = await follow_queued_call(ami, caller)
 
     assert call.ivr_done["Mode"] == "fastagi"
@@ -44,8 +28,8 @@ async def test_call_is_greeted_by_fastagi_then_answered_by_an_agent(
     assert call.ivr_done["Status"] == "OK"
     assert call.ivr_done["Greeted"] == call.uniqueid
     assert call.ivr_done["Line"] == "082282204761"
-    handled = [o for o in ivr_server if o.uniqueid == call.uniqueid]
-    assert [(o.script, o.status) for o in handled] == [("greet", "ok")]
+    assert call.ivr_done["Exit"] == "officer"
+    assert ivr_server.outcome(call.uniqueid) == [("call", "ok")]
     assert call.connected["Queue"] == "pengaduan"
     assert call.completed["Reason"] in {"agent", "caller"}
     verbs = await queue_log_verbs(sandbox.callcenter.queue_log, call.uniqueid, "COMPLETE")
@@ -54,13 +38,13 @@ async def test_call_is_greeted_by_fastagi_then_answered_by_an_agent(
 
 
 async def test_call_is_greeted_by_classic_pyst2_agi(
-    sandbox: Sandbox, ivr_server: list[CallOutcome]
+    sandbox: Sandbox, ivr_server: IvrServer
 ) -> None:
     caller = random_caller()
     await set_ivr_mode(sandbox, "classic")
     try:
         async with await sandbox.connect_ami() as ami:
-            await sandbox.place_call("082282204761", caller)
+            await sandbox.place_call("082282204761", caller, TO_OFFICER)
             call = await follow_queued_call(ami, caller)
     finally:
         await set_ivr_mode(sandbox, "fastagi")
@@ -70,7 +54,7 @@ async def test_call_is_greeted_by_classic_pyst2_agi(
     assert call.ivr_done["Status"] == "OK"
     assert call.ivr_done["Greeted"] == call.uniqueid
     # The FastAGI server never saw this call: the pyst2 script inside Asterisk ran it.
-    assert all(o.uniqueid != call.uniqueid for o in ivr_server)
+    assert ivr_server.outcome(call.uniqueid) == []
     verbs = await queue_log_verbs(sandbox.callcenter.queue_log, call.uniqueid, "COMPLETE")
     assert verbs[:2] == ["ENTERQUEUE", "CONNECT"]
     assert verbs[2] in {"COMPLETEAGENT", "COMPLETECALLER"}
@@ -85,11 +69,11 @@ async def test_call_is_greeted_by_classic_pyst2_agi(
     ],
 )
 async def test_every_form_of_both_lines_reaches_the_ivr(
-    sandbox: Sandbox, ivr_server: list[CallOutcome], dialled: str, line: str
+    sandbox: Sandbox, ivr_server: IvrServer, dialled: str, line: str
 ) -> None:
     caller = random_caller()
     async with await sandbox.connect_ami() as ami:
-        await sandbox.place_call(dialled, caller)
+        await sandbox.place_call(dialled, caller, TO_OFFICER)
         call = await follow_queued_call(ami, caller)
     assert call.ivr_done["Line"] == line
     assert call.ivr_done["Status"] == "OK"

@@ -62,14 +62,21 @@ def test_cli_reports_missing_secret_and_fails(
 def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path) -> None:
     agents = tmp_path / "agents.txt"
     agents.write_text("1001:pw-one\n")
-    env = {"LAPOR_AMI_COLLECTOR_SECRET": "collector-pw", "LAPOR_AGENTS_FILE": str(agents)}
+    env = {
+        "LAPOR_AMI_COLLECTOR_SECRET": "collector-pw",
+        "LAPOR_AMI_CONTROL_SECRET": "control-pw",
+        "LAPOR_AGENTS_FILE": str(agents),
+    }
     render_dir(CONF_DIR, tmp_path / "etc", env)
     rendered = {p.name: p.read_text() for p in (tmp_path / "etc").iterdir()}
     assert not any("{{" in text for text in rendered.values())
     manager = rendered["manager.conf"]
     assert "bindaddr = 127.0.0.1" in manager
-    assert re.search(r"^read = call,agent,user$", manager, re.M)
-    assert re.search(r"^write =\s*$", manager, re.M)
+    collector, control = manager.split("[collector]")[1].split("[control]")
+    assert re.search(r"^read = call,agent,user$", collector, re.M)
+    assert re.search(r"^write =\s*$", collector, re.M)
+    assert re.search(r"^read =\s*$", control, re.M)
+    assert re.search(r"^write = agent,originate$", control, re.M)
     assert "password = pw-one" in rendered["pjsip.conf"]
     assert "servicelevel = 20" in rendered["queues.conf"]
     assert "joinempty = yes" in rendered["queues.conf"]

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("role", sa.Enum(*ROLES, name="role"), nullable=False),
         sa.Column("unit", sa.String(length=100), nullable=True),
+        sa.Column("extension", sa.String(length=32), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""call: the citizen's call: greeting, main menu, then a complaint, a status or an officer.
+
+Menu: 1 new complaint, 2 ticket status, 0 officer, 9 repeat. After 3 bad or missing keys
+the caller goes to an officer. Whatever happens here, the dialplan queues the call next.
+"""
+
+from __future__ import annotations
+
+from agi_scripts.common import menu, run_classic_script, to_officer
+from agi_scripts.complaint import take_complaint
+from agi_scripts.services import Services
+from agi_scripts.status import check_status
+from ivr import Channel
+from ivr.speech import prompt
+
+GREETING = prompt("selamat-datang")
+MAIN_MENU = prompt("menu-utama")
+
+
+async def call(channel: Channel, services: Services) -> None:
+    await channel.answer()
+    await channel.set_variable("LAPOR_GREETED", channel.request.uniqueid)
+    # The dialplan offers a callback after this many seconds in the queue.
+    wait = str(services.settings.callback_wait_seconds)
+    await channel.set_variable("LAPOR_CALLBACK_WAIT", wait)
+    prompts = [GREETING, MAIN_MENU]
+    while True:
+        key = await menu(channel, prompts, "129")
+        prompts = [MAIN_MENU]
+        if key == "1":
+            await take_complaint(channel, services)
+            return
+        if key == "2":
+            if await check_status(channel, services):
+                await to_officer(channel, "officer")
+                return
+            continue
+        if key != "9":
+            await to_officer(channel, "officer" if key == "0" else "attempts")
+            return
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_classic_script(call))

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""callback: offered after LAPOR_CALLBACK_WAIT seconds in the queue; 1 asks to be called back.
+
+The dialplan runs this after Queue() timed out (queue_log: EXITWITHTIMEOUT). Accepting
+stores a callback request (number, ticket, first queue entry time) through the outbox
+and sets LAPOR_CALLBACK=accepted, and the dialplan ends the call; otherwise the caller
+goes back into the queue.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from agi_scripts.common import run_classic_script, set_quietly, user_event
+from agi_scripts.services import Services
+from ivr import Channel
+from ivr.outbox import now_iso
+from ivr.speech import prompt
+
+OFFER = prompt("callback-tawaran")
+THANKS = prompt("callback-terima-kasih")
+ANSWER_TIMEOUT_MS = 5000
+
+
+async def callback(channel: Channel, services: Services) -> None:
+    answer = await channel.get_data(OFFER, ANSWER_TIMEOUT_MS, 1)
+    if answer.digits != "1":
+        await channel.set_variable("LAPOR_CALLBACK", "declined")
+        return
+    ticket = await channel.get_variable("LAPOR_TICKET") or ""
+    line = await channel.get_variable("LAPOR_LINE") or ""
+    entered = await channel.get_variable("LAPOR_QUEUE_ENTERED") or str(int(time.time()))
+    number = channel.request.callerid if channel.request.callerid != "unknown" else ""
+    request_id = str(uuid.uuid4())
+    payload = {
+        "request_id": request_id,
+        "ticket": ticket or None,
+        "number": number,
+        "line": line,
+        "uniqueid": channel.request.uniqueid,
+        "queue_entered_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(entered))),
+        "requested_at": now_iso(),
+    }
+    await services.submit("callback", request_id, payload)
+    await channel.set_variable("LAPOR_CALLBACK", "accepted")
+    await user_event(channel, "LaporCallback", Ticket=ticket, Number=number, QueueEntered=entered)
+    await set_quietly(channel, "LAPOR_EXIT", "callback")
+    await channel.stream_file(THANKS)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_classic_script(callback))

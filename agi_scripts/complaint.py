@@ -1,0 +1,105 @@
+"""A new complaint: category, recording (listen / re-record / save), ticket read back twice.
+
+Once recording has begun the complaint is always saved, whether the caller saves, hangs
+up, or stops answering; the ticket is issued by the IVR and stored through the outbox,
+so an API outage costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agi_scripts.common import menu, set_quietly, to_officer, user_event
+from agi_scripts.services import Services
+from ivr import Channel
+from ivr.errors import AGIDeadChannel, AGIHangup
+from ivr.outbox import now_iso
+from ivr.speech import digit_prompts, prompt
+
+logger = logging.getLogger(__name__)
+
+CATEGORY_MENU = prompt("menu-kategori")
+RECORD_INSTRUCTIONS = prompt("rekam-instruksi")
+REVIEW_MENU = prompt("rekam-pilihan")
+TICKET_IS = prompt("tiket-anda")
+TICKET_AGAIN = prompt("tiket-ulangi")
+CATEGORIES = {
+    "1": "infrastruktur",
+    "2": "kependudukan",
+    "3": "pelayanan_publik",
+    "4": "lainnya",
+}
+# Used only if the dialplan does not set RECORDING_DIR.
+DEFAULT_RECORDING_DIR = "/var/spool/asterisk/lapor"
+
+
+async def take_complaint(channel: Channel, services: Services) -> None:
+    key = await menu(channel, [CATEGORY_MENU], "1234")
+    if key is None or key == "0":
+        await to_officer(channel, "officer" if key == "0" else "attempts")
+        return
+    category = CATEGORIES[key]
+    line = await channel.get_variable("LAPOR_LINE") or channel.request.dnid
+    folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
+    ticket = await services.issue_ticket()
+    base = f"{folder}/{ticket}"
+    await channel.stream_file(RECORD_INSTRUCTIONS)
+    try:
+        await record_and_review(channel, services, base)
+    except (AGIHangup, AGIDeadChannel):
+        logger.info("caller hung up after recording began; saving ticket %s", ticket)
+    finally:
+        await save(channel, services, ticket, category, line, f"{base}.wav")
+    if not channel.hung_up:
+        await read_back(channel, ticket)
+        await to_officer(channel, "complaint")
+
+
+async def record_and_review(channel: Channel, services: Services, base: str) -> None:
+    """Record (again) until the caller saves, hangs up or stops answering."""
+    settings = services.settings
+    while True:
+        # Re-recording writes the same file again (RECORD FILE truncates it).
+        result = await channel.record_file(
+            base,
+            "wav",
+            "#",
+            settings.record_max_seconds * 1000,
+            silence_s=settings.record_silence_seconds,
+        )
+        if result.ended_by == "hangup":
+            return
+        key = await menu(channel, [REVIEW_MENU], "123")
+        while key == "1":
+            await channel.stream_file(base)
+            key = await menu(channel, [REVIEW_MENU], "123")
+        if key != "2":
+            return  # 3 saves; 0 and no answer save too, then an officer takes over
+
+
+async def save(
+    channel: Channel, services: Services, ticket: str, category: str, line: str, path: str
+) -> None:
+    request = channel.request
+    caller = request.callerid if request.callerid not in ("", "unknown") else ""
+    payload = {
+        "ticket": ticket,
+        "category": category,
+        "caller_number": caller,
+        "line": line,
+        "recording_path": path,
+        "uniqueid": request.uniqueid,
+        "taken_at": now_iso(),
+    }
+    delivered = await services.submit("complaint", ticket, payload)
+    logger.info("complaint %s saved (%s)", ticket, "delivered" if delivered else "in outbox")
+    # Inherited by the officer's leg (double underscore), visible to AMI and queue_log.
+    await set_quietly(channel, "__LAPOR_TICKET", ticket)
+    await set_quietly(channel, "__LAPOR_CATEGORY", category)
+    await user_event(channel, "LaporTicket", Ticket=ticket, Category=category, Line=line)
+
+
+async def read_back(channel: Channel, ticket: str) -> None:
+    """The ticket, digit by digit in Indonesian, twice, in one gapless Playback."""
+    files = [TICKET_IS, *digit_prompts(ticket), TICKET_AGAIN, *digit_prompts(ticket)]
+    await channel.exec("Playback", "&".join(files))

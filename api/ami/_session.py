@@ -1,0 +1,136 @@
+"""One AMI session per node on panoramisk's Manager, kept alive by our own loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk import Manager
+
+from api.ami._backoff import Backoff
+from api.ami._events import SUBSCRIBED, ReceivedEvent, from_message
+from api.ami._protocol import SafeAMIProtocol
+from api.ami._settings import CollectorSettings
+
+log = logging.getLogger(__name__)
+# panoramisk's own pinger never checks the Pong; push it out of the way (a year).
+_NEVER = 365 * 24 * 3600
+
+
+class LoginRefused(Exception):
+    pass
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager without its fixed-interval endless reconnect."""
+
+    def __init__(self, on_lost: Callable[[Any], None], **config: Any) -> None:
+        super().__init__(**config)
+        self._on_lost = on_lost
+
+    def connection_lost(self, exc: Any) -> None:
+        self._connected = False
+        pinger: Any = getattr(self, "pinger", None)
+        if pinger is not None:
+            pinger.cancel()
+        self.pinger = None
+        self._on_lost(exc)
+
+    def dispatch(self, event: Any) -> list[str]:
+        try:
+            matches: list[str] = super().dispatch(event)
+            return matches
+        except Exception:
+            log.exception("AMI event dispatch failed: %.200r", event)
+            return []
+
+
+class NodeSession:
+    """Connect, log in, subscribe by name, heartbeat; reconnect with backoff on any failure."""
+
+    def __init__(self, settings: CollectorSettings, sink: Callable[[ReceivedEvent], None]) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.connections = 0  # successful logins so far (tests and logs)
+        self._lost = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        backoff = Backoff(self.settings.backoff_min, self.settings.backoff_max)
+        while not self._stopping.is_set():
+            try:
+                await self._one_session(backoff)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("AMI %s: %s", self.settings.node, exc or type(exc).__name__)
+            if self._stopping.is_set():
+                break
+            delay = backoff.next()
+            log.info("AMI %s: reconnecting in %.1f s", self.settings.node, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._lost.set()
+
+    async def _one_session(self, backoff: Backoff) -> None:
+        s = self.settings
+        loop = asyncio.get_running_loop()
+        self._lost = asyncio.Event()
+        manager = _Manager(
+            lambda exc: self._lost.set(),
+            loop=loop,
+            host=s.ami_host,
+            port=s.ami_port,
+            username=s.ami_user,
+            secret=s.secret(),
+            encoding="utf8",
+            ping_delay=_NEVER,
+            protocol_factory=SafeAMIProtocol,
+        )
+        for name in SUBSCRIBED:
+            manager.register_event(name, self._on_event)
+        transport, protocol = await asyncio.wait_for(
+            loop.create_connection(SafeAMIProtocol, s.ami_host, s.ami_port), s.connect_timeout
+        )
+        connected: asyncio.Future[Any] = loop.create_future()
+        connected.set_result((transport, protocol))
+        manager.connection_made(connected)
+        try:
+            reply = await asyncio.wait_for(manager.authenticated_future, s.connect_timeout)
+            if not reply.success:
+                raise LoginRefused(f"login refused: {reply.get('Message')}")
+            self.connections += 1
+            backoff.reset()
+            log.info("AMI %s: logged in to %s:%s", s.node, s.ami_host, s.ami_port)
+            await self._heartbeat(manager)
+        finally:
+            manager.close()
+
+    async def _heartbeat(self, manager: Any) -> None:
+        s = self.settings
+        while not self._lost.is_set():
+            try:
+                await asyncio.wait_for(self._lost.wait(), s.ping_interval)
+                break
+            except TimeoutError:
+                pass
+            try:
+                await asyncio.wait_for(manager.send_action({"Action": "Ping"}), s.ping_timeout)
+            except TimeoutError:
+                raise ConnectionError(f"no Pong in {s.ping_timeout} s: half-open link") from None
+        raise ConnectionError("connection lost")
+
+    async def _on_event(self, manager: Any, message: Any) -> None:
+        # async and catching everything: a handler must never take the session down.
+        try:
+            event = from_message(self.settings.node, message)
+            if event is not None:
+                self.sink(event)
+        except Exception:
+            log.exception("AMI event dropped: %.200r", message)

@@ -1,0 +1,91 @@
+"""Commands to Asterisk over AMI for the agents' console: queue login, logout, pause.
+
+One short AMI session per command, as the least-privilege ``control`` user (write=agent,
+originate): an officer presses a button a few times a shift, and a fresh session can't be
+left half-open. Uses panoramisk with the collector's hardened protocol; ``as_list=False``
+because ``QueueAdd`` never resolves otherwise (ASTERISK.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from api.ami._protocol import SafeAMIProtocol
+from api.ami._session import _NEVER, _Manager
+
+QUEUE = "pengaduan"
+
+
+class AmiCommandError(Exception):
+    """Asterisk refused the command, or could not be reached in time."""
+
+
+@dataclass(frozen=True)
+class AmiControl:
+    host: str
+    port: int
+    username: str
+    secret: str
+    timeout: float = 5.0
+
+    async def send(self, action: dict[str, str]) -> dict[str, str]:
+        """Log in, send one action, return its response (raise if it is not Success)."""
+        loop = asyncio.get_running_loop()
+        manager = _Manager(
+            lambda exc: None,
+            loop=loop,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            secret=self.secret,
+            encoding="utf8",
+            ping_delay=_NEVER,
+            protocol_factory=SafeAMIProtocol,
+        )
+        try:
+            connection = await asyncio.wait_for(
+                loop.create_connection(SafeAMIProtocol, self.host, self.port), self.timeout
+            )
+            connected: asyncio.Future[Any] = loop.create_future()
+            connected.set_result(connection)
+            manager.connection_made(connected)
+            login = await asyncio.wait_for(manager.authenticated_future, self.timeout)
+            if not login.success:
+                raise AmiCommandError(f"AMI login refused: {login.get('Message')}")
+            reply = await asyncio.wait_for(manager.send_action(action, as_list=False), self.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise AmiCommandError(f"Asterisk unreachable: {exc or type(exc).__name__}") from exc
+        finally:
+            manager.close()
+        response = {str(k): str(v) for k, v in dict(reply).items()}
+        if response.get("Response") != "Success":
+            raise AmiCommandError(response.get("Message", "refused"))
+        return response
+
+    async def queue_add(self, interface: str, member_name: str) -> None:
+        await self.send(
+            {
+                "Action": "QueueAdd",
+                "Queue": QUEUE,
+                "Interface": interface,
+                "MemberName": member_name,
+                "StateInterface": interface,
+                "Penalty": "0",
+            }
+        )
+
+    async def queue_remove(self, interface: str) -> None:
+        await self.send({"Action": "QueueRemove", "Queue": QUEUE, "Interface": interface})
+
+    async def queue_pause(self, interface: str, paused: bool, reason: str = "") -> None:
+        await self.send(
+            {
+                "Action": "QueuePause",
+                "Queue": QUEUE,
+                "Interface": interface,
+                "Paused": "true" if paused else "false",
+                "Reason": reason,
+            }
+        )

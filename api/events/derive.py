@@ -1,0 +1,252 @@
+"""Derive one call's row from all of its events, whatever order they arrived in.
+
+Pure functions: the ingest hands in every stored event of a (node, linkedid) and writes
+back what comes out. AMI events and queue_log lines (``QueueLog``) may both be present;
+they agree on the figures (both come from the same app_queue variables), so each fact is
+taken from whichever source has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+QUEUE_LOG = "QueueLog"
+# Verbs that end a queued call without an agent.
+EXIT_VERBS = {"EXITWITHTIMEOUT": 3, "EXITEMPTY": 3, "EXITWITHKEY": 4}
+COMPLETE_VERBS = {"COMPLETECALLER", "COMPLETEAGENT"}
+# asterisk_conf/pjsip.conf: the trunk's endpoint context, where citizens' calls arrive.
+INBOUND_CONTEXTS = {"from-trunk"}
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    at: datetime
+    fields: dict[str, Any]
+
+    def get(self, key: str) -> str | None:
+        value = self.fields.get(key)
+        return None if value is None or value == "" else str(value)
+
+    @property
+    def verb(self) -> str | None:
+        return self.get("Verb") if self.name == QUEUE_LOG else None
+
+    def data(self, index: int) -> str | None:
+        """queue_log data field ``index`` (1-based)."""
+        return self.get(f"Data{index}")
+
+    @property
+    def user_event(self) -> str | None:
+        return self.get("UserEvent") if self.name == "UserEvent" else None
+
+
+@dataclass
+class CallRow:
+    caller: str | None = None
+    caller_name: str | None = None
+    line: str | None = None
+    queue: str | None = None
+    position: int | None = None
+    arrived_at: datetime | None = None
+    ivr_ended_at: datetime | None = None
+    queue_entered_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    hold_seconds: int | None = None
+    wait_seconds: int | None = None
+    talk_seconds: int | None = None
+    agent: str | None = None
+    category: str | None = None
+    ticket: str | None = None
+    outcome: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+class _Facts:
+    """Index of one call's events by what they mean."""
+
+    def __init__(self, linkedid: str, events: list[Event]) -> None:
+        self.linkedid = linkedid
+        self.events = sorted(events, key=lambda e: e.at)
+
+    def ami(self, name: str, *, own: bool = False) -> Event | None:
+        """The first AMI event of this name (``own``: on the caller's channel itself)."""
+        for event in self.events:
+            if event.name == name and (not own or event.get("Uniqueid") == self.linkedid):
+                return event
+        return None
+
+    def user(self, name: str) -> Event | None:
+        return next((e for e in self.events if e.user_event == name), None)
+
+    def verb(self, *verbs: str) -> Event | None:
+        return next((e for e in self.events if e.verb in verbs), None)
+
+    def varset(self, variable: str) -> str | None:
+        found = [e for e in self.events if e.name == "VarSet" and e.get("Variable") == variable]
+        return found[-1].get("Value") if found else None
+
+
+def derive_call(linkedid: str, events: list[Event], short_abandon_seconds: int) -> CallRow:
+    """The call row for ``linkedid`` from its events (in any order)."""
+    f = _Facts(linkedid, events)
+    row = CallRow()
+    _caller(f, row)
+    _queue(f, row)
+    _answer(f, row)
+    _exit(f, row)
+    _ivr(f, row)
+    row.outcome = _outcome(f, row, short_abandon_seconds)
+    return row
+
+
+def _caller(f: _Facts, row: CallRow) -> None:
+    newchannel = f.ami("Newchannel", own=True)
+    join = f.ami("QueueCallerJoin")
+    enter = f.verb("ENTERQUEUE")
+    row.caller = _first(
+        join and join.get("CallerIDNum"),
+        newchannel and newchannel.get("CallerIDNum"),
+        enter and enter.data(2),
+    )
+    row.caller_name = _first(
+        join and join.get("CallerIDName"), newchannel and newchannel.get("CallerIDName")
+    )
+    row.arrived_at = _first(newchannel and newchannel.at, f.events[0].at if f.events else None)
+    hangup = f.ami("Hangup", own=True)
+    row.ended_at = hangup.at if hangup else None
+
+
+def _queue(f: _Facts, row: CallRow) -> None:
+    join = f.ami("QueueCallerJoin")
+    enter = f.verb("ENTERQUEUE")
+    row.queue = _first(join and join.get("Queue"), enter and enter.get("Queue"))
+    row.position = _int(_first(join and join.get("Position"), enter and enter.data(3)))
+    row.queue_entered_at = _first(join and join.at, enter and enter.at)
+
+
+def _answer(f: _Facts, row: CallRow) -> None:
+    connect = f.ami("AgentConnect")
+    qconnect = f.verb("CONNECT")
+    complete = f.ami("AgentComplete")
+    qcomplete = f.verb(*COMPLETE_VERBS)
+    row.answered_at = _first(connect and connect.at, qconnect and qconnect.at)
+    row.agent = _first(
+        connect and connect.get("MemberName"),
+        qconnect and qconnect.get("Agent"),
+        complete and complete.get("MemberName"),
+        qcomplete and qcomplete.get("Agent"),
+    )
+    row.hold_seconds = _int(
+        _first(
+            connect and connect.get("HoldTime"),
+            qconnect and qconnect.data(1),
+            complete and complete.get("HoldTime"),
+            qcomplete and qcomplete.data(1),
+        )
+    )
+    row.talk_seconds = _int(
+        _first(complete and complete.get("TalkTime"), qcomplete and qcomplete.data(2))
+    )
+    if row.answered_at is None and (complete or qcomplete):
+        row.answered_at = (complete or qcomplete).at  # type: ignore[union-attr]
+    if row.ended_at is None:
+        row.ended_at = _first(complete and complete.at, qcomplete and qcomplete.at)
+
+
+def _exit(f: _Facts, row: CallRow) -> None:
+    abandon = f.ami("QueueCallerAbandon")
+    qabandon = f.verb("ABANDON")
+    if abandon or qabandon:
+        row.wait_seconds = _int(
+            _first(abandon and abandon.get("HoldTime"), qabandon and qabandon.data(3))
+        )
+        row.ended_at = row.ended_at or _first(abandon and abandon.at, qabandon and qabandon.at)
+        return
+    if row.hold_seconds is not None:
+        row.wait_seconds = row.hold_seconds
+        return
+    qexit = f.verb(*EXIT_VERBS)
+    if qexit is not None:
+        row.wait_seconds = _int(qexit.data(EXIT_VERBS[qexit.verb or ""]))
+        row.ended_at = row.ended_at or qexit.at
+        return
+    leave = f.ami("QueueCallerLeave")
+    if leave is not None and row.queue_entered_at is not None:
+        # app_queue counts whole seconds between time() at join and at leave.
+        row.wait_seconds = _epoch(leave.at) - _epoch(row.queue_entered_at)
+
+
+def _ivr(f: _Facts, row: CallRow) -> None:
+    done = f.user("LaporIvrDone")
+    ticket = f.user("LaporTicket")
+    callback = f.user("LaporCallback")
+    newchannel = f.ami("Newchannel", own=True)
+    row.ivr_ended_at = done.at if done else None
+    row.line = _first(
+        done and done.get("Line"),
+        ticket and ticket.get("Line"),
+        f.varset("LAPOR_LINE"),
+        newchannel and newchannel.get("Exten"),
+    )
+    row.category = _first(ticket and ticket.get("Category"), f.varset("LAPOR_CATEGORY"))
+    row.ticket = _first(
+        ticket and ticket.get("Ticket"),
+        callback and callback.get("Ticket"),
+        f.varset("LAPOR_TICKET"),
+    )
+
+
+def _outcome(f: _Facts, row: CallRow, short_abandon_seconds: int) -> str | None:
+    if row.answered_at is not None:
+        return "answered"
+    if f.ami("QueueCallerAbandon") or f.verb("ABANDON"):
+        wait = row.wait_seconds or 0
+        return "short_abandoned" if wait < short_abandon_seconds else "abandoned"
+    left = f.ami("QueueCallerLeave") or f.verb(*EXIT_VERBS)
+    if f.user("LaporCallback") or f.verb("EXITWITHKEY"):
+        return "callback_requested" if left or row.ended_at else None
+    if left:
+        return "exit_timeout"
+    if row.queue_entered_at is None and row.ended_at is not None and _inbound(f):
+        return "ivr_only"
+    return None
+
+
+def _inbound(f: _Facts) -> bool:
+    """A citizen's call: it came in on the trunk, or our IVR reported on it.
+
+    Calls the call center places itself (callbacks) end without a queue too; they are
+    not IVR-only hang-ups, so they get no outcome.
+    """
+    newchannel = f.ami("Newchannel", own=True)
+    if newchannel is not None and newchannel.get("Context") in INBOUND_CONTEXTS:
+        return True
+    return any((e.user_event or "").startswith("Lapor") for e in f.events)
+
+
+def event_time(fields: dict[str, Any], received_at: datetime) -> datetime:
+    """Asterisk's ``Timestamp`` header (manager.conf timestampevents) or the receipt time."""
+    stamp = fields.get("Timestamp")
+    try:
+        return datetime.fromtimestamp(float(stamp), UTC) if stamp else received_at
+    except (TypeError, ValueError):
+        return received_at

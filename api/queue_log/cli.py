@@ -1,0 +1,55 @@
+"""``lapor import-queue-log`` and ``lapor reconcile``: queue_log into the database."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from api.db import make_engine
+from api.migrate import upgrade
+from api.queue_log import Progress, import_file
+from api.settings import ApiSettings
+from api.stats.aggregate import Thresholds
+
+
+def cmd_import(args: argparse.Namespace, settings: ApiSettings) -> int:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    since = None
+    if getattr(args, "hours", None) is not None:
+        since = int(time.time() - 3600 * args.hours)
+    path = Path(args.file)
+    started = time.monotonic()
+    summary = import_file(
+        engine,
+        path,
+        node=args.node,
+        thresholds=Thresholds(settings.short_abandon_seconds, settings.service_level_seconds),
+        since=since,
+        progress=None if args.quiet else Progress(path.stat().st_size),
+    )
+    elapsed = time.monotonic() - started
+    print(
+        f"{path}: {summary} in {elapsed:.1f} s ({summary.lines / max(elapsed, 1e-9):.0f} lines/s)"
+    )
+    engine.dispose()
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register the subcommands on the ``lapor`` parser."""
+    imp = sub.add_parser("import-queue-log", help="load an Asterisk queue_log (idempotent)")
+    imp.add_argument("file")
+    imp.add_argument("--node", default="callcenter", help="the Asterisk node it came from")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_import)
+    rec = sub.add_parser(
+        "reconcile", help="fill a collector outage's gaps from queue_log (recent lines only)"
+    )
+    rec.add_argument("file")
+    rec.add_argument("--node", default="callcenter")
+    rec.add_argument("--hours", type=float, default=48.0, help="how far back to look")
+    rec.add_argument("--quiet", action="store_true")
+    rec.set_defaults(func=cmd_import)

@@ -1,0 +1,235 @@
+"""The KPI counters as SQL aggregates, used for rollups and for raw partial windows alike.
+
+One definition for both paths, so a rollup and a scan of raw calls cannot disagree:
+- offered: calls that entered a queue; answered: outcome answered (CONNECT);
+- abandoned / short_abandoned: an abandon with wait >= / < the short-abandon threshold;
+- answered_in_sl: answered with hold <= S; abandoned_in_sl: (non-short) abandoned, wait <= S;
+- hold_sum, talk_sum: seconds over answered calls; max_wait: max wait over every exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal_column
+from sqlmodel import Session, col, select
+
+from api.events.models import Call, CallHourly
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+# A literal, not a parameter: PostgreSQL must see GROUP BY and SELECT as the same expression.
+_EMPTY: ColumnElement[str] = literal_column("''")
+
+COUNTERS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "exit_timeout",
+    "callback_requested",
+    "answered_in_sl",
+    "abandoned_in_sl",
+    "hold_sum",
+    "talk_sum",
+    "max_wait",
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    short_abandon: int = 5
+    service_level: int = 20
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def counter_columns(t: Thresholds) -> list[Any]:
+    """SELECT expressions for COUNTERS, in order, over ``call`` rows."""
+    outcome, wait = col(Call.outcome), func.coalesce(col(Call.wait_seconds), 0)
+    answered = outcome == "answered"
+    abandon = outcome.in_(["abandoned", "short_abandoned"])
+    long_abandon = and_(abandon, wait >= t.short_abandon)
+    return [
+        func.count().label("offered"),
+        _count(answered).label("answered"),
+        _count(long_abandon).label("abandoned"),
+        _count(and_(abandon, wait < t.short_abandon)).label("short_abandoned"),
+        _count(outcome == "exit_timeout").label("exit_timeout"),
+        _count(outcome == "callback_requested").label("callback_requested"),
+        _count(and_(answered, func.coalesce(col(Call.hold_seconds), 0) <= t.service_level)).label(
+            "answered_in_sl"
+        ),
+        _count(and_(long_abandon, wait <= t.service_level)).label("abandoned_in_sl"),
+        func.coalesce(func.sum(case((answered, col(Call.hold_seconds)), else_=0)), 0).label(
+            "hold_sum"
+        ),
+        func.coalesce(func.sum(case((answered, col(Call.talk_seconds)), else_=0)), 0).label(
+            "talk_sum"
+        ),
+        func.coalesce(func.max(col(Call.wait_seconds)), 0).label("max_wait"),
+    ]
+
+
+def in_window(start: datetime, end: datetime) -> ColumnElement[bool]:
+    entered = col(Call.queue_entered_at)
+    return and_(entered >= start, entered < end)
+
+
+def filters(queue: str | None, category: str | None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if queue is not None:
+        out.append(col(Call.queue) == queue)
+    if category is not None:
+        out.append(col(Call.category) == category)
+    return out
+
+
+def raw_counters(
+    session: Session, where: Sequence[ColumnElement[bool]], t: Thresholds
+) -> dict[str, int]:
+    """The counters over raw call rows (a partial hour, odd thresholds, or the naive path)."""
+    row = session.execute(select(*counter_columns(t)).where(*where)).one()
+    return {name: int(value or 0) for name, value in zip(COUNTERS, row, strict=True)}
+
+
+def refresh_hours(session: Session, hours: Sequence[datetime], t: Thresholds) -> None:
+    """Rebuild the rollup rows of these hours from their calls."""
+    for hour in hours:
+        session.execute(delete(CallHourly).where(col(CallHourly.hour) == hour))
+        grouped = session.execute(
+            select(
+                func.coalesce(col(Call.queue), _EMPTY),
+                func.coalesce(col(Call.category), _EMPTY),
+                *counter_columns(t),
+            )
+            .where(in_window(hour, hour + timedelta(hours=1)))
+            .group_by(
+                func.coalesce(col(Call.queue), _EMPTY), func.coalesce(col(Call.category), _EMPTY)
+            )
+        ).all()
+        for queue, category, *values in grouped:
+            session.add(
+                CallHourly(
+                    hour=hour,
+                    queue=queue,
+                    category=category,
+                    **{n: int(v or 0) for n, v in zip(COUNTERS, values, strict=True)},
+                )
+            )
+    session.flush()
+
+
+def _hour_bucket(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour", literal_column("queue_entered_at AT TIME ZONE 'UTC'"))
+    return func.strftime("%Y-%m-%d %H:00:00", col(Call.queue_entered_at))
+
+
+def rebuild_all(session: Session, t: Thresholds) -> int:
+    """Recompute every rollup row in one pass (after a bulk import); return rows written."""
+    bucket = _hour_bucket(session)
+    session.execute(delete(CallHourly))
+    grouped = session.execute(
+        select(
+            bucket,
+            func.coalesce(col(Call.queue), _EMPTY),
+            func.coalesce(col(Call.category), _EMPTY),
+            *counter_columns(t),
+        )
+        .where(col(Call.queue_entered_at).is_not(None))
+        .group_by(
+            bucket,
+            func.coalesce(col(Call.queue), _EMPTY),
+            func.coalesce(col(Call.category), _EMPTY),
+        )
+    ).all()
+    rows = []
+    for hour, queue, category, *values in grouped:
+        at = hour if isinstance(hour, datetime) else datetime.fromisoformat(str(hour))
+        rows.append(
+            {
+                "hour": at.replace(tzinfo=UTC),
+                "queue": queue,
+                "category": category,
+                **{n: int(v or 0) for n, v in zip(COUNTERS, values, strict=True)},
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(CallHourly), rows[start : start + 5000])
+    session.flush()
+    return len(grouped)
+
+
+def _rollup_where(
+    start: datetime, end: datetime, queue: str | None, category: str | None
+) -> list[ColumnElement[bool]]:
+    where = [col(CallHourly.hour) >= start, col(CallHourly.hour) < end]
+    if queue is not None:
+        where.append(col(CallHourly.queue) == queue)
+    if category is not None:
+        where.append(col(CallHourly.category) == category)
+    return where
+
+
+def _rollup_sums() -> list[Any]:
+    return [
+        func.max(getattr(CallHourly, n)) if n == "max_wait" else func.sum(getattr(CallHourly, n))
+        for n in COUNTERS
+    ]
+
+
+def rollup_total(
+    session: Session, start: datetime, end: datetime, queue: str | None, category: str | None
+) -> dict[str, int]:
+    """The counters summed over whole hours in [start, end), in the database."""
+    row = session.execute(
+        select(*_rollup_sums()).where(*_rollup_where(start, end, queue, category))
+    ).one()
+    return {n: int(v or 0) for n, v in zip(COUNTERS, row, strict=True)}
+
+
+def _bucket(session: Session, interval: str) -> Any:
+    """The Asia/Jakarta hour or day an hourly row belongs to, as local wall time."""
+    hour = col(CallHourly.hour)
+    if session.get_bind().dialect.name == "postgresql":
+        local: Any = literal_column("call_hourly.hour AT TIME ZONE 'Asia/Jakarta'")
+        return func.date_trunc(interval, local)
+    pattern = "%Y-%m-%d %H:00:00" if interval == "hour" else "%Y-%m-%d 00:00:00"
+    return func.strftime(pattern, hour, "+7 hours")  # Jakarta has no DST: always UTC+7
+
+
+def rollup_buckets(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    queue: str | None,
+    category: str | None,
+) -> list[tuple[datetime, dict[str, int]]]:
+    """The counters per Asia/Jakarta hour or day over whole hours in [start, end)."""
+    bucket = _bucket(session, interval)
+    rows = session.execute(
+        select(bucket, *_rollup_sums())
+        .where(*_rollup_where(start, end, queue, category))
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    out = []
+    for local, *values in rows:
+        at = local if isinstance(local, datetime) else datetime.fromisoformat(str(local))
+        counts = {n: int(v or 0) for n, v in zip(COUNTERS, values, strict=True)}
+        out.append((at.replace(tzinfo=JAKARTA), counts))
+    return out
+
+
+def add(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
+    out = {n: total.get(n, 0) + part.get(n, 0) for n in COUNTERS if n != "max_wait"}
+    out["max_wait"] = max(total.get("max_wait", 0), part.get("max_wait", 0))
+    return out

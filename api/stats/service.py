@@ -1,0 +1,306 @@
+"""Summary, timeseries, per-agent figures and the live view.
+
+Whole hours come from ``call_hourly``; partial hours at the window's edges and non-default
+thresholds are counted from raw calls with the same SQL, so the figures are exact either way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import Session, col, func, select
+
+from api.errors import InvalidInput
+from api.events.models import AgentEvent, AgentRing, Call
+from api.events.service import utc
+from api.stats import aggregate as agg
+from api.stats.aggregate import Thresholds
+from api.stats.schemas import AgentFigures, Bucket, LiveAgent, LiveCaller, LiveView, Summary
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+HOUR = timedelta(hours=1)
+
+
+def parse_bound(value: str | None, *, end: bool) -> datetime | None:
+    """``YYYY-MM-DD`` is a whole Asia/Jakarta day (``to`` includes it); else ISO 8601."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).replace(tzinfo=JAKARTA)
+            return (day + timedelta(days=1) if end else day).astimezone(UTC)
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"not a date or ISO 8601 time: {value!r}") from exc
+    return (at if at.tzinfo else at.replace(tzinfo=JAKARTA)).astimezone(UTC)
+
+
+def window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """The [from, to) window in UTC; by default today in Asia/Jakarta."""
+    today = datetime.now(JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
+    lo = parse_bound(start, end=False) or today.astimezone(UTC)
+    hi = parse_bound(end, end=True) or (today + timedelta(days=1)).astimezone(UTC)
+    if hi <= lo:
+        raise InvalidInput("'to' must be after 'from'")
+    return lo, hi
+
+
+def _ceil_hour(at: datetime) -> datetime:
+    floor = at.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + HOUR
+
+
+def counters(
+    session: Session,
+    lo: datetime,
+    hi: datetime,
+    queue: str | None,
+    category: str | None,
+    t: Thresholds,
+    defaults: Thresholds,
+) -> dict[str, int]:
+    """KPI counters over [lo, hi): rollups for whole hours, raw calls for the rest."""
+    where = agg.filters(queue, category)
+    if t != defaults:
+        return agg.raw_counters(session, [agg.in_window(lo, hi), *where], t)
+    first, last = _ceil_hour(lo), hi.replace(minute=0, second=0, microsecond=0)
+    if first >= last:
+        return agg.raw_counters(session, [agg.in_window(lo, hi), *where], t)
+    total = agg.rollup_total(session, first, last, queue, category)
+    for edge_lo, edge_hi in ((lo, first), (last, hi)):
+        if edge_lo < edge_hi:
+            total = agg.add(
+                total, agg.raw_counters(session, [agg.in_window(edge_lo, edge_hi), *where], t)
+            )
+    return agg.add({}, total)
+
+
+def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
+    return round(scale * num / den, 2) if den else None
+
+
+def kpis(c: dict[str, int]) -> dict[str, float | int | None]:
+    """Rates from counters (ASTERISK.md §6). AHT has no after-call work: wrapuptime is 0."""
+    answered, abandoned = c["answered"], c["abandoned"]
+    return {
+        **c,
+        "abandon_rate_pct": _ratio(abandoned, c["offered"] - c["short_abandoned"], 100),
+        "sl_pct": _ratio(c["answered_in_sl"], answered, 100),
+        "sl2_pct": _ratio(c["answered_in_sl"] + c["abandoned_in_sl"], answered + abandoned, 100),
+        "asa_seconds": _ratio(c["hold_sum"], answered),
+        "aht_seconds": _ratio(c["talk_sum"], answered),
+    }
+
+
+def summary(
+    session: Session,
+    lo: datetime,
+    hi: datetime,
+    queue: str | None,
+    category: str | None,
+    t: Thresholds,
+    defaults: Thresholds,
+) -> Summary:
+    c = counters(session, lo, hi, queue, category, t, defaults)
+    return Summary(
+        start=lo,
+        end=hi,
+        short_abandon_seconds=t.short_abandon,
+        service_level_seconds=t.service_level,
+        **kpis(c),  # type: ignore[arg-type]
+    )
+
+
+def timeseries(
+    session: Session,
+    lo: datetime,
+    hi: datetime,
+    interval: str,
+    queue: str | None,
+    category: str | None,
+    t: Thresholds,
+) -> list[Bucket]:
+    """Per hour or per Asia/Jakarta day, from the rollups (whole hours)."""
+    lo, hi = lo.replace(minute=0, second=0, microsecond=0), _ceil_hour(hi)
+    buckets = agg.rollup_buckets(session, lo, hi, interval, queue, category)
+    return [
+        Bucket(start=key, **kpis(c))  # type: ignore[arg-type]
+        for key, c in buckets
+    ]
+
+
+def _intervals(
+    events: list[AgentEvent], on: str, off: str
+) -> list[tuple[datetime, datetime | None]]:
+    out: list[tuple[datetime, datetime | None]] = []
+    open_at: datetime | None = None
+    for e in events:
+        if e.kind == on and open_at is None:
+            open_at = utc(e.at)
+        elif e.kind in (off, "logout") and open_at is not None:
+            out.append((open_at, utc(e.at)))
+            open_at = None
+    if open_at is not None:
+        out.append((open_at, None))
+    return out
+
+
+def _clipped(spans: list[tuple[datetime, datetime | None]], lo: datetime, hi: datetime) -> int:
+    total = 0.0
+    for start, stop in spans:
+        total += max(0.0, (min(stop or hi, hi) - max(start, lo)).total_seconds())
+    return int(total)
+
+
+def latest_changes(session: Session, before: datetime | None) -> list[AgentEvent]:
+    """Each agent's last login/logout and last pause/unpause (before ``before``), oldest first."""
+    out: list[AgentEvent] = []
+    for kinds in (("login", "logout"), ("pause", "unpause")):
+        where: list[ColumnElement[bool]] = [col(AgentEvent.kind).in_(kinds)]
+        if before is not None:
+            where.append(col(AgentEvent.at) < before)
+        latest = (
+            select(col(AgentEvent.agent).label("agent"), func.max(AgentEvent.at).label("at"))
+            .where(*where)
+            .group_by(col(AgentEvent.agent))
+            .subquery()
+        )
+        out += session.exec(
+            select(AgentEvent)
+            .join(
+                latest,
+                and_(col(AgentEvent.agent) == latest.c.agent, col(AgentEvent.at) == latest.c.at),
+            )
+            .where(*where)
+            .order_by(col(AgentEvent.at), col(AgentEvent.id))
+        ).all()
+    return sorted(out, key=lambda e: (utc(e.at), e.id or 0))
+
+
+def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
+    """Per agent: answered calls, talk, AHT, login and pause time, occupancy."""
+    hi_eff = min(hi, datetime.now(UTC))
+    by_agent: dict[str, list[AgentEvent]] = defaultdict(list)
+    # The state each agent was in at ``lo``, then every change inside the window.
+    before = latest_changes(session, lo)
+    inside = session.exec(
+        select(AgentEvent)
+        .where(col(AgentEvent.at) >= lo, col(AgentEvent.at) < hi)
+        .order_by(col(AgentEvent.at), col(AgentEvent.id))
+    ).all()
+    for e in [*before, *inside]:
+        by_agent[e.agent].append(e)
+    calls = {
+        agent: (int(n), int(talk or 0))
+        for agent, n, talk in session.execute(
+            select(Call.agent, func.count(), func.sum(Call.talk_seconds))
+            .where(agg.in_window(lo, hi), col(Call.outcome) == "answered")
+            .group_by(Call.agent)
+        ).all()
+        if agent
+    }
+    out = []
+    for agent in sorted(set(by_agent) | set(calls)):
+        events = by_agent.get(agent, [])
+        login = _clipped(_intervals(events, "login", "logout"), lo, hi_eff)
+        paused = _clipped(_intervals(events, "pause", "unpause"), lo, hi_eff)
+        n, talk = calls.get(agent, (0, 0))
+        out.append(
+            AgentFigures(
+                agent=agent,
+                calls=n,
+                talk_seconds=talk,
+                aht_seconds=_ratio(talk, n),
+                login_seconds=login,
+                pause_seconds=paused,
+                occupancy_pct=_ratio(talk, login - paused, 100) if login > paused else None,
+            )
+        )
+    return out
+
+
+def _still_waiting(session: Session, ring: AgentRing) -> bool:
+    """The call that rang this agent is still in the queue (nobody answered, not over)."""
+    call = session.exec(
+        select(Call).where(Call.node == ring.node, Call.linkedid == ring.linkedid)
+    ).first()
+    return call is not None and call.answered_at is None and call.outcome is None
+
+
+def live(session: Session, t: Thresholds, defaults: Thresholds) -> LiveView:
+    """Callers waiting now, each agent's state, and today's summary."""
+    now = datetime.now(UTC)
+    waiting = session.exec(
+        select(Call)
+        .where(
+            col(Call.queue_entered_at).is_not(None),
+            col(Call.queue_entered_at) > now - timedelta(hours=12),
+            col(Call.answered_at).is_(None),
+            col(Call.outcome).is_(None),
+        )
+        .order_by(col(Call.queue_entered_at))
+    ).all()
+    callers = [
+        LiveCaller(
+            node=c.node,
+            linkedid=c.linkedid,
+            caller=c.caller,
+            queue=c.queue,
+            position=i + 1,
+            wait_seconds=int((now - utc(c.queue_entered_at)).total_seconds()),  # type: ignore[arg-type]
+            category=c.category,
+            ticket=c.ticket,
+        )
+        for i, c in enumerate(waiting)
+    ]
+    on_call = {
+        c.agent
+        for c in session.exec(
+            select(Call).where(
+                col(Call.answered_at) > now - timedelta(hours=12), col(Call.ended_at).is_(None)
+            )
+        ).all()
+        if c.agent
+    }
+    ringing = {
+        ring.agent
+        for ring in session.exec(
+            select(AgentRing).where(
+                col(AgentRing.ringing).is_(True), col(AgentRing.at) > now - timedelta(minutes=2)
+            )
+        ).all()
+        if _still_waiting(session, ring)
+    }
+    last: dict[str, dict[str, AgentEvent]] = defaultdict(dict)
+    for e in latest_changes(session, None):
+        group = "session" if e.kind in ("login", "logout") else "pause"
+        last[e.agent][group] = e
+    states = []
+    for agent, groups in sorted(last.items()):
+        logged_in = groups.get("session") is not None and groups["session"].kind == "login"
+        pause = groups.get("pause")
+        paused = logged_in and pause is not None and pause.kind == "pause"
+        state = (
+            "logged_out"
+            if not logged_in
+            else "on_call"
+            if agent in on_call
+            else "paused"
+            if paused
+            else "ringing"
+            if agent in ringing
+            else "available"
+        )
+        states.append(
+            LiveAgent(agent=agent, state=state, reason=pause.reason if paused and pause else None)
+        )
+    lo, hi = window(None, None)
+    return LiveView(
+        at=now,
+        waiting=callers,
+        agents=states,
+        today=summary(session, lo, hi, None, None, t, defaults),
+    )

@@ -1,0 +1,69 @@
+"""The IVR's HTTP client for the Lapor API (the only way ivr/ talks to api/).
+
+Transport problems, timeouts, 5xx and auth errors all become ``ApiUnavailable``: the
+caller keeps the record in the outbox and tries again later. A 4xx that retrying cannot
+fix (409 conflict, 422 invalid) becomes ``ApiRejected``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class ApiUnavailable(Exception):
+    """The API could not take the request now; try again later."""
+
+
+class ApiRejected(Exception):
+    """The API refused the request for good (it will never succeed as is)."""
+
+
+_RETRYABLE_4XX = {401, 403, 408, 425, 429}
+
+
+class LaporApi:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST a JSON body; returns the stored record (201 created or 200 already known)."""
+        response = await self._request("POST", path, json=payload)
+        if response.status_code in (200, 201):
+            body: dict[str, Any] = response.json()
+            return body
+        raise ApiRejected(f"{path}: {response.status_code} {response.text[:200]}")
+
+    async def complaint_status(self, ticket: str) -> str | None:
+        """A complaint's status, or None when no complaint has that ticket."""
+        response = await self._request("GET", f"/complaints/{ticket}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ApiRejected(f"status of {ticket}: {response.status_code}")
+        status: str = response.json()["status"]
+        return status
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:
+            raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        return response

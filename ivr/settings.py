@@ -1,0 +1,104 @@
+"""IVR settings from the environment (``LAPOR_IVR_*``), optionally from an env file.
+
+The FastAGI server reads them at start-up. A classic AGI script is started by Asterisk,
+whose environment we do not control, so it also reads ``KEY=VALUE`` lines from
+``$LAPOR_IVR_ENV_FILE`` or else ``$AST_CONFIG_DIR/lapor-ivr.env`` (Asterisk sets
+``AST_CONFIG_DIR`` for every AGI child). The env file holds the API token: keep it
+mode 0640, owned by the asterisk user, and out of version control.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_FILE_NAME = "lapor-ivr.env"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or out of range."""
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    api_url: str = "http://127.0.0.1:8000"
+    api_token: str = ""
+    # Durable outbox and ticket counter; shared by FastAGI and classic scripts on a node.
+    spool_dir: Path = Path("/var/spool/lapor-ivr")
+    # Two digits, 10-99: the first digits of every ticket this node issues. Never 0x, so
+    # a ticket never starts with 0, which means "officer" at every menu.
+    node_id: int = 10
+    record_max_seconds: int = 180
+    record_silence_seconds: int = 6
+    # Seconds in the queue before the caller is offered a callback.
+    callback_wait_seconds: int = 120
+    # Seconds the IVR waits for the API before it keeps the complaint in the outbox.
+    api_timeout: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.node_id <= 99:
+            raise SettingsError(f"LAPOR_IVR_NODE_ID must be 10-99, not {self.node_id}")
+        if self.record_max_seconds < 1 or self.callback_wait_seconds < 1:
+            raise SettingsError("record and callback times must be at least 1 s")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IvrSettings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name: str, default: object) -> str:
+            return env.get(f"LAPOR_IVR_{name}", "") or str(default)
+
+        try:
+            return cls(
+                api_url=get("API_URL", defaults.api_url).rstrip("/"),
+                api_token=get("API_TOKEN", ""),
+                spool_dir=Path(get("SPOOL_DIR", defaults.spool_dir)),
+                node_id=int(get("NODE_ID", defaults.node_id)),
+                record_max_seconds=int(get("RECORD_MAX_SECONDS", defaults.record_max_seconds)),
+                record_silence_seconds=int(
+                    get("RECORD_SILENCE_SECONDS", defaults.record_silence_seconds)
+                ),
+                callback_wait_seconds=int(
+                    get("CALLBACK_WAIT_SECONDS", defaults.callback_wait_seconds)
+                ),
+                api_timeout=float(get("API_TIMEOUT", defaults.api_timeout)),
+            )
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
+
+    def as_env(self) -> dict[str, str]:
+        """The ``LAPOR_IVR_*`` variables that reproduce these settings (for an env file)."""
+        return {
+            "LAPOR_IVR_API_URL": self.api_url,
+            "LAPOR_IVR_API_TOKEN": self.api_token,
+            "LAPOR_IVR_SPOOL_DIR": str(self.spool_dir),
+            "LAPOR_IVR_NODE_ID": str(self.node_id),
+            "LAPOR_IVR_RECORD_MAX_SECONDS": str(self.record_max_seconds),
+            "LAPOR_IVR_RECORD_SILENCE_SECONDS": str(self.record_silence_seconds),
+            "LAPOR_IVR_CALLBACK_WAIT_SECONDS": str(self.callback_wait_seconds),
+            "LAPOR_IVR_API_TIMEOUT": str(self.api_timeout),
+        }
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines; blank lines and ``#`` comments are skipped."""
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def classic_settings(env: Mapping[str, str] | None = None) -> IvrSettings:
+    """Settings for a classic AGI process: its environment over the env file."""
+    env = os.environ if env is None else env
+    path = env.get("LAPOR_IVR_ENV_FILE") or (
+        f"{env['AST_CONFIG_DIR']}/{ENV_FILE_NAME}" if env.get("AST_CONFIG_DIR") else ""
+    )
+    from_file = read_env_file(Path(path)) if path and Path(path).is_file() else {}
+    return IvrSettings.from_env({**from_file, **env})

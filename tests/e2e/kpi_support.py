@@ -1,0 +1,182 @@
+"""For the KPI e2e tests: the collector as a process, and KPIs computed from queue_log alone.
+
+``QueueLogTruth`` is deliberately independent of ``api/``: it reads Asterisk's own file and
+applies ASTERISK.md §6's definitions with plain Python.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.auth import Role
+from sandbox.harness import Sandbox
+from tests.e2e.services import BIN, ApiProcess
+
+NODE = "callcenter"
+CALL_VERBS_END = (
+    "COMPLETECALLER",
+    "COMPLETEAGENT",
+    "ABANDON",
+    "EXITWITHTIMEOUT",
+    "EXITWITHKEY",
+    "EXITEMPTY",
+)
+
+
+class CollectorProcess:
+    """``lapor-collector`` for the sandbox's call center, posting to ``api``."""
+
+    def __init__(self, sandbox: Sandbox, api: ApiProcess, folder: Path) -> None:
+        self.folder = folder
+        self.log_path = folder / "collector.log"
+        self.env = {
+            **os.environ,
+            "LAPOR_COLLECTOR_NODE": NODE,
+            "LAPOR_COLLECTOR_AMI_PORT": str(sandbox.config.ami_port),
+            "LAPOR_COLLECTOR_AMI_USER": "collector",
+            "LAPOR_COLLECTOR_AMI_SECRET": sandbox.secrets.collector,
+            "LAPOR_COLLECTOR_API_URL": api.url,
+            "LAPOR_COLLECTOR_API_TOKEN": api.token(Role.collector, name="e2e-collector"),
+            "LAPOR_COLLECTOR_BUFFER_DIR": str(folder / "buffer"),
+            "LAPOR_COLLECTOR_BACKOFF_MAX": "2",
+            "LAPOR_COLLECTOR_PING_INTERVAL": "2",
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        logins = self.log_path.read_text().count("logged in") if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [str(BIN / "lapor-collector")], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while self.log_path.read_text().count("logged in") <= logins:
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"collector did not log in:\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no goodbye; only the disk buffer survives."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait()
+            self._process = None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+
+@dataclass
+class QueueLogTruth:
+    """The KPIs of a set of calls (by uniqueid) straight from queue_log lines."""
+
+    lines: list[list[str]]
+    uniqueids: set[str]
+
+    @classmethod
+    def read(cls, path: Path, uniqueids: set[str]) -> QueueLogTruth:
+        return cls([line.split("|") for line in path.read_text().splitlines()], uniqueids)
+
+    def verbs(self, *verbs: str) -> list[list[str]]:
+        return [f for f in self.lines if len(f) > 4 and f[1] in self.uniqueids and f[4] in verbs]
+
+    def finished(self) -> set[str]:
+        return {f[1] for f in self.verbs(*CALL_VERBS_END)}
+
+    def summary(self, short: int = 5, sl: int = 20) -> dict[str, Any]:
+        offered = len(self.verbs("ENTERQUEUE"))
+        holds = [int(f[5]) for f in self.verbs("CONNECT")]
+        talks = [int(f[6]) for f in self.verbs("COMPLETECALLER", "COMPLETEAGENT")]
+        abandons = [int(f[7]) for f in self.verbs("ABANDON")]
+        exits = [int(f[7]) for f in self.verbs("EXITWITHTIMEOUT", "EXITEMPTY")]
+        exits += [int(f[8]) for f in self.verbs("EXITWITHKEY")]
+        long_ab = [w for w in abandons if w >= short]
+        short_ab = [w for w in abandons if w < short]
+        in_sl = sum(1 for h in holds if h <= sl)
+        ab_in_sl = sum(1 for w in long_ab if w <= sl)
+        answered = len(holds)
+        return {
+            "offered": offered,
+            "answered": answered,
+            "abandoned": len(long_ab),
+            "short_abandoned": len(short_ab),
+            "abandon_rate_pct": _pct(len(long_ab), offered - len(short_ab)),
+            "sl_pct": _pct(in_sl, answered),
+            "sl2_pct": _pct(in_sl + ab_in_sl, answered + len(long_ab)),
+            "asa_seconds": round(sum(holds) / answered, 2) if answered else None,
+            "aht_seconds": round(sum(talks) / answered, 2) if answered else None,
+            "max_wait": max(holds + abandons + exits, default=0),
+        }
+
+    def agents(self, lo: int, hi: int) -> list[dict[str, Any]]:
+        """Per member name: calls, talk, AHT, login and pause seconds in [lo, hi), occupancy."""
+        calls: dict[str, list[int]] = defaultdict(list)
+        for f in self.verbs("COMPLETECALLER", "COMPLETEAGENT"):
+            calls[f[3]].append(int(f[6]))
+        changes: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for f in self.lines:
+            if (
+                len(f) > 4
+                and f[4] in ("ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE")
+                and int(f[0]) < hi
+            ):
+                changes[f[3]].append((int(f[0]), f[4]))
+        out = []
+        for agent in sorted(set(calls) | set(changes)):
+            login = _seconds(changes[agent], "ADDMEMBER", "REMOVEMEMBER", lo, hi)
+            paused = _seconds(changes[agent], "PAUSE", "UNPAUSE", lo, hi)
+            talk = sum(calls[agent])
+            n = len(calls[agent])
+            out.append(
+                {
+                    "agent": agent,
+                    "calls": n,
+                    "talk_seconds": talk,
+                    "aht_seconds": round(talk / n, 2) if n else None,
+                    "login_seconds": login,
+                    "pause_seconds": paused,
+                    "occupancy_pct": _pct(talk, login - paused) if login > paused else None,
+                }
+            )
+        return out
+
+
+def _pct(num: int, den: int) -> float | None:
+    return round(100 * num / den, 2) if den else None
+
+
+def _seconds(changes: list[tuple[int, str]], on: str, off: str, lo: int, hi: int) -> int:
+    total, since = 0, None
+    for at, verb in sorted(changes, key=lambda change: change[0]):  # stable: file order
+        if verb == on and since is None:
+            since = at
+        elif verb in (off, "REMOVEMEMBER") and since is not None:
+            total += max(0, min(at, hi) - max(since, lo))
+            since = None
+    if since is not None:
+        total += max(0, hi - max(since, lo))
+    return total
+
+
+def api_get(api: ApiProcess, path: str, token: str, **params: Any) -> Any:
+    response = httpx.get(
+        f"{api.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()

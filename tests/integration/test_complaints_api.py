@@ -1,0 +1,84 @@
+"""Complaints and callback requests through the API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.auth import Role
+from tests.conftest import ApiHarness
+
+
+def complaint(ticket: str = "01000001", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ticket": ticket,
+        "category": "infrastruktur",
+        "caller_number": "081234567890",
+        "line": "082282204761",
+        "recording_path": "/var/spool/asterisk/lapor/01000001.wav",
+        "uniqueid": "1795890124.7",
+        "taken_at": "2026-11-28T10:00:00+07:00",
+    }
+    return {**body, **overrides}
+
+
+def test_ivr_creates_a_complaint_and_staff_reads_it(api: ApiHarness) -> None:
+    created = api.client.post("/complaints", json=complaint(), headers=api.headers(Role.ivr))
+    assert created.status_code == 201
+    assert created.json()["status"] == "received"
+    got = api.client.get("/complaints/01000001", headers=api.headers(Role.agent))
+    assert got.status_code == 200
+    assert got.json()["category"] == "infrastruktur"
+    assert got.json()["taken_at"].startswith("2026-11-28T03:00:00")
+
+
+def test_redelivery_is_stored_exactly_once(api: ApiHarness) -> None:
+    headers = api.headers(Role.ivr)
+    first = api.client.post("/complaints", json=complaint(), headers=headers)
+    again = api.client.post("/complaints", json=complaint(), headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    listed = api.client.get("/complaints", headers=api.headers(Role.supervisor)).json()
+    assert [c["ticket"] for c in listed] == ["01000001"]
+
+
+def test_a_ticket_reused_by_another_call_is_a_conflict(api: ApiHarness) -> None:
+    headers = api.headers(Role.ivr)
+    assert api.client.post("/complaints", json=complaint(), headers=headers).status_code == 201
+    other = api.client.post("/complaints", json=complaint(uniqueid="9.9"), headers=headers)
+    assert other.status_code == 409
+    assert other.json()["error"] == "conflict"
+
+
+def test_unknown_ticket_is_404_and_bad_input_is_422(api: ApiHarness) -> None:
+    missing = api.client.get("/complaints/99999999", headers=api.headers(Role.ivr))
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+    bad = api.client.post(
+        "/complaints", json=complaint(ticket="12AB", category="x"), headers=api.headers(Role.ivr)
+    )
+    assert bad.status_code == 422
+
+
+def test_only_the_ivr_creates_complaints(api: ApiHarness) -> None:
+    denied = api.client.post("/complaints", json=complaint(), headers=api.headers(Role.agent))
+    assert denied.status_code == 403
+
+
+def test_callback_request_is_idempotent(api: ApiHarness) -> None:
+    body = {
+        "request_id": "5b0c1a8e-ivr-test",
+        "ticket": "01000001",
+        "number": "081234567890",
+        "line": "082282204761",
+        "uniqueid": "1795890124.7",
+        "queue_entered_at": "2026-11-28T03:00:00Z",
+        "requested_at": "2026-11-28T03:02:00Z",
+    }
+    headers = api.headers(Role.ivr)
+    first = api.client.post("/callbacks", json=body, headers=headers)
+    again = api.client.post("/callbacks", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    listed = api.client.get(
+        "/callbacks", params={"number": "081234567890"}, headers=api.headers(Role.supervisor)
+    ).json()
+    assert [(c["ticket"], c["request_id"]) for c in listed] == [("01000001", "5b0c1a8e-ivr-test")]

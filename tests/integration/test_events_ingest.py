@@ -1,0 +1,262 @@
+"""POST /events: idempotent ingest and Call rows, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api.auth import Role
+from api.events.models import AgentEvent, AmiEvent, Call
+from api.events.schemas import EventIn
+from api.events.service import ingest
+from api.stats.aggregate import Thresholds
+from tests.conftest import ApiHarness
+from tests.integration.event_factory import T0, FakeCall, ami, member
+
+
+def post(api: ApiHarness, events: list[dict[str, Any]], headers: dict[str, str]) -> Any:
+    response = api.client.post("/events", json={"events": events}, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def calls(api: ApiHarness) -> dict[str, dict[str, Any]]:
+    """Every Call row by caller, without surrogate ids."""
+    with Session(api.engine) as session:
+        rows = session.exec(select(Call)).all()
+        out = {}
+        for row in rows:
+            data = row.model_dump(exclude={"id"})
+            for key, value in data.items():
+                if isinstance(value, datetime):
+                    data[key] = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+            out[row.caller or row.linkedid] = data
+        return out
+
+
+def test_collector_token_is_required(api: ApiHarness) -> None:
+    call = FakeCall("0811", T0, "answered", wait=4)
+    body = {"events": call.events}
+    assert api.client.post("/events", json=body).status_code == 401
+    assert (
+        api.client.post("/events", json=body, headers=api.headers(Role.supervisor)).status_code
+        == 403
+    )
+
+
+def test_answered_call_row_holds_every_field(api: ApiHarness) -> None:
+    call = FakeCall(
+        "081234567890",
+        T0,
+        "answered",
+        wait=7,
+        talk=42,
+        agent="petugas-1002",
+        category="infrastruktur",
+        ticket="LPR-0001",
+    )
+    result = post(api, call.events, api.headers(Role.collector))
+    assert result == {"accepted": len(call.events), "duplicates": 0}
+    row = calls(api)["081234567890"]
+    assert row == {
+        "node": "cc1",
+        "linkedid": call.uniqueid,
+        "caller": "081234567890",
+        "caller_name": "Warga",
+        "line": "082282204761",
+        "queue": "pengaduan",
+        "position": 1,
+        "arrived_at": T0,
+        "ivr_ended_at": T0 + timedelta(seconds=4),
+        "queue_entered_at": T0 + timedelta(seconds=4),
+        "answered_at": T0 + timedelta(seconds=11),
+        "ended_at": T0 + timedelta(seconds=53),
+        "hold_seconds": 7,
+        "wait_seconds": 7,
+        "talk_seconds": 42,
+        "agent": "petugas-1002",
+        "category": "infrastruktur",
+        "ticket": "LPR-0001",
+        "outcome": "answered",
+    }
+
+
+def test_every_outcome(api: ApiHarness) -> None:
+    batch = [
+        FakeCall("01", T0, "answered", wait=3),
+        FakeCall("02", T0, "abandoned", wait=12),
+        FakeCall("03", T0, "abandoned", wait=4),
+        FakeCall("04", T0, "ivr_only"),
+        FakeCall("05", T0, "callback", wait=30, ticket="LPR-0002"),
+        FakeCall("06", T0, "exit_timeout", wait=300),
+    ]
+    post(api, [e for c in batch for e in c.events], api.headers(Role.collector))
+    rows = calls(api)
+    assert {k: (v["outcome"], v["wait_seconds"]) for k, v in rows.items()} == {
+        "01": ("answered", 3),
+        "02": ("abandoned", 12),
+        "03": ("short_abandoned", 4),
+        "04": ("ivr_only", None),
+        "05": ("callback_requested", 30),
+        "06": ("exit_timeout", 300),
+    }
+    assert rows["05"]["ticket"] == "LPR-0002"
+    assert rows["04"]["queue_entered_at"] is None
+
+
+def test_same_batch_twice_changes_nothing(api: ApiHarness) -> None:
+    batch = [
+        e
+        for c in (FakeCall("01", T0, "answered", wait=3), FakeCall("02", T0, "abandoned", wait=9))
+        for e in c.events
+    ]
+    headers = api.headers(Role.collector)
+    first = post(api, batch, headers)
+    before = calls(api)
+    summary = api.client.get(
+        "/stats/summary", params={"from": "2026-11-28"}, headers=api.headers(Role.supervisor)
+    ).json()
+    second = post(api, batch, headers)
+    assert first == {"accepted": len(batch), "duplicates": 0}
+    assert second == {"accepted": 0, "duplicates": len(batch)}
+    assert calls(api) == before
+    again = api.client.get(
+        "/stats/summary", params={"from": "2026-11-28"}, headers=api.headers(Role.supervisor)
+    ).json()
+    assert again == summary
+    with Session(api.engine) as session:
+        assert len(session.exec(select(AmiEvent)).all()) == len(batch)
+
+
+def test_duplicates_inside_one_batch_count_once(api: ApiHarness) -> None:
+    events = FakeCall("01", T0, "answered", wait=3).events
+    result = post(api, events + events[:2], api.headers(Role.collector))
+    assert result == {"accepted": len(events), "duplicates": 2}
+
+
+def test_events_out_of_order_give_the_same_rows(api: ApiHarness) -> None:
+    batch = [
+        FakeCall("01", T0, "answered", wait=3, category="kependudukan", ticket="LPR-9"),
+        FakeCall("02", T0, "abandoned", wait=12),
+        FakeCall("03", T0, "callback", wait=30),
+        FakeCall("04", T0, "ivr_only"),
+    ]
+    events = [e for c in batch for e in c.events]
+    headers = api.headers(Role.collector)
+    shuffled = events[::-1]
+    random.Random(4).shuffle(shuffled)
+    for start in range(0, len(shuffled), 3):  # small batches, scrambled order
+        post(api, shuffled[start : start + 3], headers)
+    scrambled = calls(api)
+    expected = {
+        "01": ("answered", 3, "kependudukan", "LPR-9"),
+        "02": ("abandoned", 12, None, None),
+        "03": ("callback_requested", 30, None, None),
+        "04": ("ivr_only", None, None, None),
+    }
+    assert {
+        k: (v["outcome"], v["wait_seconds"], v["category"], v["ticket"])
+        for k, v in scrambled.items()
+    } == expected
+    assert scrambled["01"]["talk_seconds"] == 3
+    assert scrambled["01"]["arrived_at"] == T0
+
+
+def test_an_answer_arriving_after_the_leave_corrects_the_outcome(api: ApiHarness) -> None:
+    call = FakeCall("01", T0, "answered", wait=3)
+    headers = api.headers(Role.collector)
+    early = [e for e in call.events if e["name"] not in {"AgentConnect", "AgentComplete"}]
+    post(api, early, headers)
+    assert calls(api)["01"]["outcome"] == "exit_timeout"  # all it knows for now
+    post(api, call.events, headers)
+    assert calls(api)["01"]["outcome"] == "answered"
+
+
+def test_unknown_and_odd_events_are_stored_without_harm(api: ApiHarness) -> None:
+    headers = api.headers(Role.collector)
+    odd = [
+        ami("SomethingNew", T0, Foo="bar"),
+        ami("Hangup", T0, Uniqueid="x", Linkedid="x"),  # a call we know nothing else about
+        ami("AgentConnect", T0, Linkedid="y", HoldTime="not-a-number"),
+        {
+            **ami("Newchannel", T0),
+            "fields": {
+                "Event": "Newchannel",
+                "Timestamp": "garbage",
+                "Linkedid": "z",
+                "Uniqueid": "z",
+                "CallerIDNum": "José",
+            },
+        },
+    ]
+    assert post(api, odd, headers) == {"accepted": 4, "duplicates": 0}
+    rows = calls(api)
+    assert rows["x"]["outcome"] is None  # not known to be a citizen's call
+    assert rows["y"]["outcome"] == "answered"
+    assert rows["y"]["hold_seconds"] is None
+    assert rows["José"]["arrived_at"] == T0  # a bad Timestamp falls back to received_at
+
+
+def test_malformed_envelopes_are_422_and_store_nothing(api: ApiHarness) -> None:
+    headers = api.headers(Role.collector)
+    good = ami("Newchannel", T0, Linkedid="a", Uniqueid="a")
+    for bad in (
+        {**good, "received_at": "2026-11-28T03:00:00"},  # naive time
+        {**good, "id": ""},
+        {**good, "fields": {"Event": ["a", "b"]}},
+        {k: v for k, v in good.items() if k != "node"},
+    ):
+        response = api.client.post("/events", json={"events": [good, bad]}, headers=headers)
+        assert response.status_code == 422
+    with Session(api.engine) as session:
+        assert session.exec(select(AmiEvent)).all() == []
+
+
+def test_agent_changes_are_recorded_once(api: ApiHarness) -> None:
+    headers = api.headers(Role.collector)
+    events = [
+        member("QueueMemberAdded", T0, Paused="0"),
+        member("QueueMemberPause", T0 + timedelta(minutes=5), Paused="1", PausedReason="lunch"),
+        member("QueueMemberPause", T0 + timedelta(minutes=35), Paused="0"),
+        member("QueueMemberStatus", T0 + timedelta(minutes=36), Status="2"),
+        member("QueueMemberRemoved", T0 + timedelta(hours=2)),
+    ]
+    post(api, events, headers)
+    post(api, events, headers)
+    with Session(api.engine) as session:
+        rows = session.exec(select(AgentEvent).order_by(col(AgentEvent.at))).all()
+    assert [(r.kind, r.reason) for r in rows] == [
+        ("login", None),
+        ("pause", "lunch"),
+        ("unpause", None),
+        ("logout", None),
+    ]
+
+
+def test_concurrent_batches_for_the_same_calls_end_complete(api: ApiHarness) -> None:
+    """Two API workers ingesting halves of the same calls at once: no half-derived row."""
+    batch = [FakeCall(f"07{i:02d}", T0, "answered", wait=i, talk=10 + i) for i in range(20)]
+    halves: list[list[EventIn]] = [[], []]
+    for call in batch:
+        for n, event in enumerate(call.events):
+            halves[n % 2].append(EventIn.model_validate(event))
+    barrier = threading.Barrier(2)
+
+    def worker(events: list[EventIn]) -> None:
+        with Session(api.engine) as session:
+            barrier.wait()
+            ingest(session, events, Thresholds())
+
+    threads = [threading.Thread(target=worker, args=(half,)) for half in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    rows = calls(api)
+    assert {k: (v["outcome"], v["hold_seconds"], v["talk_seconds"]) for k, v in rows.items()} == {
+        f"07{i:02d}": ("answered", i, 10 + i) for i in range(20)
+    }

@@ -1,0 +1,125 @@
+"""queue_log import and reconcile: idempotent, equal to the AMI path, merged without doubling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.auth import Role
+from api.cli import main as lapor
+from api.queue_log import import_file, parse_line
+from api.stats.aggregate import Thresholds
+from tests.conftest import ApiHarness
+from tests.integration.event_factory import T0, FakeCall
+from tests.integration.test_stats_api import expected, mixed_day, pick
+
+SUMMARY = {"from": "2026-11-28", "to": "2026-11-28"}
+
+
+def write_log(path: Path, calls: list[FakeCall], extra: list[str] | None = None) -> Path:
+    lines = sorted(
+        (line for c in calls for line in c.queue_log), key=lambda s: int(s.split("|")[0])
+    )
+    path.write_text("\n".join([*lines, *(extra or [])]) + "\n")
+    return path
+
+
+def summary(api: ApiHarness, **params: Any) -> Any:
+    response = api.client.get(
+        "/stats/summary", params={**SUMMARY, **params}, headers=api.headers(Role.supervisor)
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_parse_line() -> None:
+    event = parse_line(
+        "1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0\n", "cc1"
+    )
+    assert event is not None
+    assert event.name == "QueueLog"
+    assert event.fields["Verb"] == "CONNECT"
+    assert (event.fields["Data1"], event.fields["Data2"]) == ("0", "1795890124.2")
+    line = "1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0"
+    same, other_node = parse_line(line, "cc1"), parse_line(line, "cc2")
+    assert same is not None
+    assert other_node is not None
+    assert event.id == same.id  # a trailing newline does not change the id
+    assert event.id != other_node.id
+    for bad in ("", "garbage", "x|y|z|w|CONNECT", "1795890124|a|b|c|"):
+        assert parse_line(bad, "cc1") is None
+
+
+def test_import_gives_the_same_figures_as_ami_and_twice_changes_nothing(
+    api: ApiHarness, tmp_path: Path
+) -> None:
+    calls = mixed_day()
+    log = write_log(tmp_path / "queue_log", calls, ["not a queue_log line", "1795890124|x"])
+    engine = api.engine
+    first = import_file(engine, log, node="cc1", thresholds=Thresholds())
+    assert first.malformed == 2
+    assert first.accepted == sum(len(c.queue_log) for c in calls)
+    want = expected(calls)
+    got = summary(api)
+    assert pick(got, want) == want
+    again = import_file(engine, log, node="cc1", thresholds=Thresholds())
+    assert (again.accepted, again.duplicates) == (0, first.accepted)
+    assert summary(api) == got
+
+
+def test_reconcile_fills_an_outage_without_doubling(api: ApiHarness, tmp_path: Path) -> None:
+    calls = mixed_day()
+    # The collector saw the first 20 calls; the rest happened while it was down.
+    seen = [e for c in calls[:20] for e in c.events]
+    response = api.client.post(
+        "/events", json={"events": seen}, headers=api.headers(Role.collector)
+    )
+    assert response.status_code == 200
+    assert summary(api)["offered"] < expected(calls)["offered"]
+    import_file(
+        api.engine, write_log(tmp_path / "queue_log", calls), node="cc1", thresholds=Thresholds()
+    )
+    want = expected(calls)
+    assert pick(summary(api), want) == want
+    assert pick(summary(api, short_abandon=7), expected(calls, short=7)) == expected(calls, short=7)
+
+
+def test_agent_sessions_from_queue_log(api: ApiHarness, tmp_path: Path) -> None:
+    t = int(T0.timestamp())
+    log = tmp_path / "queue_log"
+    log.write_text(
+        f"{t}|NONE|pengaduan|petugas-1001|ADDMEMBER|\n"
+        f"{t + 600}|NONE|pengaduan|petugas-1001|PAUSE|lunch\n"
+        f"{t + 900}|NONE|pengaduan|petugas-1001|UNPAUSE|\n"
+        f"{t + 3600}|NONE|pengaduan|petugas-1001|REMOVEMEMBER|\n"
+    )
+    import_file(api.engine, log, node="cc1", thresholds=Thresholds())
+    window = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=2)).isoformat()}
+    response = api.client.get("/stats/agents", params=window, headers=api.headers(Role.supervisor))
+    (agent,) = response.json()
+    assert (agent["login_seconds"], agent["pause_seconds"]) == (3600, 300)
+
+
+@pytest.mark.parametrize("command", ["import-queue-log", "reconcile"])
+def test_cli_shows_progress_and_a_summary(
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    calls = [FakeCall(f"0{i}", T0, "answered", wait=i) for i in range(5)]
+    log = write_log(tmp_path / "queue_log", calls)
+    monkeypatch.setenv("LAPOR_API_DATABASE_URL", database_url)
+    args = [command, str(log), "--node", "cc1"] + (
+        ["--hours", "1000000"] if command == "reconcile" else []
+    )
+    assert lapor(args) == 0
+    out, err = capsys.readouterr()
+    assert "100%" in err
+    assert "15 lines: 15 new, 0 already stored" in out
+    assert lapor(args) == 0
+    assert "15 lines: 0 new, 15 already stored" in capsys.readouterr().out

@@ -1,0 +1,55 @@
+"""The collector's event filter and typing, and its public surface."""
+
+from __future__ import annotations
+
+import api.ami
+from api.ami import SUBSCRIBED, from_message, wanted
+
+
+def test_public_surface() -> None:
+    assert sorted(api.ami.__all__) == sorted(
+        [
+            "SUBSCRIBED",
+            "Collector",
+            "CollectorSettings",
+            "DiskBuffer",
+            "NodeSession",
+            "ReceivedEvent",
+            "SafeAMIProtocol",
+            "Sender",
+            "from_message",
+            "wanted",
+        ]
+    )
+    for name in api.ami.__all__:
+        assert getattr(api.ami, name) is not None
+
+
+def test_subscriptions_are_by_name_never_a_wildcard() -> None:
+    assert all("*" not in name for name in SUBSCRIBED)
+    assert {"QueueCallerJoin", "AgentConnect", "AgentComplete", "QueueMemberPause"} <= set(
+        SUBSCRIBED
+    )
+
+
+def test_only_the_ivrs_user_events_and_varsets_are_kept() -> None:
+    assert wanted("UserEvent", {"UserEvent": "LaporTicket"})
+    assert not wanted("UserEvent", {"UserEvent": "SomebodyElse"})
+    assert wanted("VarSet", {"Variable": "LAPOR_CATEGORY"})
+    assert not wanted("VarSet", {"Variable": "BRIDGEPEER"})
+    assert not wanted("RTCPSent", {})
+
+
+def test_from_message_types_and_tags_an_event() -> None:
+    event = from_message(
+        "cc1", {"Event": "Hangup", "Uniqueid": "1.1", "ChanVariable": ["a=1", "b=2"]}
+    )
+    assert event is not None
+    assert (event.node, event.name) == ("cc1", "Hangup")
+    assert event.fields["ChanVariable"] == "a=1\nb=2"
+    assert event.id.startswith("cc1:")
+    other = from_message("cc1", {"Event": "Hangup", "Uniqueid": "1.1"})
+    assert other is not None
+    assert other.id != event.id
+    assert event.envelope()["received_at"].endswith("+00:00")
+    assert from_message("cc1", {"Event": "Cdr"}) is None

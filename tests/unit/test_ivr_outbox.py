@@ -1,0 +1,108 @@
+"""The durable outbox and its delivery, against a fake API (httpx MockTransport)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+
+from ivr.lapor_api import LaporApi
+from ivr.outbox import Deliverer, Outbox
+
+COMPLAINT = {"ticket": "10000001", "category": "lainnya"}
+
+
+class FakeApi:
+    """Stores complaints by ticket like the real API; can be switched off."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.stored: dict[str, dict[str, object]] = {}
+        self.posts = 0
+        self.got_one = asyncio.Event()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.posts += 1
+        assert request.headers["Authorization"] == "Bearer secret"
+        body = json.loads(request.content)
+        if body.get("category") == "bogus":
+            return httpx.Response(422, json={"error": "invalid_input"})
+        known = body["ticket"] in self.stored
+        self.stored.setdefault(body["ticket"], body)
+        self.got_one.set()
+        return httpx.Response(200 if known else 201, json=body)
+
+    def client(self) -> LaporApi:
+        return LaporApi("http://api", "secret", transport=httpx.MockTransport(self.handle))
+
+
+def test_put_is_atomic_and_pending_reads_it_back(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path)
+    record = outbox.put("complaint", "10000001", COMPLAINT)
+    assert record.path.name == "complaint-10000001.json"
+    assert [p.name for p in outbox.dir.iterdir()] == ["complaint-10000001.json"]  # no temp left
+    [again] = Outbox(tmp_path).pending()
+    assert (again.kind, again.key, again.payload) == ("complaint", "10000001", COMPLAINT)
+
+
+def test_unreadable_record_is_set_aside(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path)
+    outbox.dir.mkdir(parents=True)
+    (outbox.dir / "complaint-broken.json").write_text("{not json")
+    assert outbox.pending() == []
+    assert (outbox.rejected_dir / "complaint-broken.json").exists()
+
+
+async def test_api_down_keeps_the_record_until_it_returns_then_exactly_once(
+    tmp_path: Path,
+) -> None:
+    fake = FakeApi()
+    fake.up = False
+    api = fake.client()
+    deliverer = Deliverer(Outbox(tmp_path), api)
+    record = deliverer.outbox.put("complaint", "10000001", COMPLAINT)
+    assert await deliverer.deliver(record) is False
+    assert await deliverer.flush() == 1
+    assert record.path.exists()
+    fake.up = True
+    assert await deliverer.flush() == 0
+    assert not record.path.exists()
+    # Redelivery (a retry after a timeout, another process) stores nothing new.
+    again = deliverer.outbox.put("complaint", "10000001", COMPLAINT)
+    assert await deliverer.deliver(again) is True
+    assert list(fake.stored) == ["10000001"]
+    await api.aclose()
+
+
+async def test_rejected_record_moves_aside_and_does_not_block_others(tmp_path: Path) -> None:
+    fake = FakeApi()
+    api = fake.client()
+    deliverer = Deliverer(Outbox(tmp_path), api)
+    deliverer.outbox.put("complaint", "10000001", {**COMPLAINT, "category": "bogus"})
+    deliverer.outbox.put("complaint", "10000002", {**COMPLAINT, "ticket": "10000002"})
+    assert await deliverer.flush() == 0
+    assert list(fake.stored) == ["10000002"]
+    assert [p.name for p in deliverer.outbox.rejected_dir.iterdir()] == ["complaint-10000001.json"]
+    await api.aclose()
+
+
+async def test_run_loop_delivers_once_the_api_is_back(tmp_path: Path) -> None:
+    fake = FakeApi()
+    fake.up = False
+    api = fake.client()
+    deliverer = Deliverer(Outbox(tmp_path), api)
+    deliverer.outbox.put("complaint", "10000001", COMPLAINT)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(deliverer.run(stop, interval=0.01))
+    await asyncio.sleep(0.05)
+    assert fake.stored == {}
+    fake.up = True
+    await asyncio.wait_for(fake.got_one.wait(), 5)
+    stop.set()
+    await loop
+    assert deliverer.outbox.pending() == []
+    await api.aclose()
