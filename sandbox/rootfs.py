@@ -89,6 +89,25 @@ def build_rootfs(target: Path) -> None:
         raise
 
 
+def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
+    """Delete cached rootfs folders of older recipes beside ``keep``; return what went.
+
+    A folder with anything mounted inside is left alone: ``rm -rf`` through a live
+    ``/dev`` bind mount would delete the host's device nodes (ASTERISK.md §1).
+    """
+    mounted = (mounts if mounts is not None else Path("/proc/self/mounts").read_text()).split()
+    removed = []
+    for stale in sorted(keep.parent.glob("rootfs-*")):
+        if stale == keep or not stale.is_dir():
+            continue
+        if any(point == str(stale) or point.startswith(f"{stale}/") for point in mounted):
+            log.warning("not removing %s: something is mounted inside it", stale)
+            continue
+        subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=True)
+        removed.append(stale)
+    return removed
+
+
 def ensure_runtime(cache_dir: Path, build: bool = True) -> Runtime:
     """Return the cached rootfs (building it on first use if ``build``), else a system Asterisk.
 
@@ -99,6 +118,8 @@ def ensure_runtime(cache_dir: Path, build: bool = True) -> Runtime:
         if build:
             if not (rootfs / "usr/sbin/asterisk").exists():
                 build_rootfs(rootfs)
+                for stale in prune_stale_rootfs(rootfs):
+                    log.info("removed the outdated rootfs %s", stale)
             install_lapor_code(rootfs)
         return Runtime(host_root=rootfs, asterisk="/usr/sbin/asterisk", chroot=True)
     system = shutil.which("asterisk")

@@ -1,9 +1,11 @@
-"""The sandbox CLI's citizen script, and the rootfs cache key."""
+"""The sandbox CLI's citizen script, the rootfs cache key and its pruning."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sandbox.cli import build_script, parser
-from sandbox.rootfs import MMDEBSTRAP_ARGS, rootfs_key
+from sandbox.rootfs import MMDEBSTRAP_ARGS, prune_stale_rootfs, rootfs_key
 
 
 def test_script_waits_then_presses_digits_and_stays_on_the_line() -> None:
@@ -26,3 +28,13 @@ def test_rootfs_key_changes_with_the_package_list() -> None:
     )
     assert rootfs_key() == rootfs_key(MMDEBSTRAP_ARGS)
     assert rootfs_key(more) != rootfs_key()
+
+
+def test_outdated_rootfs_caches_are_removed_but_never_through_a_mount(tmp_path: Path) -> None:
+    current, old, mounted = (tmp_path / f"rootfs-{name}" for name in ("new", "old", "busy"))
+    for folder in (current, old, mounted):
+        (folder / "usr/sbin").mkdir(parents=True)
+    (tmp_path / "prompts").mkdir()
+    mounts = f"proc /proc proc rw 0 0\nudev {mounted}/dev devtmpfs rw 0 0\n"
+    assert prune_stale_rootfs(current, mounts) == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prompts", "rootfs-busy", "rootfs-new"]
