@@ -49,11 +49,13 @@ class ComplaintBase(SQLModel):
     taken_at: datetime
 
 
+def as_utc(value: datetime) -> datetime:
+    """Times the IVR sends without an offset are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class ComplaintCreate(ComplaintBase):
-    @field_validator("taken_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    _aware = field_validator("taken_at")(as_utc)
 
 
 class Complaint(ComplaintBase, table=True):
@@ -84,10 +86,7 @@ class CallbackBase(SQLModel):
 
 
 class CallbackCreate(CallbackBase):
-    @field_validator("queue_entered_at", "requested_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    _aware = field_validator("queue_entered_at", "requested_at")(as_utc)
 
 
 class CallbackRequest(CallbackBase, table=True):

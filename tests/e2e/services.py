@@ -7,7 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from sqlmodel import Session
 from api.auth import Role, create_token
 from api.db import make_engine
 from api.migrate import upgrade
+from tests.conftest import temporary_postgres_database
 
 BIN = Path(sys.executable).parent
 
@@ -84,3 +86,24 @@ class ApiProcess:
     def close(self) -> None:
         self.stop()
         self.engine.dispose()
+
+
+@contextmanager
+def fresh_api_process(
+    log_path: Path,
+    extra_env: Mapping[str, str] | None = None,
+    prepare: Callable[[ApiProcess], None] | None = None,
+) -> Iterator[ApiProcess]:
+    """A started API process on its own new PostgreSQL database, closed and dropped after.
+
+    ``prepare`` runs on the migrated database before the process starts (seed users…).
+    """
+    with temporary_postgres_database() as url:
+        process = ApiProcess(url, log_path, extra_env=extra_env)
+        if prepare is not None:
+            prepare(process)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.close()

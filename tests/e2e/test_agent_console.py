@@ -17,10 +17,9 @@ from api.users import create_user
 from ivr import Channel, FastAGIServer
 from sandbox.ami import Message
 from sandbox.harness import QUEUE, Sandbox
-from tests.conftest import temporary_postgres_database
 from tests.e2e.calls import random_caller
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.services import ApiProcess
+from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 LINE = "082282204761"
@@ -54,8 +53,8 @@ def console_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
         "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
         "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
     }
-    with temporary_postgres_database() as url:
-        process = ApiProcess(url, tmp_path / "api.log", extra_env=env)
+
+    def add_siti(process: ApiProcess) -> None:
         with Session(process.engine) as session:
             create_user(
                 session,
@@ -65,11 +64,9 @@ def console_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
                 full_name="Siti Aisyah",
                 extension=sandbox.config.agents[0],
             )
-        process.start()
-        try:
-            yield process
-        finally:
-            process.close()
+
+    with fresh_api_process(tmp_path / "api.log", env, add_siti) as process:
+        yield process
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from api.events.models import Call
 from ivr import CallOutcome, Channel, FastAGIServer
 from sandbox.ami import AMIClient
 from sandbox.harness import QUEUE, Sandbox
-from tests.conftest import temporary_postgres_database
 from tests.e2e.calls import random_caller
 from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get
-from tests.e2e.services import ApiProcess
+from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 LINE = "082282204761"
@@ -65,13 +64,8 @@ async def kpi_ivr(sandbox: Sandbox) -> AsyncIterator[list[CallOutcome]]:
 @pytest.fixture
 def kpi_api(tmp_path: Path) -> Iterator[ApiProcess]:
     """A fresh API process and database: only this test's calls are in it."""
-    with temporary_postgres_database() as url:
-        process = ApiProcess(url, tmp_path / "api.log")
-        process.start()
-        try:
-            yield process
-        finally:
-            process.close()
+    with fresh_api_process(tmp_path / "api.log") as process:
+        yield process
 
 
 @pytest.fixture
