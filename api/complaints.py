@@ -34,7 +34,7 @@ class ComplaintStatus(StrEnum):
     closed = "closed"
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -64,41 +64,12 @@ class Complaint(ComplaintBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ticket: str = Field(max_length=8, unique=True, index=True)
     status: ComplaintStatus = ComplaintStatus.received
-    created_at: datetime = Field(default_factory=_now)
+    created_at: datetime = Field(default_factory=utc_now)
 
 
 class ComplaintPublic(ComplaintBase):
     id: int
     status: ComplaintStatus
-    created_at: datetime
-
-
-class CallbackBase(SQLModel):
-    # Chosen by the IVR (a UUID) so a redelivered request is recognised.
-    request_id: str = Field(max_length=64, min_length=8)
-    ticket: str | None = Field(default=None, max_length=8)
-    number: str = Field(max_length=32)
-    line: str = Field(default="", max_length=32)
-    uniqueid: str = Field(max_length=64)
-    # When the caller first entered the queue: the callback list keeps that order.
-    queue_entered_at: datetime
-    requested_at: datetime
-
-
-class CallbackCreate(CallbackBase):
-    _aware = field_validator("queue_entered_at", "requested_at")(as_utc)
-
-
-class CallbackRequest(CallbackBase, table=True):
-    __tablename__ = "callback_request"
-
-    id: int | None = Field(default=None, primary_key=True)
-    request_id: str = Field(max_length=64, unique=True, index=True)
-    created_at: datetime = Field(default_factory=_now)
-
-
-class CallbackPublic(CallbackBase):
-    id: int
     created_at: datetime
 
 
@@ -143,30 +114,4 @@ def list_complaints(
     query = select(Complaint).order_by(col(Complaint.id).desc()).limit(limit)
     if caller_number is not None:
         query = query.where(Complaint.caller_number == caller_number)
-    return list(session.exec(query).all())
-
-
-def create_callback(session: Session, *, data: CallbackCreate) -> tuple[CallbackRequest, bool]:
-    """Store a callback request; a known request id returns the stored one."""
-    query = select(CallbackRequest).where(CallbackRequest.request_id == data.request_id)
-    existing = session.exec(query).first()
-    if existing is not None:
-        return existing, False
-    callback = CallbackRequest.model_validate(data)
-    session.add(callback)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return session.exec(query).one(), False
-    session.refresh(callback)
-    return callback, True
-
-
-def list_callbacks(
-    session: Session, *, number: str | None = None, limit: int = 100
-) -> list[CallbackRequest]:
-    query = select(CallbackRequest).order_by(col(CallbackRequest.queue_entered_at)).limit(limit)
-    if number is not None:
-        query = query.where(CallbackRequest.number == number)
     return list(session.exec(query).all())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from api.auth import ApiToken
-from api.complaints import CallbackRequest, Complaint
+from api.callbacks import CallbackRequest
+from api.complaints import Complaint
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
 from api.jobs import JobRun
 from api.users import LoginAttempt, User

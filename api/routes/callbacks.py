@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from api import complaints as service
+from api import callbacks as service
 from api.auth import Principal, Role, require_roles
-from api.complaints import CallbackCreate, CallbackPublic
+from api.callbacks import CallbackCreate, CallbackPublic
 from api.db import SessionDep
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
