@@ -18,7 +18,8 @@ NOT_FOUND = prompt("status-tidak-ditemukan")
 UNAVAILABLE = prompt("status-tidak-tersedia")
 NO_INPUT = prompt("tidak-ada-pilihan")
 STATUS_OF = prompt("status-tiket")
-STATUSES = ("received", "in_progress", "resolved", "closed")
+# The API's workflow statuses (api/workflow.py); each has a prompt "status-<name>".
+STATUSES = ("diterima", "diverifikasi", "dilaporkan", "ditindaklanjuti", "selesai", "ditolak")
 # Time to type the whole number, in milliseconds; # ends it sooner.
 ENTRY_TIMEOUT_MS = 8000
 TICKET_DIGITS = 8
@@ -54,10 +55,10 @@ async def lookup(services: Services, ticket: str) -> str:
         status = await services.api.complaint_status(ticket)
     except (ApiUnavailable, ApiRejected) as exc:
         logger.warning("status of %s unavailable: %s", ticket, exc)
-        # A complaint still in this node's outbox is received, just not delivered yet.
+        # A complaint still in this node's outbox is received (diterima), not yet delivered.
         if (services.outbox.dir / f"complaint-{ticket}.json").exists():
-            return "received"
+            return "diterima"
         return "unavailable"
     if status is None:
         return "not_found"
-    return status if status in STATUSES else "received"
+    return status if status in STATUSES else "diterima"

@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import field_validator
+from sqlalchemy import Text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, select
 
 from api.errors import Conflict, NotFound
+from api.workdays import WorkCalendar
+from api.workflow import ComplaintStatus, deadline
 
 TICKET_PATTERN = r"^[0-9]{1,8}$"
 NUMBER_PATTERN = r"^\+?[0-9]{0,32}$"
@@ -27,11 +30,9 @@ class ComplaintCategory(StrEnum):
     lainnya = "lainnya"
 
 
-class ComplaintStatus(StrEnum):
-    received = "received"
-    in_progress = "in_progress"
-    resolved = "resolved"
-    closed = "closed"
+class ComplaintChannel(StrEnum):
+    phone = "phone"
+    sms = "sms"
 
 
 def utc_now() -> datetime:
@@ -50,12 +51,19 @@ class ComplaintBase(SQLModel):
 
 
 def as_utc(value: datetime) -> datetime:
-    """Times the IVR sends without an offset are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class ComplaintCreate(ComplaintBase):
     _aware = field_validator("taken_at")(as_utc)
+
+    @field_validator("recording_path")
+    @classmethod
+    def _no_parent_folders(cls, value: str | None) -> str | None:
+        if value is not None and ".." in value.split("/"):
+            raise ValueError("recording_path must not climb out of its folder")
+        return value
 
 
 class Complaint(ComplaintBase, table=True):
@@ -63,22 +71,76 @@ class Complaint(ComplaintBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket: str = Field(max_length=8, unique=True, index=True)
-    status: ComplaintStatus = ComplaintStatus.received
+    channel: ComplaintChannel = ComplaintChannel.phone
+    # The citizen's own words (an SMS body); phone complaints have a recording instead.
+    text: str | None = Field(default=None, sa_type=Text)
+    # Filled in by the officer during or after the call.
+    summary: str | None = Field(default=None, max_length=500)
+    location: str | None = Field(default=None, max_length=200)
+    status: ComplaintStatus = Field(default=ComplaintStatus.diterima, index=True)
+    # The city unit ordered to follow it up (status ditindaklanjuti onwards).
+    unit: str | None = Field(default=None, max_length=100, index=True)
+    # The original's ticket, for a complaint rejected as a duplicate.
+    duplicate_of: str | None = Field(default=None, max_length=8)
+    # When it went into the mayor's report: the follow-up deadline counts from here.
+    reported_at: datetime | None = None
+    # When the current stage is due (LAPOR! working days); None once nothing is due.
+    due_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class ComplaintHistory(SQLModel, table=True):
+    """The audit trail: every status change and edit, who made it and when."""
+
+    __tablename__ = "complaint_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    at: datetime = Field(default_factory=utc_now)
+    actor: str = Field(max_length=100)
+    role: str = Field(max_length=20)
+    from_status: ComplaintStatus
+    to_status: ComplaintStatus
+    note: str = Field(default="", sa_type=Text)
 
 
 class ComplaintPublic(ComplaintBase):
     id: int
+    channel: ComplaintChannel
+    text: str | None
+    summary: str | None
+    location: str | None
     status: ComplaintStatus
+    unit: str | None
+    duplicate_of: str | None
+    reported_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
     created_at: datetime
+    updated_at: datetime
 
 
-def create_complaint(session: Session, *, data: ComplaintCreate) -> tuple[Complaint, bool]:
+def create_complaint(
+    session: Session,
+    *,
+    data: ComplaintCreate,
+    calendar: WorkCalendar,
+    channel: ComplaintChannel = ComplaintChannel.phone,
+    text: str | None = None,
+) -> tuple[Complaint, bool]:
     """Store a complaint; returns (complaint, created). A known ticket returns the stored one."""
     existing = find_complaint(session, ticket=data.ticket)
     if existing is not None:
         return _same_or_conflict(existing, data), False
-    complaint = Complaint.model_validate(data)
+    complaint = Complaint.model_validate(
+        data,
+        update={
+            "channel": channel,
+            "text": text,
+            "due_at": _due(ComplaintStatus.diterima, data.taken_at, None, calendar),
+        },
+    )
     session.add(complaint)
     try:
         session.commit()
@@ -89,6 +151,23 @@ def create_complaint(session: Session, *, data: ComplaintCreate) -> tuple[Compla
         return _same_or_conflict(existing, data), False
     session.refresh(complaint)
     return complaint, True
+
+
+def _due(
+    status: ComplaintStatus,
+    taken_at: datetime,
+    reported_at: datetime | None,
+    calendar: WorkCalendar,
+) -> datetime | None:
+    due = deadline(status, as_utc(taken_at), as_utc(reported_at) if reported_at else None, calendar)
+    return due.astimezone(UTC) if due else None
+
+
+def due_at(
+    status: ComplaintStatus, complaint: Complaint, calendar: WorkCalendar
+) -> datetime | None:
+    """When a complaint in ``status`` is due (UTC), or None once nothing is due."""
+    return _due(status, complaint.taken_at, complaint.reported_at, calendar)
 
 
 def _same_or_conflict(existing: Complaint, data: ComplaintCreate) -> Complaint:
@@ -106,12 +185,3 @@ def get_complaint(session: Session, *, ticket: str) -> Complaint:
     if complaint is None:
         raise NotFound(f"no complaint with ticket {ticket}")
     return complaint
-
-
-def list_complaints(
-    session: Session, *, caller_number: str | None = None, limit: int = 100
-) -> list[Complaint]:
-    query = select(Complaint).order_by(col(Complaint.id).desc()).limit(limit)
-    if caller_number is not None:
-        query = query.where(Complaint.caller_number == caller_number)
-    return list(session.exec(query).all())

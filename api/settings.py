@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,3 +31,7 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
+    # City holidays (JSON list of dates) skipped by the LAPOR! working-day deadlines.
+    holidays: list[date] = []
+    # Where the API finds the IVR's recordings (the folder Asterisk records into).
+    recordings_dir: Path = Path("var/recordings")

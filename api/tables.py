@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 from api.auth import ApiToken
 from api.callbacks import CallbackRequest
-from api.complaints import Complaint
+from api.complaints import Complaint, ComplaintHistory
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
 from api.jobs import JobRun
 from api.users import LoginAttempt, User
@@ -20,6 +20,7 @@ __all__ = [
     "CallHourly",
     "CallbackRequest",
     "Complaint",
+    "ComplaintHistory",
     "JobRun",
     "LoginAttempt",
     "User",

@@ -16,10 +16,11 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.auth import Role, create_token
+from api.auth import Role, create_token, issue_token
 from api.main import create_app
 from api.migrate import upgrade
 from api.settings import ApiSettings
+from api.users import PERSON_ROLES, User
 
 PG_ADMIN_DSN = os.environ.get("LAPOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -80,11 +81,28 @@ class ApiHarness:
     engine: Engine
 
     def token(self, role: Role, name: str | None = None) -> str:
+        """A service token, or for a person's role a token of a new user of that role."""
+        if role in PERSON_ROLES:
+            return self.person(role, name=name)
         with Session(self.engine) as session:
             return create_token(session, name=name or f"test-{role}", role=role)
 
-    def headers(self, role: Role) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role)}"}
+    def person(self, role: Role, *, name: str | None = None, unit: str | None = None) -> str:
+        """A login token of a new user; unit users belong to ``unit`` (default "dinas-pu")."""
+        username = name or f"test-{role}-{secrets.token_hex(4)}"
+        if role is Role.unit:
+            unit = unit or "dinas-pu"
+        with Session(self.engine) as session:
+            user = User(
+                username=username, full_name=username, role=role, unit=unit, password_hash="!"
+            )
+            session.add(user)
+            session.commit()
+            return issue_token(session, name=username, role=role, user_id=user.id)[0]
+
+    def headers(self, role: Role, **person: str) -> dict[str, str]:
+        token = self.person(role, **person) if person else self.token(role)
+        return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -64,8 +64,9 @@ class IvrNode:
         return _reader_tokens.setdefault(self.api.url, self.api.token(Role.supervisor))
 
     def complaints_of(self, caller: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.api_get("/complaints", caller_number=caller)
-        return result
+        page: dict[str, Any] = self.api_get("/complaints", caller=caller)
+        items: list[dict[str, Any]] = page["items"]
+        return items
 
 
 _reader_tokens: dict[str, str] = {}

@@ -64,7 +64,7 @@ async def test_each_category_complaint_is_stored_read_back_and_queued(
         assert stored["category"] == CATEGORIES[key] == ticket_event["Category"]
         assert stored["line"] == LINE == ticket_event["Line"]
         assert stored["uniqueid"] == ivr_done["Uniqueid"]
-        assert stored["status"] == "received"
+        assert stored["status"] == "diterima"
         audio = ivr_node.host_path(stored["recording_path"])
         assert audio.name == f"{ticket}.wav"
         assert audio.stat().st_size > 8000

@@ -16,6 +16,7 @@ from api.main import create_app
 from api.migrate import upgrade
 from api.settings import ApiSettings
 from api.users import create_user
+from api.workdays import WorkCalendar
 
 PASSWORD = "kota-tapis-berseri"
 
@@ -74,7 +75,7 @@ def add_complaint(session: Session, ticket: str, caller: str, hours_ago: int) ->
         uniqueid=f"1700000000.{ticket}",
         taken_at=taken,
     )
-    create_complaint(session, data=data)
+    create_complaint(session, data=data, calendar=WorkCalendar())
 
 
 def test_screen_pop_shows_the_new_ticket_and_the_callers_earlier_ones(client: TestClient) -> None:

@@ -24,7 +24,7 @@ def complaint(ticket: str = "01000001", **overrides: Any) -> dict[str, Any]:
 def test_ivr_creates_a_complaint_and_staff_reads_it(api: ApiHarness) -> None:
     created = api.client.post("/complaints", json=complaint(), headers=api.headers(Role.ivr))
     assert created.status_code == 201
-    assert created.json()["status"] == "received"
+    assert created.json()["status"] == "diterima"
     got = api.client.get("/complaints/01000001", headers=api.headers(Role.agent))
     assert got.status_code == 200
     assert got.json()["category"] == "infrastruktur"
@@ -38,7 +38,7 @@ def test_redelivery_is_stored_exactly_once(api: ApiHarness) -> None:
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     listed = api.client.get("/complaints", headers=api.headers(Role.supervisor)).json()
-    assert [c["ticket"] for c in listed] == ["01000001"]
+    assert [c["ticket"] for c in listed["items"]] == ["01000001"]
 
 
 def test_a_ticket_reused_by_another_call_is_a_conflict(api: ApiHarness) -> None:
