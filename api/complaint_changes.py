@@ -23,6 +23,7 @@ from api.complaints import (
     utc_now,
 )
 from api.errors import InvalidInput, NotFound
+from api.units import check_unit
 from api.workdays import WorkCalendar
 from api.workflow import ComplaintStatus, TransitionRequest, check_transition
 
@@ -88,6 +89,8 @@ def change_status(
         to=change.to, note=change.note, unit=change.unit, duplicate_of=change.duplicate_of
     )
     check_transition(complaint.status, request, principal.role)
+    if change.to is ComplaintStatus.ditindaklanjuti and change.unit is not None:
+        check_unit(change.unit)
     if change.duplicate_of is not None:
         if (
             change.duplicate_of == ticket

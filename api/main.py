@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.db import make_engine
 from api.errors import install_error_handlers
-from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, users
+from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, units, users
 from api.settings import ApiSettings
 
 
@@ -40,5 +40,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(agents.router)
     app.include_router(complaints.router)
+    app.include_router(units.router)
     app.include_router(callbacks.router)
     return app

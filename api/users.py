@@ -14,6 +14,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from api.auth import ApiToken, Role, issue_token
 from api.errors import ApiError, Conflict, InvalidInput
+from api.units import check_unit
 
 MIN_PASSWORD_LENGTH = 10
 # Service roles belong to machines, which get tokens from `lapor token create`.
@@ -78,6 +79,8 @@ def create_user(
         raise InvalidInput(f"role {role} is for services; use `lapor token create`")
     if role is Role.unit and not unit:
         raise InvalidInput("a unit user needs the unit it belongs to")
+    if unit is not None:
+        check_unit(unit)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"username {username!r} is taken", "username_taken")
     user = User(

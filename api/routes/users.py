@@ -12,6 +12,7 @@ from sqlmodel import select
 from api.auth import Principal, Role, require_roles, revoke_token
 from api.db import SessionDep
 from api.errors import NotFound
+from api.units import check_unit
 from api.users import User, create_user, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -70,6 +71,8 @@ def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep
     if user is None:
         raise NotFound(f"no user {user_id}")
     changes = body.model_dump(exclude_unset=True)
+    if changes.get("unit") is not None:
+        check_unit(changes["unit"])
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
     for field, value in changes.items():

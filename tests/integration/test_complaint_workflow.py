@@ -196,3 +196,39 @@ def test_an_officer_corrects_the_category_and_adds_location_and_summary(
         "/complaints/01000014", json={"summary": "x"}, headers=api.headers(Role.unit)
     )
     assert unit.status_code == 403
+
+
+def test_leadership_orders_follow_up_by_a_unit_from_the_city_list(api: ApiHarness) -> None:
+    units = api.client.get("/units", headers=api.headers(Role.leadership)).json()
+    assert {"id": "dinas-pu", "name": "Dinas Pekerjaan Umum"} in units
+    add(api, "01000015")
+    supervisor = api.headers(Role.supervisor)
+    move(api, "01000015", supervisor, to="diverifikasi")
+    move(api, "01000015", supervisor, to="dilaporkan")
+    leadership = api.headers(Role.leadership)
+    unknown = move(api, "01000015", leadership, to="ditindaklanjuti", unit="dinas-x", note="Cek")
+    assert unknown.status_code == 422
+    assert "dinas-pu" in unknown.json()["message"]
+    no_note = move(api, "01000015", leadership, to="ditindaklanjuti", unit="dishub")
+    assert no_note.status_code == 422
+    ordered = move(api, "01000015", leadership, to="ditindaklanjuti", unit="dishub", note="Cek")
+    assert ordered.status_code == 200
+    dishub = api.headers(Role.unit, unit="dishub")
+    assert api.client.get("/complaints", headers=dishub).json()["total"] == 1
+
+
+def test_a_unit_user_must_belong_to_a_known_unit(api: ApiHarness) -> None:
+    body = {
+        "username": "pu.staff",
+        "full_name": "Staf PU",
+        "role": "unit",
+        "unit": "dinas-xyz",
+        "password": "rahasia-panjang-sekali",
+    }
+    admin = api.headers(Role.admin)
+    assert api.client.post("/users", json=body, headers=admin).status_code == 422
+    created = api.client.post("/users", json={**body, "unit": "dinas-pu"}, headers=admin)
+    assert created.status_code == 201
+    user_id = created.json()["id"]
+    moved = api.client.patch(f"/users/{user_id}", json={"unit": "nowhere"}, headers=admin)
+    assert moved.status_code == 422
