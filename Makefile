@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # mmdebstrap builds the Asterisk rootfs; sox and espeak-ng make the prompts; SIPp drives
 # load tests; the keyring verifies the Debian sid packages.
-APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester
+APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppler-utils chromium
 
 .PHONY: run test lint bench clean setup apt-packages venv
 

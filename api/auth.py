@@ -2,8 +2,8 @@
 
 Tokens are opaque random strings; only their SHA-256 is stored, so a database leak
 reveals no usable token. People get short-lived tokens from ``POST /auth/login``; service
-tokens (roles ``ivr`` and ``collector``) are made with ``lapor token create`` and last
-until revoked.
+tokens (roles ``ivr``, ``collector`` and ``gateway``) are made with ``lapor token create``
+and last until revoked.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Role(StrEnum):
     admin = "admin"
     ivr = "ivr"
     collector = "collector"
+    # SMS gateways and the dialplan's sms-in context (inbound SMS).
+    gateway = "gateway"
 
 
 class ApiToken(SQLModel, table=True):

@@ -14,6 +14,7 @@ from api.db import make_engine
 from api.errors import ApiError
 from api.migrate import upgrade
 from api.queue_log.cli import add_commands as add_queue_log_commands
+from api.reports.cli import add_commands as add_report_commands
 from api.settings import ApiSettings
 from api.users import create_user
 
@@ -82,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
     admin.add_argument("--full-name", default="Administrator")
     admin.set_defaults(func=cmd_user_create_admin)
     add_queue_log_commands(sub)
+    add_report_commands(sub)
     return p
 
 

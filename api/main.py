@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from api.db import make_engine
 from api.errors import install_error_handlers
+from api.reports.schedule import scheduled
 from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, units, users
+from api.routes import reports as report_routes
+from api.routes import sms as sms_routes
 from api.settings import ApiSettings
 
 
@@ -20,7 +23,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with scheduled(engine, settings):
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -42,4 +46,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(complaints.router)
     app.include_router(units.router)
     app.include_router(callbacks.router)
+    app.include_router(report_routes.router)
+    app.include_router(sms_routes.router)
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,3 +37,24 @@ class ApiSettings(BaseSettings):
     holidays: list[date] = []
     # Where the API finds the IVR's recordings (the folder Asterisk records into).
     recordings_dir: Path = Path("var/recordings")
+    # The mayor's daily report of the day before, made at this Asia/Jakarta time (one
+    # replica claims it); every replica checks whether it is due this often.
+    report_enabled: bool = True
+    report_time: time = time(7, 0)
+    report_check_seconds: float = 60.0
+    # SMS: tickets issued by the API are this 2-digit prefix (10-99; give no IVR node this
+    # id) and a 6-digit counter kept in the database.
+    sms_ticket_prefix: str = Field(default="90", pattern=r"^[1-9][0-9]$")
+    # The same sender and text again within this many minutes is a retransmission.
+    sms_dedup_minutes: int = Field(default=10, ge=1)
+    # The line recorded when an HTTP gateway does not say which number it received on.
+    sms_default_line: str = "082282204761"
+    # SIP path: replies go out as AMI MessageSend on this PJSIP endpoint (the trunk).
+    sms_sip_endpoint: str = "trunk"
+    # HTTP path: where replies are POSTed ({"number", "text"}, JSON or form); unset means
+    # the reply is only returned in the response, for gateways that answer inline.
+    sms_reply_url: str = ""
+    sms_reply_format: Literal["json", "form"] = "json"
+    # Sent as the Authorization header of the reply call, e.g. "Bearer <token>".
+    sms_reply_authorization: str = ""
+    sms_reply_timeout_seconds: float = 5.0

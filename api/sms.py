@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote
 
 CATALOG = Path(__file__).resolve().parent / "catalog" / "sms.id.toml"
 MAX_TICKET_DIGITS = 8
@@ -111,3 +113,25 @@ def reply(name: str, **values: str) -> str:
     if "status" in values:
         values["status"] = catalog["statuses"][values["status"]]
     return catalog["replies"][name].format(**values)
+
+
+_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+_NUMBER_NOISE = re.compile(r"[\s\-().]")
+_SIP_USER = re.compile(r"(?:sips?|tel):([^@;>?]+)", re.I)
+
+
+def phone_number(raw: str) -> str | None:
+    """A sender or line as a phone number (``+`` and digits), or None if it is not one.
+
+    Takes what gateways send: ``0812-3456 7890``, ``+62812…``, or a SIP/tel URI such as
+    ``"Warga" <sip:081234567890@gateway>;tag=…`` (the user part is the number).
+    """
+    match = _SIP_USER.search(raw)
+    candidate = unquote(match.group(1)) if match else raw
+    number = _NUMBER_NOISE.sub("", candidate)
+    return number if _NUMBER.match(number) else None
+
+
+def normalised(text: str) -> str:
+    """The text as compared for retransmissions: NFC, case-folded, spacing collapsed."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())

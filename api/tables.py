@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from api.auth import ApiToken
+from api.callback_dial import CallbackDial
 from api.callbacks import CallbackRequest
 from api.complaints import Complaint, ComplaintHistory
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
 from api.jobs import JobRun
+from api.reports.schemas import DailyReport
+from api.sms_inbox import SmsIntake, SmsTicketCounter
 from api.users import LoginAttempt, User
 
 __all__ = [
@@ -18,11 +21,15 @@ __all__ = [
     "ApiToken",
     "Call",
     "CallHourly",
+    "CallbackDial",
     "CallbackRequest",
     "Complaint",
     "ComplaintHistory",
+    "DailyReport",
     "JobRun",
     "LoginAttempt",
+    "SmsIntake",
+    "SmsTicketCounter",
     "User",
     "metadata",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from sandbox.harness import Sandbox
 from sandbox.instance import InstanceError
 from sandbox.rootfs import SandboxUnavailable
+from sandbox.sms import CarrierPhones
 
 
 def build_script(digits: str, audio: str | None, hold: int | None) -> str:
@@ -77,6 +78,23 @@ async def cmd_call(sandbox: Sandbox, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_sms(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    if not all(sandbox.status().values()):
+        print("the sandbox is not running: start it with 'lapor-sandbox up'", file=sys.stderr)
+        return 1
+    sender = args.sender or "0812" + "".join(random.choices("0123456789", k=8))
+    async with await CarrierPhones.connect(sandbox) as phones:
+        await phones.send(sender, args.text, args.line)
+        print(f"SMS to {args.line} from {sender}: {args.text}")
+        try:
+            answer = await phones.next_reply(sender, args.wait)
+        except TimeoutError:
+            print(f"no reply within {args.wait} s (is the API up, with SMS_API_TOKEN set?)")
+            return 1
+    print(f"reply: {answer.body}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lapor-sandbox", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -91,10 +109,21 @@ def parser() -> argparse.ArgumentParser:
     call.add_argument("--caller", help="the citizen's number (random 0812… by default)")
     call.add_argument("--name", default="Warga Uji", help="the citizen's caller name")
     call.add_argument("--hold", type=int, help="hang up this many seconds after the steps")
+    sms = sub.add_parser("sms", help="send a test SMS from the carrier and print the reply")
+    sms.add_argument("text", help='the SMS, e.g. "lapor 1 jalan rusak"')
+    sms.add_argument("--line", default="082282204761", help="number to text")
+    sms.add_argument("--from", dest="sender", help="the citizen's number (random by default)")
+    sms.add_argument("--wait", type=float, default=15.0, help="seconds to wait for the reply")
     return p
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "call": cmd_call}
+COMMANDS = {
+    "up": cmd_up,
+    "down": cmd_down,
+    "status": cmd_status,
+    "call": cmd_call,
+    "sms": cmd_sms,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

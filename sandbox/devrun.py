@@ -40,6 +40,8 @@ Lapor Call Center is running (Ctrl-C stops everything)
 
 Place a test call from another terminal:
   {REPO_ROOT}/.venv/bin/lapor-sandbox call 082282204761 --digits 1
+Send a test SMS (the reply is printed):
+  {REPO_ROOT}/.venv/bin/lapor-sandbox sms "lapor 1 jalan rusak di Jl. Teuku Umar"
 """
 
 
@@ -79,6 +81,25 @@ def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     }
 
 
+def sms_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    """SMS: the dialplan posts them to the dev API with a fresh gateway token, and the API
+    replies over AMI as the control user (which also drives the agents' console)."""
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    token = subprocess.run(
+        [str(bin_dir / "lapor"), "token", "create", "--role", "gateway", "--name", "sms-devrun"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    sandbox.callcenter.rx(f"dialplan set global SMS_API_URL http://127.0.0.1:{API_PORT}")
+    sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
+    return {
+        "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
+        "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
+    }
+
+
 async def wait_for_signal() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,7 +129,11 @@ def main() -> int:
             start_service(
                 "API",
                 [str(bin_dir / "lapor-api")],
-                {"LAPOR_API_PORT": str(API_PORT), "LAPOR_API_DATABASE_URL": DATABASE_URL},
+                {
+                    "LAPOR_API_PORT": str(API_PORT),
+                    "LAPOR_API_DATABASE_URL": DATABASE_URL,
+                    **sms_env(sandbox, bin_dir),
+                },
             )
         )
         services.append(

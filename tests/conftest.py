@@ -9,6 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+# Before the API is imported: the daily report's schedule stays off unless a test turns it
+# on, or every test app (and every `lapor-api` a test starts) would make yesterday's report
+# in the background and move verified complaints to dilaporkan mid-test.
+os.environ.setdefault("LAPOR_API_REPORT_ENABLED", "false")
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient

@@ -9,7 +9,8 @@ because ``QueueAdd`` never resolves otherwise (ASTERISK.md §5).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, replace
 from typing import Any
 
 from api.ami._protocol import SafeAMIProtocol
@@ -87,5 +88,51 @@ class AmiControl:
                 "Interface": interface,
                 "Paused": "true" if paused else "false",
                 "Reason": reason,
+            }
+        )
+
+    async def originate(
+        self,
+        *,
+        channel: str,
+        context: str,
+        exten: str,
+        caller_id: str,
+        channel_id: str,
+        variables: dict[str, str],
+        ring_seconds: int,
+    ) -> None:
+        """Ring ``channel``; once it answers, run ``context``/``exten`` on it.
+
+        Synchronous (``Async: false``): Asterisk replies Success only after the channel
+        answered, and Error if it did not within ``ring_seconds``. ``channel_id`` becomes
+        the channel's uniqueid, hence the call's linkedid in every later event.
+        """
+        action = {
+            "Action": "Originate",
+            "Channel": channel,
+            "Context": context,
+            "Exten": exten,
+            "Priority": "1",
+            "CallerID": caller_id,
+            "ChannelId": channel_id,
+            "Timeout": str(ring_seconds * 1000),
+            "Variable": ",".join(f"{name}={value}" for name, value in variables.items()),
+            "Async": "false",
+        }
+        await replace(self, timeout=self.timeout + ring_seconds).send(action)
+
+    async def message_send(self, *, destination: str, sender: str, body: str) -> None:
+        """Send an out-of-call message (an SMS reply) through a message technology.
+
+        ``destination`` is e.g. ``pjsip:PJSIP/<number>@<endpoint>``. The body goes as
+        ``Base64Body``: AMI lines can't carry newlines, and base64 keeps any script intact.
+        """
+        await self.send(
+            {
+                "Action": "MessageSend",
+                "Destination": destination,
+                "From": sender,
+                "Base64Body": base64.b64encode(body.encode()).decode("ascii"),
             }
         )

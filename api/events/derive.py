@@ -240,7 +240,11 @@ def _inbound(f: _Facts) -> bool:
     newchannel = f.ami("Newchannel", own=True)
     if newchannel is not None and newchannel.get("Context") in INBOUND_CONTEXTS:
         return True
-    return any((e.user_event or "").startswith("Lapor") for e in f.events)
+    # The IVR's own reports; a callback's dial report is on a call we placed.
+    return any(
+        (e.user_event or "").startswith("Lapor") and e.user_event != "LaporCallbackDial"
+        for e in f.events
+    )
 
 
 def event_time(fields: dict[str, Any], received_at: datetime) -> datetime:

@@ -1,17 +1,30 @@
-"""Callback requests: callers who chose to be called back instead of waiting."""
+"""Callbacks: the IVR's requests and abandoned calls, and officers calling them back."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
+from api import callback_dial as dialling
 from api import callbacks as service
+from api.ami.control import AmiCommandError
 from api.auth import Principal, Role, require_roles
-from api.callbacks import CallbackCreate, CallbackPublic
+from api.callbacks import DIALABLE, ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
 from api.db import SessionDep
+from api.errors import Conflict, InvalidInput, Unavailable
+from api.routes.agents import ControlDep, phone_of
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
+ReaderDep = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))]
+CallbackId = Annotated[
+    str, Path(pattern=ID_PATTERN, max_length=10, description="r<request> or c<abandoned call>")
+]
+# How long the officer's phone rings before the attempt is given up (no attempt counted).
+AGENT_RING_SECONDS = 30
+# How long the citizen's phone rings (the dialplan's Dial timeout).
+CITIZEN_RING_SECONDS = 40
+CONTEXT = "callback"
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -31,10 +44,60 @@ def create_callback(
 @router.get("")
 def list_callbacks(
     session: SessionDep,
-    _: Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))],
+    _: ReaderDep,
     number: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[CallbackPublic]:
-    """List callback requests in the order callers first entered the queue."""
-    rows = service.list_callbacks(session, number=number, limit=limit)
-    return [CallbackPublic.model_validate(row) for row in rows]
+) -> list[CallbackItem]:
+    """Citizens to call back, oldest queue entry first: IVR requests and abandoned calls
+    whose caller nobody has reached since (no answered call, no successful callback)."""
+    return service.list_callbacks(session, number=number, limit=limit)
+
+
+@router.get("/{callback_id}")
+def get_callback(session: SessionDep, _: ReaderDep, callback_id: CallbackId) -> CallbackItem:
+    """One callback with its attempts and the latest attempt's outcome."""
+    return service.get_callback(session, callback_id)
+
+
+@router.post("/{callback_id}/dial")
+async def dial_callback(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.agent))],
+    ami: ControlDep,
+    callback_id: CallbackId,
+) -> CallbackItem:
+    """Call the citizen back: ring the officer's phone first, then the citizen's.
+
+    Returns once the officer answered and the citizen is being dialled (one attempt);
+    the outcome (reached, no_answer, busy) shows on the callback when the call ends.
+    409 if another officer has it or the citizen was already reached; 503 if the
+    officer's phone did not answer or Asterisk is unreachable.
+    """
+    username, interface = phone_of(session, principal)
+    item = service.get_callback(session, callback_id)
+    if item.outcome == dialling.REACHED:
+        raise Conflict("this citizen was already reached", "already_reached")
+    if not DIALABLE.match(item.number):
+        raise InvalidInput(f"the number {item.number!r} can't be dialled", "not_dialable")
+    channel_id = dialling.claim(
+        session, callback_id=callback_id, number=item.number, agent=username
+    )
+    try:
+        await ami.originate(
+            channel=interface,
+            context=CONTEXT,
+            exten=item.number,
+            caller_id=f'"Callback {item.ticket or item.id}" <{item.number}>',
+            channel_id=channel_id,
+            variables={
+                "LAPOR_CALLBACK": callback_id,
+                "LAPOR_CALLBACK_LINE": item.line or "",
+                "LAPOR_CALLBACK_RING": str(CITIZEN_RING_SECONDS),
+            },
+            ring_seconds=AGENT_RING_SECONDS,
+        )
+    except AmiCommandError as exc:
+        dialling.release(session, callback_id, channel_id)
+        raise Unavailable(f"the officer's phone was not reached: {exc}") from exc
+    dialling.dialled(session, callback_id, channel_id)
+    return service.get_callback(session, callback_id)

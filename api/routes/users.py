@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field, model_validator
 from sqlmodel import select
 
 from api.auth import Principal, Role, require_roles, revoke_token
@@ -17,6 +17,8 @@ from api.users import User, create_user, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
+# Row ids are 32-bit integers on PostgreSQL.
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class UserCreate(BaseModel):
@@ -29,12 +31,23 @@ class UserCreate(BaseModel):
 
 
 class UserUpdate(BaseModel):
+    """Only the fields given change; unit and extension may be cleared with null."""
+
     full_name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     unit: str | None = None
     extension: str | None = Field(default=None, pattern=r"^[0-9A-Za-z_-]{1,32}$")
     active: bool | None = None
     password: str | None = None
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> UserUpdate:
+        cleared = {"full_name", "role", "active", "password"} & {
+            name for name in self.model_fields_set if getattr(self, name) is None
+        }
+        if cleared:
+            raise ValueError(f"{', '.join(sorted(cleared))} can't be null")
+        return self
 
 
 class UserPublic(BaseModel):
@@ -65,7 +78,7 @@ def list_users(session: SessionDep, _: AdminDep) -> list[UserPublic]:
 
 
 @router.patch("/{user_id}")
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep) -> UserPublic:
+def update_user(user_id: UserId, body: UserUpdate, session: SessionDep, _: AdminDep) -> UserPublic:
     """Change a user's name, role, unit, password or active flag."""
     user = session.get(User, user_id)
     if user is None:
@@ -87,7 +100,7 @@ def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep
 
 
 @router.post("/{user_id}/revoke-tokens")
-def revoke_user_tokens(user_id: int, session: SessionDep, _: AdminDep) -> dict[str, int]:
+def revoke_user_tokens(user_id: UserId, session: SessionDep, _: AdminDep) -> dict[str, int]:
     """Log a user out everywhere."""
     if session.get(User, user_id) is None:
         raise NotFound(f"no user {user_id}")

@@ -118,3 +118,9 @@ def test_ivr_only_is_for_citizens_calls_not_our_own_outbound_calls() -> None:
     assert derive_call("1.1", inbound, 5).outcome == "ivr_only"
     assert derive_call("1.1", outbound, 5).outcome is None
     assert derive_call("1.1", reported, 5).outcome == "ivr_only"
+    dialled = [
+        ami("Newchannel", 0, Context="callback"),
+        ami("UserEvent", 30, UserEvent="LaporCallbackDial", DialStatus="ANSWER"),
+        ami("Hangup", 31),
+    ]
+    assert derive_call("1.1", dialled, 5).outcome is None

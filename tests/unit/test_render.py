@@ -76,7 +76,10 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
     assert re.search(r"^read = call,agent,user$", collector, re.M)
     assert re.search(r"^write =\s*$", collector, re.M)
     assert re.search(r"^read =\s*$", control, re.M)
-    assert re.search(r"^write = agent,originate$", control, re.M)
+    assert re.search(r"^write = agent,originate,message$", control, re.M)
+    # SMS over SIP stay unanswered until the gateway token is supplied.
+    assert re.search(r"^SMS_API_TOKEN = $", rendered["extensions.conf"], re.M)
+    assert "message_context = sms-in" in rendered["pjsip.conf"]
     assert "password = pw-one" in rendered["pjsip.conf"]
     assert "servicelevel = 20" in rendered["queues.conf"]
     assert "joinempty = yes" in rendered["queues.conf"]

@@ -1,0 +1,78 @@
+"""``lapor report daily --date D [--force] [--output DIR]``: make a day's report now."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from api.db import make_engine
+from api.errors import ApiError
+from api.migrate import upgrade
+from api.reports import pdf, render, service
+from api.reports.schemas import DailyReport
+from api.settings import ApiSettings
+
+
+def _write(folder: Path, report: DailyReport) -> list[Path]:
+    content = service.load(report)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"laporan-harian-{report.day.isoformat()}"
+    files = {
+        ".json": report.content.encode(),
+        ".csv": render.to_csv(content).encode(),
+        ".html": render.to_html(content).encode(),
+        ".pdf": pdf.to_pdf(content),
+    }
+    for suffix, data in files.items():
+        stem.with_suffix(suffix).write_bytes(data)
+    return [stem.with_suffix(s) for s in files]
+
+
+def cmd_daily(args: argparse.Namespace, settings: ApiSettings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with Session(engine) as session:
+            return _daily(session, args, settings)
+    finally:
+        engine.dispose()
+
+
+def _daily(session: Session, args: argparse.Namespace, settings: ApiSettings) -> int:
+    day: date = args.date or service.yesterday()
+    try:
+        report, made = service.generate(session, day=day, settings=settings, force=args.force)
+    except ApiError as exc:
+        print(f"lapor: {exc.message}", file=sys.stderr)
+        return 1
+    content = service.load(report)
+    print(
+        f"daily report {day}: {'generated' if made else 'already stored'};"
+        f" {content.calls.offered} calls, {content.complaints.total} new complaints,"
+        f" {len(content.forwarded)} forwarded to the mayor"
+    )
+    for path in _write(args.output, report) if args.output else []:
+        print(path)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``report daily`` on the ``lapor`` parser."""
+    report = sub.add_parser("report", help="the mayor's reports")
+    actions = report.add_subparsers(dest="action", required=True)
+    daily = actions.add_parser(
+        "daily", help="make (or show) the daily report of an Asia/Jakarta day"
+    )
+    daily.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: yesterday)"
+    )
+    daily.add_argument(
+        "--force", action="store_true", help="rebuild a stored report (moves nothing again)"
+    )
+    daily.add_argument("--output", type=Path, help="also write .json/.csv/.html/.pdf here")
+    daily.set_defaults(func=cmd_daily)

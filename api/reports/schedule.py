@@ -1,0 +1,93 @@
+"""Each API replica runs this loop; the ``job_run`` claim lets only one generate a day.
+
+At or after the configured time (Asia/Jakarta) the due day is yesterday; before it, the
+day before yesterday, so a replica that starts late still catches up a missed report.
+A replica that loses the claim does nothing; if the winner dies mid-run, its claim's
+lease runs out and another replica takes the run over (``api.jobs``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from api.jobs import JobRun, claim, finish
+from api.reports import service
+from api.settings import ApiSettings
+
+JOB = "daily_report"
+# uvicorn's server log, so these lines share its level and handler under lapor-api.
+log = logging.getLogger("uvicorn.error")
+
+
+def due_day(now: datetime, at: time) -> date:
+    """The latest day whose report is due at ``now``."""
+    local = now.astimezone(service.JAKARTA)
+    return local.date() - timedelta(days=1 if local.time() >= at else 2)
+
+
+def runner_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"[:100]
+
+
+def _finished(session: Session, period: str) -> bool:
+    run = session.exec(select(JobRun).where(JobRun.job == JOB, JobRun.period == period)).first()
+    return run is not None and run.finished_at is not None
+
+
+def attempt(engine: Engine, settings: ApiSettings, runner: str, day: date) -> bool:
+    """Claim and generate ``day``'s report; True once that day needs nothing more from us."""
+    period = day.isoformat()
+    with Session(engine) as session:
+        if not claim(session, job=JOB, period=period, runner=runner):
+            done = _finished(session, period)
+            log.info("daily report %s: claimed by another replica (finished: %s)", period, done)
+            return done
+        log.info("daily report %s: claimed by %s, generating", period, runner)
+        try:
+            _, made = service.generate(session, day=day, settings=settings)
+        except Exception as exc:
+            session.rollback()
+            finish(session, job=JOB, period=period, error=repr(exc))
+            raise
+        finish(session, job=JOB, period=period)
+        log.info("daily report %s: %s", period, "generated" if made else "already stored")
+        return True
+
+
+async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> None:
+    """Check every ``report_check_seconds`` until ``stop`` is set."""
+    runner, done = runner_name(), None
+    while not stop.is_set():
+        day = due_day(datetime.now(UTC), settings.report_time)
+        if day != done:
+            try:
+                if await asyncio.to_thread(attempt, engine, settings, runner, day):
+                    done = day
+            except Exception:
+                log.exception("daily report %s failed; retrying later", day.isoformat())
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.report_check_seconds)
+
+
+@asynccontextmanager
+async def scheduled(engine: Engine, settings: ApiSettings) -> AsyncIterator[None]:
+    """Run the schedule in the background while the app serves (if ``report_enabled``)."""
+    if not settings.report_enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(engine, settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

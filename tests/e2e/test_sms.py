@@ -1,0 +1,125 @@
+"""SMS over the real sandbox: the carrier (the GSM gateway) sends SIP MESSAGEs to the call
+center, whose dialplan hands them to the API process; the replies come back to the
+carrier over AMI MessageSend, where its dialplan raises them as CarrierSms UserEvents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from api.auth import Role
+from api.complaints import Complaint, ComplaintChannel
+from api.sms import reply
+from sandbox.harness import Sandbox
+from sandbox.sms import LINE, CarrierPhones
+from tests.e2e.calls import random_caller
+from tests.e2e.services import ApiProcess, fresh_api_process
+
+pytestmark = pytest.mark.e2e
+REPLY_TIMEOUT = 20.0
+TICKET = re.compile(r"\b(90[0-9]{6})\b")
+UNICODE_TEXT = 'José 🌧️🚧 عبد الله bin Muhammad, RT 05 "Kedaton" ${SMS_API_TOKEN} 100%'
+
+
+@pytest.fixture
+def sms_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
+    """An API process that replies over the sandbox's AMI; the dialplan posts SMS to it."""
+    env = {
+        "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
+        "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
+    }
+    with fresh_api_process(tmp_path / "api.log", env) as process:
+        token = process.token(Role.gateway, name="e2e-sms-in")
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {process.url}")
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
+        try:
+            yield process
+        finally:
+            sandbox.callcenter.rx('dialplan set global SMS_API_TOKEN ""')
+
+
+@pytest.fixture
+async def phones(sandbox: Sandbox) -> AsyncIterator[CarrierPhones]:
+    async with await CarrierPhones.connect(sandbox) as connected:
+        yield connected
+
+
+async def ask(phones: CarrierPhones, citizen: str, text: str) -> str:
+    await phones.send(citizen, text)
+    return (await phones.next_reply(citizen, REPLY_TIMEOUT)).body
+
+
+def complaints_of(api: ApiProcess, number: str) -> list[Complaint]:
+    with Session(api.engine) as session:
+        statement = select(Complaint).where(Complaint.caller_number == number)
+        return list(session.exec(statement.order_by(col(Complaint.id))).all())
+
+
+async def test_complaint_status_help_and_retransmission_over_sip(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    citizen = random_caller()
+    await phones.send(citizen, "lapor 1 jalan rusak di Jl. Teuku Umar")
+    got = await phones.next_reply(citizen, REPLY_TIMEOUT)
+    received = got.body
+    match = TICKET.search(received)
+    assert match, received
+    ticket = match.group(1)
+    assert received == reply("received", ticket=ticket, category="infrastruktur")
+    assert f"sip:{LINE}@" in got.sender  # from the line the citizen texted
+    [stored] = complaints_of(sms_api, citizen)
+    assert (stored.ticket, stored.channel, stored.line) == (ticket, ComplaintChannel.sms, LINE)
+    assert stored.text == "jalan rusak di Jl. Teuku Umar"
+
+    assert await ask(phones, citizen, f"STATUS {ticket}") == reply(
+        "status", ticket=ticket, status="diterima"
+    )
+    assert await ask(phones, citizen, "apa kabar pak wali") == reply("help")
+    assert await ask(phones, citizen, "Lapor 1  jalan rusak di Jl. Teuku Umar") == received
+    assert len(complaints_of(sms_api, citizen)) == 1
+
+
+async def test_unicode_and_long_sms_are_stored_intact(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    short, long, too_long = random_caller(), random_caller(), random_caller()
+    assert TICKET.search(await ask(phones, short, f"LAPOR 4 {UNICODE_TEXT}"))
+    assert [c.text for c in complaints_of(sms_api, short)] == [UNICODE_TEXT]
+
+    # About 1,000 bytes, the most Asterisk passes on (res_pjsip_messaging).
+    body = (UNICODE_TEXT + " ") * 11
+    assert 900 < len(f"lapor 3 {body.strip()}".encode()) < 1000
+    assert TICKET.search(await ask(phones, long, f"lapor 3 {body.strip()}"))
+    assert [c.text for c in complaints_of(sms_api, long)] == [body.strip()]
+
+    # Past it the body arrives empty: the citizen is told, nothing is filed.
+    assert await ask(phones, too_long, f"lapor 1 {'jalan rusak ' * 120}") == reply("too_long")
+    assert complaints_of(sms_api, too_long) == []
+
+
+async def test_http_inbound_passes_the_same_cases(sms_api: ApiProcess) -> None:
+    headers = {"Authorization": f"Bearer {sms_api.token(Role.gateway, name='e2e-http')}"}
+    citizen = random_caller()
+
+    async with httpx.AsyncClient(base_url=sms_api.url, headers=headers) as client:
+
+        async def send(**fields: str) -> httpx.Response:
+            return await client.post("/sms/inbound", data=fields)
+
+        first = await send(SMS_1_NUMBER=citizen, SMS_1_TEXT="lapor 1 jalan rusak di Jl. Teuku Umar")
+        assert first.status_code == 201
+        ticket = first.json()["ticket"]
+        assert first.json()["reply"] == reply("received", ticket=ticket, category="infrastruktur")
+        status = await send(number=citizen, text=f"status {ticket}")
+        assert status.json()["reply"] == reply("status", ticket=ticket, status="diterima")
+        assert (await send(number=citizen, text="???")).json()["reply"] == reply("help")
+        again = await send(SMS_1_NUMBER=citizen, SMS_1_TEXT="LAPOR 1 jalan rusak di Jl. Teuku Umar")
+        assert (again.status_code, again.json()["ticket"]) == (200, ticket)
+        bad = await client.post("/sms/inbound", json={"text": "lapor 1 x"})
+        assert bad.status_code == 422
+    assert len(complaints_of(sms_api, citizen)) == 1
