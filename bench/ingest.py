@@ -4,9 +4,13 @@
    answered call, as Asterisk 22 sends them) to a real ``lapor-collector`` process, which
    buffers them on disk and posts them to a real ``lapor-api`` process on PostgreSQL.
    Timed from the first byte sent until every event is stored.
-2. ``import_file`` loads a synthetic queue_log of the same calls into a fresh database.
+2. ``import_file`` loads a synthetic queue_log of ``--import-calls`` calls (same shape)
+   into a fresh database, then loads it again (every line a duplicate).
 
-    .venv/bin/python -m bench.ingest --calls 5000
+Each is run ``--runs`` times; the load average is printed too, since the figures are only
+as good as the machine is idle.
+
+    .venv/bin/python -m bench.ingest --calls 3000 --import-calls 30000 --runs 3
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from api.auth import Role
@@ -57,7 +63,39 @@ def stored(engine: object) -> int:
         return int(session.execute(select(func.count()).select_from(AmiEvent)).scalar_one())
 
 
-async def collector_to_postgres(calls: list[FakeCall], folder: Path) -> tuple[int, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(engine: object) -> list[int]:
+    """PostgreSQL backends on this database other than our own (the API's)."""
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    with Session(engine) as session:  # type: ignore[arg-type]
+        return [int(pid) for pid in session.execute(query).scalars()]
+
+
+def api_pid(api: ApiProcess) -> int:
+    process = api._process  # the bench reads its CPU time; ApiProcess keeps it private
+    assert process is not None
+    return process.pid
+
+
+@dataclass
+class IngestRun:
+    events: int
+    seconds: float
+    cpu: dict[str, float]  # CPU seconds used meanwhile, per process
+
+
+async def collector_to_postgres(calls: list[FakeCall], folder: Path) -> IngestRun:
     wire = b"".join(frame(**e["fields"]) for c in calls for e in c.events)
     total = sum(len(c.events) for c in calls)
     with temporary_postgres_database() as url:
@@ -82,24 +120,41 @@ async def collector_to_postgres(calls: list[FakeCall], folder: Path) -> tuple[in
             )
         try:
             await peer.wait_logins(1, timeout=20)
+            pids = {
+                "collector": collector.pid,
+                "api": api_pid(api),
+                **{f"postgres {pid}": pid for pid in backends(api.engine)},
+            }
+            cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
             t0 = time.perf_counter()
             await peer.send(wire)
             count = 0
-            for _ in range(3000):  # at most 10 minutes
+            for _ in range(12_000):  # at most 10 minutes
                 count = await asyncio.to_thread(stored, api.engine)
                 if count >= total:
                     break
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - t0
+            # A backend the API opened meanwhile worked only for this run.
+            pids.update({f"postgres {pid}": pid for pid in backends(api.engine)})
+            cpu = {name: cpu_seconds(pid) - cpu0.get(name, 0.0) for name, pid in pids.items()}
         finally:
             collector.terminate()
             await collector.wait()
             await peer.close()
             api.close()
-    return count, elapsed
+    return IngestRun(count, elapsed, cpu)
 
 
-def import_queue_log(calls: list[FakeCall], folder: Path) -> tuple[int, float]:
+@dataclass
+class ImportRun:
+    lines: int
+    seconds: float
+    again: float  # seconds to import the same file again (every line a duplicate)
+    cpu: dict[str, float]  # CPU seconds of both imports: this process, PostgreSQL
+
+
+def import_queue_log(calls: list[FakeCall], folder: Path) -> ImportRun:
     path = folder / "queue_log"
     lines = sorted(
         (line for c in calls for line in c.queue_log), key=lambda s: int(s.split("|")[0])
@@ -108,26 +163,70 @@ def import_queue_log(calls: list[FakeCall], folder: Path) -> tuple[int, float]:
     with temporary_postgres_database() as url:
         engine = make_engine(url)
         upgrade(engine)
+        engine.dispose()
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         summary = import_file(engine, path, node="bench", thresholds=Thresholds())
-        elapsed = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        again = import_file(engine, path, node="bench", thresholds=Thresholds())
+        t2 = time.perf_counter()
+        cpu = {"python": time.process_time() - cpu0}
+        with engine.connect() as connection:
+            # Every other backend on this database served the imports (and only them).
+            query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            pids = connection.execute(text(f"{query} AND pid <> pg_backend_pid()")).scalars()
+            cpu["postgres"] = sum(cpu_seconds(int(pid)) for pid in pids)
         engine.dispose()
-    return summary.lines, elapsed
+    assert summary.accepted == again.duplicates == len(lines), (summary, again)
+    return ImportRun(summary.lines, t1 - t0, t2 - t1, cpu)
+
+
+def load() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--import-calls", type=int, default=30_000)
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     calls = synthetic(args.calls)
+    print(f"{os.cpu_count()} CPUs; load average at start {load()}")
     with tempfile.TemporaryDirectory() as tmp:
-        events, seconds = asyncio.run(collector_to_postgres(calls, Path(tmp)))
-        print(
-            f"AMI -> collector -> API -> PostgreSQL: {events} events in {seconds:.1f} s "
-            f"= {events / seconds:.0f} events/s"
-        )
-        lines, seconds = import_queue_log(calls, Path(tmp))
-        print(f"queue_log import: {lines} lines in {seconds:.1f} s = {lines / seconds:.0f} lines/s")
+        rates = []
+        for _ in range(args.runs):
+            run = asyncio.run(collector_to_postgres(calls, Path(tmp)))
+            rates.append(run.events / run.seconds)
+            per_event = ", ".join(
+                f"{name} {1e6 * seconds / run.events:.0f}"
+                for name, seconds in run.cpu.items()
+                if seconds > 0
+            )
+            print(
+                f"AMI -> collector -> API -> PostgreSQL: {run.events} events in "
+                f"{run.seconds:.2f} s = {rates[-1]:.0f} events/s (load {load()}); "
+                f"CPU µs/event: {per_event}"
+            )
+        history = synthetic(args.import_calls)
+        first, second = [], []
+        for _ in range(args.runs):
+            imp = import_queue_log(history, Path(tmp))
+            first.append(imp.lines / imp.seconds)
+            second.append(imp.lines / imp.again)
+            per_line = ", ".join(
+                f"{name} {1e6 * seconds / (2 * imp.lines):.1f}" for name, seconds in imp.cpu.items()
+            )
+            print(
+                f"queue_log import: {imp.lines} lines in {imp.seconds:.2f} s = "
+                f"{first[-1]:.0f} lines/s; again (all duplicates) {second[-1]:.0f} lines/s "
+                f"(load {load()}); CPU µs/line over both: {per_line}"
+            )
+    print(
+        f"best / median: ingest {max(rates):.0f} / {statistics.median(rates):.0f} events/s, "
+        f"import {max(first):.0f} / {statistics.median(first):.0f} lines/s, "
+        f"re-import {max(second):.0f} / {statistics.median(second):.0f} lines/s"
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from api.ami._events import Envelope, ReceivedEvent
+from api.ami._events import ReceivedEvent
 
 
 class DiskBuffer:
@@ -30,23 +30,28 @@ class DiskBuffer:
         )
 
     def append(self, events: list[ReceivedEvent]) -> None:
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO pending (body) VALUES (?)",
-                [(json.dumps(e.envelope(), ensure_ascii=False),) for e in events],
+                "INSERT INTO pending (body) VALUES (?)", [(dumps(e.envelope()),) for e in events]
             )
 
-    def peek(self, limit: int) -> list[tuple[int, Envelope]]:
+    def peek(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest ``limit`` events as (seq, the envelope's JSON text)."""
         rows = self._db.execute(
             "SELECT seq, body FROM pending ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()
-        return [(seq, json.loads(body)) for seq, body in rows]
+        return [(int(seq), str(body)) for seq, body in rows]
 
     def remove(self, seqs: list[int]) -> None:
         with self._db:
             self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM pending WHERE seq = ?", [(s,) for s in seqs])
+            # One statement for a whole batch (seqs as a JSON array), not one per event.
+            self._db.execute(
+                "DELETE FROM pending WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(seqs),),
+            )
 
     def reject(self, seq: int, why: str) -> None:
         """Set aside an event the API refuses (422) so it cannot block the queue."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 import httpx
 
 from api.ami._backoff import Backoff
 from api.ami._buffer import DiskBuffer
-from api.ami._events import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class Sender:
                 return False
         return len(self.buffer) == 0
 
-    async def _deliver(self, rows: list[tuple[int, Envelope]]) -> bool:
+    async def _deliver(self, rows: list[tuple[int, str]]) -> bool:
         status = await self._post([body for _, body in rows])
         if status == 200:
             self.buffer.remove([seq for seq, _ in rows])
@@ -78,16 +78,19 @@ class Sender:
                 if single == 200:
                     self.buffer.remove([seq])
                 elif single == 422:
-                    log.error("API refused event %s; set aside", body.get("id"))
+                    log.error("API refused event %s; set aside", json.loads(body).get("id"))
                     self.buffer.reject(seq, "422")
                 else:
                     return False
             return True
         return False
 
-    async def _post(self, events: list[Envelope]) -> int | None:
+    async def _post(self, events: list[str]) -> int | None:
+        # The buffer holds each envelope as JSON text: the body is spliced, not re-encoded.
+        body = '{"events":[' + ",".join(events) + "]}"
+        headers = {"Content-Type": "application/json"}
         try:
-            response = await self.client.post("/events", json={"events": events})
+            response = await self.client.post("/events", content=body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             log.warning("API unreachable (%s); %d event(s) buffered", exc, len(self.buffer))
             return None

@@ -28,7 +28,9 @@ class Event:
 
     def get(self, key: str) -> str | None:
         value = self.fields.get(key)
-        return None if value is None or value == "" else str(value)
+        if value is None or value == "":
+            return None
+        return value if type(value) is str else str(value)
 
     @property
     def verb(self) -> str | None:
@@ -73,7 +75,10 @@ def _int(value: str | None) -> int | None:
 
 
 def _first(*values: Any) -> Any:
-    return next((v for v in values if v is not None), None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def _epoch(at: datetime) -> int:
@@ -81,28 +86,59 @@ def _epoch(at: datetime) -> int:
 
 
 class _Facts:
-    """Index of one call's events by what they mean."""
+    """Index of one call's events by what they mean, built in one pass over them."""
 
     def __init__(self, linkedid: str, events: list[Event]) -> None:
         self.linkedid = linkedid
         self.events = sorted(events, key=lambda e: e.at)
+        self._first: dict[str, Event] = {}
+        self._own: dict[str, Event] = {}
+        self._user: dict[str, Event] = {}
+        self._verb: dict[str, tuple[int, Event]] = {}
+        self._varset: dict[str, Event] = {}
+        first, own = self._first, self._own
+        for index, event in enumerate(self.events):
+            name = event.name
+            first.setdefault(name, event)
+            if name == QUEUE_LOG:
+                verb = event.get("Verb")
+                if verb is not None and verb not in self._verb:
+                    self._verb[verb] = (index, event)
+                continue
+            if name not in own and event.get("Uniqueid") == linkedid:
+                own[name] = event
+            if name == "UserEvent":
+                user = event.get("UserEvent")
+                if user is not None:
+                    self._user.setdefault(user, event)
+            elif name == "VarSet":
+                variable = event.get("Variable")
+                if variable is not None:
+                    self._varset[variable] = event
+        # The IVR's own reports; a callback's dial report is on a call we placed.
+        self.lapor = any(
+            user.startswith("Lapor") and user != "LaporCallbackDial" for user in self._user
+        )
 
     def ami(self, name: str, *, own: bool = False) -> Event | None:
         """The first AMI event of this name (``own``: on the caller's channel itself)."""
-        for event in self.events:
-            if event.name == name and (not own or event.get("Uniqueid") == self.linkedid):
-                return event
-        return None
+        return (self._own if own else self._first).get(name)
 
     def user(self, name: str) -> Event | None:
-        return next((e for e in self.events if e.user_event == name), None)
+        return self._user.get(name)
 
     def verb(self, *verbs: str) -> Event | None:
-        return next((e for e in self.events if e.verb in verbs), None)
+        """The first queue_log line with one of these verbs."""
+        best: tuple[int, Event] | None = None
+        for verb in verbs:
+            found = self._verb.get(verb)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+        return best[1] if best else None
 
     def varset(self, variable: str) -> str | None:
-        found = [e for e in self.events if e.name == "VarSet" and e.get("Variable") == variable]
-        return found[-1].get("Value") if found else None
+        found = self._varset.get(variable)
+        return found.get("Value") if found else None
 
 
 def derive_call(linkedid: str, events: list[Event], short_abandon_seconds: int) -> CallRow:
@@ -240,11 +276,7 @@ def _inbound(f: _Facts) -> bool:
     newchannel = f.ami("Newchannel", own=True)
     if newchannel is not None and newchannel.get("Context") in INBOUND_CONTEXTS:
         return True
-    # The IVR's own reports; a callback's dial report is on a call we placed.
-    return any(
-        (e.user_event or "").startswith("Lapor") and e.user_event != "LaporCallbackDial"
-        for e in f.events
-    )
+    return f.lapor
 
 
 def event_time(fields: dict[str, Any], received_at: datetime) -> datetime:

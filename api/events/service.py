@@ -1,30 +1,41 @@
 """Idempotent ingest: store new events, derive their calls and agent changes, refresh rollups.
 
 Duplicates (same event id) are skipped, so a batch delivered twice changes nothing. Each
-affected call is derived again from *all* of its stored events, so the order in which
-events arrive does not matter. On PostgreSQL, advisory locks serialise two batches that
-touch the same call or hour; SQLite has a single writer anyway.
+affected call is derived again from *all* of its events, so the order in which events
+arrive does not matter. On PostgreSQL, advisory locks serialise two batches that touch the
+same call or hour (a batch locks its calls before reading them, so it sees every event a
+concurrent batch stored); SQLite has a single writer anyway.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
+from api.events.bulk import (
+    CallKey,
+    EventRow,
+    insert_events,
+    is_postgres,
+    known_ids,
+    load_calls,
+    upsert_calls,
+    utc,
+)
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
-from api.events.models import AgentEvent, AgentRing, AmiEvent, Call
+from api.events.models import AgentEvent, AgentRing
 from api.events.schemas import EventIn, IngestResult
 from api.stats.aggregate import Thresholds, refresh_hours
 
-_CHUNK = 500
+__all__ = ["EventRow", "hour_of", "ingest", "ingest_rows", "linkedid_of", "utc"]
+
 CALL_FIELDS = [f.name for f in dataclass_fields(CallRow) if f.name != "extra"]
 _MEMBER_EVENTS = {"QueueMemberAdded": "login", "QueueMemberRemoved": "logout"}
 _MEMBER_VERBS = {
@@ -33,11 +44,6 @@ _MEMBER_VERBS = {
     "PAUSE": "pause",
     "UNPAUSE": "unpause",
 }
-
-
-def utc(at: datetime) -> datetime:
-    """Aware UTC (SQLite hands back naive datetimes that were stored as UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def hour_of(at: datetime) -> datetime:
@@ -65,12 +71,12 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list
         session.connection().execute(stmt, rows)
 
 
-def agent_changes(event: dict[str, Any]) -> list[dict[str, Any]]:
+def agent_changes(event: EventRow) -> list[dict[str, Any]]:
     """Login/logout/pause/unpause rows a stored event row implies (none for most events)."""
-    f, name = event["fields"], event["name"]
+    f, name = event.fields, event.name
     if name != QUEUE_LOG and not name.startswith("QueueMember"):
         return []
-    base = {"node": event["node"], "at": utc(event["at"]).replace(microsecond=0), "reason": None}
+    base = {"node": event.node, "at": utc(event.at).replace(microsecond=0), "reason": None}
     if name == QUEUE_LOG:
         kind = _MEMBER_VERBS.get(str(f.get("Verb")))
         if kind is None or not f.get("Agent"):
@@ -102,64 +108,54 @@ def agent_changes(event: dict[str, Any]) -> list[dict[str, Any]]:
 _RING_EVENTS = {"AgentCalled": True, "AgentConnect": False, "AgentRingNoAnswer": False}
 
 
-def update_rings(session: Session, events: list[dict[str, Any]]) -> None:
+def update_rings(session: Session, events: Sequence[EventRow]) -> None:
     """Keep each agent's latest ring state; an older event never overwrites a newer one."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
-        agent = e["fields"].get("MemberName")
-        if e["name"] in _RING_EVENTS and agent:
-            key = (e["node"], agent)
+        if e.name not in _RING_EVENTS:
+            continue
+        agent = e.fields.get("MemberName")
+        if agent:
+            key = (e.node, agent)
             row = {
-                "node": e["node"],
+                "node": e.node,
                 "agent": agent,
-                "linkedid": e["linkedid"],
-                "ringing": _RING_EVENTS[e["name"]],
-                "at": e["at"],
+                "linkedid": e.linkedid,
+                "ringing": _RING_EVENTS[e.name],
+                "at": e.at,
             }
             if key not in latest or latest[key]["at"] <= row["at"]:
                 latest[key] = row
     if not latest:
         return
+    # In key order, like every batch: two concurrent upserts never wait on each other crosswise.
+    rows = [latest[key] for key in sorted(latest)]
     stmt = _dialect(session).insert(AgentRing)
     upsert = stmt.on_conflict_do_update(
         index_elements=["node", "agent"],
         set_={n: stmt.excluded[n] for n in ("linkedid", "ringing", "at")},
         where=col(AgentRing.at) <= stmt.excluded.at,
     )
-    session.connection().execute(upsert, list(latest.values()))
+    session.connection().execute(upsert, rows)
 
 
-def store_events(session: Session, events: Sequence[EventIn]) -> list[dict[str, Any]]:
-    """Insert the events not stored yet; return their rows (duplicates are skipped)."""
-    unique = {e.id: e for e in events}
-    ids = list(unique)
-    known: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        query = select(AmiEvent.id).where(col(AmiEvent.id).in_(chunk))
-        known.update(session.execute(query).scalars())
-    new = [
-        {
-            "id": e.id,
-            "node": e.node,
-            "name": e.name,
-            "at": utc(event_time(e.fields, e.received_at)),
-            "received_at": utc(e.received_at),
-            "linkedid": linkedid_of(e.name, e.fields),
-            "fields": e.fields,
-        }
-        for e in unique.values()
-        if e.id not in known
-    ]
-    # A concurrent batch may store one of these first; ON CONFLICT keeps that harmless.
-    _insert(session, AmiEvent, new, ["id"])
-    return new
+def event_row(e: EventIn) -> EventRow:
+    at = utc(event_time(e.fields, e.received_at))
+    linkedid = linkedid_of(e.name, e.fields)
+    return EventRow(e.id, e.node, e.name, at, utc(e.received_at), linkedid, dict(e.fields))
 
 
 def _lock_all(session: Session, space: int, keys: Iterable[int]) -> None:
-    """Take PostgreSQL advisory locks for ``keys`` in ascending order (no deadlocks)."""
+    """Take PostgreSQL advisory locks for ``keys`` in ascending order (no deadlocks).
+
+    SQLite has no such locks: there, the database's write lock is taken instead (a write
+    that changes nothing starts the write transaction), so that what is read next cannot
+    change before this transaction commits.
+    """
     ordered = sorted(set(keys))
-    if ordered and session.get_bind().dialect.name == "postgresql":
+    if not is_postgres(session):
+        session.execute(text("DELETE FROM ami_event WHERE 0"))
+    elif ordered:
         session.execute(
             text("SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS int[])) AS k"),
             {"space": space, "keys": ordered},
@@ -170,75 +166,54 @@ def _call_key(node: str, linkedid: str) -> int:
     return zlib.crc32(f"{node}\0{linkedid}".encode()) - 2**31
 
 
-def _load(
-    session: Session, calls: list[tuple[str, str]]
-) -> tuple[dict[tuple[str, str], list[Event]], dict[tuple[str, str], datetime | None]]:
-    """Every stored event of these calls, and each existing row's queue entry time."""
-    events: dict[tuple[str, str], list[Event]] = defaultdict(list)
-    entered: dict[tuple[str, str], datetime | None] = {}
-    by_node: dict[str, list[str]] = defaultdict(list)
-    for node, linkedid in calls:
-        by_node[node].append(linkedid)
-    for node, ids in by_node.items():
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            for linkedid, name, at, fields in session.execute(
-                select(AmiEvent.linkedid, AmiEvent.name, AmiEvent.at, AmiEvent.fields).where(
-                    AmiEvent.node == node, col(AmiEvent.linkedid).in_(chunk)
-                )
-            ):
-                events[(node, linkedid)].append(Event(name, utc(at), fields))
-            for linkedid, at in session.execute(
-                select(Call.linkedid, Call.queue_entered_at).where(
-                    Call.node == node, col(Call.linkedid).in_(chunk)
-                )
-            ):
-                entered[(node, linkedid)] = at
-    return events, entered
-
-
-def _upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    stmt = _dialect(session).insert(Call)
-    columns = [k for k in rows[0] if k not in ("node", "linkedid")]
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["node", "linkedid"], set_={name: stmt.excluded[name] for name in columns}
-    )
-    session.connection().execute(upsert, rows)
-
-
 def ingest(session: Session, events: Sequence[EventIn], thresholds: Thresholds) -> IngestResult:
     """Store a batch idempotently and bring calls, agent changes and rollups up to date."""
-    new = store_events(session, events)
-    _insert(
-        session,
-        AgentEvent,
-        [row for event in new for row in agent_changes(event)],
-        ["node", "agent", "queue", "kind", "at"],
-    )
-    update_rings(session, new)
-    calls = sorted({(e["node"], e["linkedid"]) for e in new if e["linkedid"]})
-    apply_calls(session, calls, thresholds)
-    session.commit()
-    return IngestResult(accepted=len(new), duplicates=len(events) - len(new))
+    accepted = ingest_rows(session, [event_row(e) for e in events], thresholds)
+    return IngestResult(accepted=accepted, duplicates=len(events) - accepted)
 
 
-def apply_calls(session: Session, calls: Iterable[tuple[str, str]], thresholds: Thresholds) -> None:
-    """Derive these calls again from all their stored events; refresh the hours they touch."""
-    keys = sorted(set(calls))
-    if not keys:
-        return
+def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Thresholds) -> int:
+    """Store the rows not stored yet and derive what they change; commit; count the new ones."""
+    unique = list({r.id: r for r in rows}.values())
+    known = known_ids(session, [r.id for r in unique])
+    fresh = [r for r in unique if r.id not in known]
+    keys = sorted({(r.node, r.linkedid) for r in fresh if r.linkedid})
     _lock_all(session, 1, (_call_key(node, linkedid) for node, linkedid in keys))
-    events, entered = _load(session, keys)
-    hours = {hour_of(at) for at in entered.values() if at is not None}
+    stored, entered = load_calls(session, keys)
+    # A concurrent batch may have stored some of them since: its call locks are ours now.
+    known = {r.id for events in stored.values() for r in events}
+    new = [r for r in fresh if r.id not in known]
+    insert_events(session, new)
+    # In arrival order: a logout and a login in the same second are told apart by id.
+    changes = [change for event in new for change in agent_changes(event)]
+    _insert(session, AgentEvent, changes, ["node", "agent", "queue", "kind", "at"])
+    update_rings(session, new)
+    for r in new:
+        if r.linkedid:
+            stored.setdefault((r.node, r.linkedid), []).append(r)
+    changed = sorted({(r.node, r.linkedid) for r in new if r.linkedid})
+    _derive(session, changed, stored, entered, thresholds)
+    session.commit()
+    return len(new)
+
+
+def _derive(
+    session: Session,
+    keys: list[CallKey],
+    events: dict[CallKey, list[EventRow]],
+    entered: dict[CallKey, datetime | None],
+    thresholds: Thresholds,
+) -> None:
+    """Derive these calls from all their events; refresh the hours they were and are in."""
+    hours = {hour_of(at) for key in keys if (at := entered.get(key)) is not None}
     rows = []
     for node, linkedid in keys:
-        call = derive_call(linkedid, events[(node, linkedid)], thresholds.short_abandon)
+        own = [Event(r.name, r.at, r.fields) for r in events[(node, linkedid)]]
+        call = derive_call(linkedid, own, thresholds.short_abandon)
         derived = {name: getattr(call, name) for name in CALL_FIELDS}
         rows.append({"node": node, "linkedid": linkedid, **derived})
         if derived["queue_entered_at"] is not None:
             hours.add(hour_of(derived["queue_entered_at"]))
-    _upsert_calls(session, rows)
+    upsert_calls(session, rows)
     _lock_all(session, 2, (int(hour.timestamp()) // 3600 for hour in hours))
     refresh_hours(session, sorted(hours), thresholds)
