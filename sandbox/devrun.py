@@ -45,32 +45,31 @@ Send a test SMS (the reply is printed):
 """
 
 
-def ivr_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
-    """A fresh IVR token on the dev database, and the node's spool and classic env file."""
+def service_token(bin_dir: Path, role: str, name: str) -> str:
+    """A new service token on the dev database (printed once by `lapor token create`)."""
     env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
-    lapor = str(bin_dir / "lapor")
-    subprocess.run([lapor, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-    token = subprocess.run(
-        [lapor, "token", "create", "--role", "ivr", "--name", "ivr-devrun"],
+    return subprocess.run(
+        [str(bin_dir / "lapor"), "token", "create", "--role", role, "--name", name],
         env=env,
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def ivr_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+    """A fresh IVR token on the dev database, and the node's spool and classic env file."""
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    lapor = str(bin_dir / "lapor")
+    subprocess.run([lapor, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    token = service_token(bin_dir, "ivr", "ivr-devrun")
     wanted = IvrSettings(api_url=f"http://127.0.0.1:{API_PORT}", api_token=token)
     return prepare_ivr_node(sandbox, wanted).as_env()
 
 
 def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     """The AMI collector on the call center, posting to the dev API with a fresh token."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
-    token = subprocess.run(
-        [str(bin_dir / "lapor"), "token", "create", "--role", "collector", "--name", "collector"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = service_token(bin_dir, "collector", "collector")
     return {
         "LAPOR_COLLECTOR_NODE": "callcenter",
         "LAPOR_COLLECTOR_AMI_PORT": str(sandbox.config.ami_port),
@@ -84,14 +83,7 @@ def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
 def sms_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     """SMS: the dialplan posts them to the dev API with a fresh gateway token, and the API
     replies over AMI as the control user (which also drives the agents' console)."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
-    token = subprocess.run(
-        [str(bin_dir / "lapor"), "token", "create", "--role", "gateway", "--name", "sms-devrun"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = service_token(bin_dir, "gateway", "sms-devrun")
     sandbox.callcenter.rx(f"dialplan set global SMS_API_URL http://127.0.0.1:{API_PORT}")
     sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
     return {
@@ -132,6 +124,7 @@ def main() -> int:
                 {
                     "LAPOR_API_PORT": str(API_PORT),
                     "LAPOR_API_DATABASE_URL": DATABASE_URL,
+                    "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir),
                     **sms_env(sandbox, bin_dir),
                 },
             )

@@ -44,10 +44,14 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture(scope="session")
-def api_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
+def api_process(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> Iterator[ApiProcess]:
     """The real API process on a fresh PostgreSQL database, for the whole e2e session."""
     with temporary_postgres_database() as url:
-        process = ApiProcess(url, tmp_path_factory.mktemp("api") / "api.log")
+        process = ApiProcess(
+            url,
+            tmp_path_factory.mktemp("api") / "api.log",
+            extra_env={"LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir)},
+        )
         process.start()
         try:
             yield process

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sandbox.ami import Message
@@ -68,6 +69,18 @@ async def test_each_category_complaint_is_stored_read_back_and_queued(
         audio = ivr_node.host_path(stored["recording_path"])
         assert audio.name == f"{ticket}.wav"
         assert audio.stat().st_size > 8000
+        # Officers play it through the API, seeking with Range.
+        async with httpx.AsyncClient(timeout=5) as client:
+            served = await client.get(
+                f"{ivr_node.api.url}/complaints/{ticket}/recording",
+                headers={
+                    "Authorization": f"Bearer {ivr_node.reader_token}",
+                    "Range": "bytes=0-43",
+                },
+            )
+        assert served.status_code == 206
+        assert served.content == audio.read_bytes()[:44]
+        assert served.content.startswith(b"RIFF")
         assert (ivr_done["Exit"], ivr_done["Ticket"], ivr_done["Category"]) == (
             "complaint",
             ticket,
