@@ -134,6 +134,7 @@ class FastAGIServer:
         self._connections: set[asyncio.Task[object]] = set()
         self._running_handlers: set[asyncio.Task[object]] = set()
         self._closed = asyncio.Event()
+        self._closing = False
         self.stats = ServerStats()
 
     @property
@@ -155,6 +156,7 @@ class FastAGIServer:
 
     async def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop listening, let running handlers finish for ``grace`` seconds, cancel the rest."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
             for task in self._connections - self._running_handlers:
@@ -176,6 +178,12 @@ class FastAGIServer:
         self._connections.add(task)
         try:
             self._record(await self._serve(reader, writer, task))
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+            # Cut off by close() after its grace: end quietly rather than leave asyncio's
+            # stream callback a cancelled task to log as an error.
+            logger.info("call cut off at server shutdown")
         finally:
             self._connections.discard(task)
             self._running_handlers.discard(task)

@@ -625,3 +625,22 @@ async def test_close_cancels_a_stuck_handler(start_server: StartServer) -> None:
 
     await asyncio.wait_for(sut.server.close(grace=0.1), OUTCOME_TIMEOUT)
     assert await peer.read_until_closed() == b""
+
+
+async def test_a_call_cut_off_at_shutdown_ends_quietly(
+    start_server: StartServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def waits_for_the_caller(channel: Channel) -> None:
+        await channel.get_data("lapor/status-masukkan", 8000, 8)
+
+    sut = await start_server({"greet": waits_for_the_caller})
+    peer = await sut.connect()
+    await peer.send_headers()
+    assert (await peer.read_command()).startswith("GET DATA")
+    with caplog.at_level(logging.INFO):
+        # Asterisk never answers GET DATA: the grace runs out and close() cuts the call off.
+        await sut.server.close(grace=0.1)
+        await asyncio.sleep(0)  # let asyncio run the connection's done-callback
+    assert await peer.read_until_closed() == b""
+    assert "call cut off at server shutdown" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
