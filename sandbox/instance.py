@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 SUBDIRS = ("etc", "run", "log", "log/cdr-csv", "spool", "db", "recordings", "sounds")
 # Asterisk processes this Python process started, kept so they can be reaped on stop.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+# The server each instance's start() launched, by config path.
+_STARTED: dict[str, subprocess.Popen[bytes]] = {}
 
 
 class InstanceError(RuntimeError):
@@ -94,6 +96,7 @@ class Instance:
         )
         console.close()
         _CHILDREN[process.pid] = process
+        _STARTED[self.conf] = process
         log.info("%s: started pid %d", self.name, process.pid)
 
     async def wait_ready(self, timeout: float) -> None:
@@ -101,7 +104,7 @@ class Instance:
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            if not self.is_running():
+            if not self._started_alive():
                 raise InstanceError(f"{self.name} exited during start-up\n{self.log_tail()}")
             try:
                 client = await AMIClient.connect(
@@ -142,6 +145,12 @@ class Instance:
 
     def is_running(self) -> bool:
         return bool(self.running_pids())
+
+    def _started_alive(self) -> bool:
+        """Our own child's exit status when we started it: a /proc scan can miss a process
+        for an instant while chroot execs Asterisk."""
+        process = _STARTED.get(self.conf)
+        return process.poll() is None if process is not None else self.is_running()
 
     def stop(self, timeout: float = 10) -> None:
         """Ask Asterisk to stop, then make sure every process of this instance is gone."""
