@@ -13,6 +13,17 @@ from api.settings import ApiSettings
 def main() -> None:
     settings = ApiSettings()
     upgrade(make_engine(settings.database_url))
+    if settings.workers > 1:
+        # Each worker process builds its own app (and settings) from the environment.
+        uvicorn.run(
+            "api.main:create_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+        return
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
     )

@@ -19,6 +19,8 @@ class ApiSettings(BaseSettings):
     # Loopback by default; a deployment binds a private address behind its proxy.
     host: str = "127.0.0.1"
     port: int = 8000
+    # Worker processes (one per core suits PostgreSQL; keep 1 on SQLite).
+    workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
     # KPI defaults (ASTERISK.md §6); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
