@@ -28,6 +28,7 @@ from tests.e2e.test_kpi_truth import (
     AGENTS,
     calls_by_caller,
     collector,
+    delivered,
     iso,
     kpi_api,
     kpi_ivr,
@@ -124,7 +125,9 @@ async def test_api_stopped_mid_batch_loses_nothing(
     await wait_until(lambda: finished(sandbox, queued), 180, "the batch to end in queue_log")
     await wait_until(
         lambda: (
-            sum(1 for c in calls_by_caller(kpi_api).values() if c.caller in callers and c.outcome)
+            sum(
+                1 for c in calls_by_caller(kpi_api).values() if c.caller in callers and delivered(c)
+            )
             == len(callers)
         ),
         60,
