@@ -28,9 +28,8 @@ class ComplaintFilter(BaseModel):
     caller: str | None = Field(default=None, pattern=r"^\+?[0-9]{1,32}$")
     # Case-insensitive text in the ticket, the citizen's words, summary or location.
     text: str | None = Field(default=None, min_length=1, max_length=200)
-    overdue_at: datetime | None = None
 
-    _aware = field_validator("taken_from", "taken_to", "overdue_at")(
+    _aware = field_validator("taken_from", "taken_to")(
         lambda value: as_utc(value) if value is not None else None
     )
 
@@ -56,8 +55,6 @@ def _where(query: SelectOfScalar[Complaint], f: ComplaintFilter) -> SelectOfScal
         query = query.where(col(Complaint.taken_at) < f.taken_to)
     if f.caller is not None:
         query = query.where(Complaint.caller_number == f.caller)
-    if f.overdue_at is not None:
-        query = query.where(col(Complaint.due_at) < f.overdue_at)
     if f.text is not None:
         # LIKE's own wildcards in the search text are matched literally.
         escaped = f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -27,6 +27,7 @@ from api.complaints import (
     ComplaintCreate,
     ComplaintHistory,
     ComplaintPublic,
+    as_utc,
     utc_now,
 )
 from api.db import SessionDep
@@ -74,15 +75,11 @@ def mask_number(number: str) -> str:
 def public(complaint: Complaint, role: Role) -> ComplaintPublic:
     view = ComplaintPublic.model_validate(
         complaint,
-        update={"overdue": complaint.due_at is not None and _utc(complaint.due_at) < utc_now()},
+        update={"overdue": complaint.due_at is not None and as_utc(complaint.due_at) < utc_now()},
     )
     if role not in SEES_NUMBERS:
         view.caller_number = mask_number(view.caller_number)
     return view
-
-
-def _utc(value: datetime) -> datetime:
-    return service.as_utc(value)
 
 
 def unit_scope(session: SessionDep, principal: Principal) -> str | None:

@@ -11,6 +11,8 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,19 @@ class CollectorProcess:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+
+@contextmanager
+def running_collector(
+    sandbox: Sandbox, api: ApiProcess, folder: Path
+) -> Iterator[CollectorProcess]:
+    """A started collector posting to ``api``, stopped afterwards."""
+    process = CollectorProcess(sandbox, api, folder)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 @dataclass

@@ -18,7 +18,7 @@ from api.auth import Role
 from sandbox.ami import AMIClient, Message
 from sandbox.harness import CARRIER_AMI_USER, Sandbox
 from tests.e2e.calls import random_caller
-from tests.e2e.kpi_support import CollectorProcess
+from tests.e2e.kpi_support import CollectorProcess, running_collector
 from tests.e2e.officers import event, login, officers_api
 from tests.e2e.services import ApiProcess
 
@@ -36,12 +36,8 @@ def api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
 
 @pytest.fixture
 def collector(sandbox: Sandbox, api: ApiProcess, tmp_path: Path) -> Iterator[CollectorProcess]:
-    process = CollectorProcess(sandbox, api, tmp_path)
-    process.start()
-    try:
+    with running_collector(sandbox, api, tmp_path) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def request_callback(api: httpx.AsyncClient, ivr: dict[str, str], number: str) -> str:

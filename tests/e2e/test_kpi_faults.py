@@ -26,9 +26,8 @@ from tests.e2e.kpi_support import NODE, CollectorProcess, QueueLogTruth, api_get
 from tests.e2e.services import BIN, ApiProcess
 from tests.e2e.test_kpi_truth import (
     AGENTS,
-    calls_by_caller,
+    all_delivered,
     collector,
-    delivered,
     iso,
     kpi_api,
     kpi_ivr,
@@ -124,14 +123,7 @@ async def test_api_stopped_mid_batch_loses_nothing(
     queued = {c for c, k in callers.items() if k != "ivr_only"}
     await wait_until(lambda: finished(sandbox, queued), 180, "the batch to end in queue_log")
     await wait_until(
-        lambda: (
-            sum(
-                1 for c in calls_by_caller(kpi_api).values() if c.caller in callers and delivered(c)
-            )
-            == len(callers)
-        ),
-        60,
-        "the collector to deliver the buffered events",
+        lambda: all_delivered(kpi_api, callers), 60, "the collector to deliver the buffered events"
     )
     end = await next_second()
     # No reconcile here: the disk buffer alone carried the API outage.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from ivr import CallOutcome, Channel, FastAGIServer
 from sandbox.ami import AMIClient
 from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
-from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get
+from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get, running_collector
 from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
@@ -70,12 +70,8 @@ def kpi_api(tmp_path: Path) -> Iterator[ApiProcess]:
 
 @pytest.fixture
 def collector(sandbox: Sandbox, kpi_api: ApiProcess, tmp_path: Path) -> Iterator[CollectorProcess]:
-    process = CollectorProcess(sandbox, kpi_api, tmp_path)
-    process.start()
-    try:
+    with running_collector(sandbox, kpi_api, tmp_path) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def rx(sandbox: Sandbox, command: str) -> str:
@@ -130,6 +126,12 @@ def delivered(call: Call) -> bool:
     )
 
 
+def all_delivered(api: ApiProcess, callers: Collection[str]) -> bool:
+    """Every one of these callers' calls has its end stored."""
+    stored = [c for c in calls_by_caller(api).values() if c.caller in callers and delivered(c)]
+    return len(stored) == len(callers)
+
+
 def iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
 
@@ -177,16 +179,7 @@ async def test_every_figure_equals_queue_log(
 
         await wait_until(all_finished, 240, "every queued call to end in queue_log")
         await wait_until(
-            lambda: (
-                sum(
-                    1
-                    for c in calls_by_caller(kpi_api).values()
-                    if c.caller in callers and delivered(c)
-                )
-                == 50
-            ),
-            60,
-            "the collector to deliver every call's end",
+            lambda: all_delivered(kpi_api, callers), 60, "the collector to deliver every call's end"
         )
         end = await next_second()
     finally:
