@@ -90,16 +90,26 @@ class AMIClient:
 
     async def wait_for(self, match: Callable[[Message], bool], timeout: float) -> Message:
         """Return the first event so far (or to come) that ``match`` accepts."""
+        found: list[Message] = []
+        scanned = 0
 
-        def find() -> Message | None:
-            return next((event for event in self.events if match(event)), None)
+        def find() -> bool:
+            # Each wake-up looks only at the events that came since the last one: with 20
+            # waiters and tens of thousands of events, rescanning from the start every
+            # time fell minutes behind (test_ivr_concurrent timed out that way).
+            nonlocal scanned
+            events = self.events
+            while not found and scanned < len(events):
+                if match(events[scanned]):
+                    found.append(events[scanned])
+                scanned += 1
+            return bool(found)
 
         async with self._changed:
             await asyncio.wait_for(
-                self._changed.wait_for(lambda: find() is not None or self._task_done()),
-                timeout,
+                self._changed.wait_for(lambda: find() or self._task_done()), timeout
             )
-            event = find()
+        event = found[0] if found else None
         if event is None:
             raise AMIError(f"AMI connection closed: {self.closed_error!r}")
         return event
@@ -114,9 +124,8 @@ class AMIClient:
                 chunk = await self._reader.read(65536)
                 if not chunk:
                     raise AMIError("connection closed by Asterisk")
-                buffer += chunk
-                while _SEPARATOR in buffer:
-                    raw, buffer = buffer.split(_SEPARATOR, 1)
+                *frames, buffer = (buffer + chunk).split(_SEPARATOR)
+                for raw in frames:
                     await self._dispatch(parse_message(raw))
         except (AMIError, OSError) as exc:
             self.closed_error = exc
