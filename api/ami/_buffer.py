@@ -37,10 +37,10 @@ class DiskBuffer:
                 "INSERT INTO pending (body) VALUES (?)", [(dumps(e.envelope()),) for e in events]
             )
 
-    def peek(self, limit: int) -> list[tuple[int, str]]:
-        """The oldest ``limit`` events as (seq, the envelope's JSON text)."""
+    def peek(self, limit: int, after: int = 0) -> list[tuple[int, str]]:
+        """The oldest ``limit`` events past seq ``after``, as (seq, the envelope's JSON text)."""
         rows = self._db.execute(
-            "SELECT seq, body FROM pending ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, body FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
         ).fetchall()
         return [(int(seq), str(body)) for seq, body in rows]
 

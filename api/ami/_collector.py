@@ -51,6 +51,7 @@ class Collector:
                 client,
                 batch_size=s.batch_size,
                 linger=s.linger,
+                max_in_flight=s.max_in_flight,
                 backoff=Backoff(s.backoff_min, s.backoff_max),
             )
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ SUBSCRIBED = (
     "UserEvent",
     "VarSet",
 )
+_SUBSCRIBED = frozenset(SUBSCRIBED)
 
 
 class Envelope(TypedDict):
@@ -58,13 +60,27 @@ class ReceivedEvent:
         }
 
 
+class EventIds:
+    """``<node>:<32 hex digits, random per instance>.<sequence from 1>``: globally unique.
+
+    One uuid4 per collector start instead of one per event (each costs a urandom read).
+    """
+
+    def __init__(self, node: str) -> None:
+        self._prefix = f"{node}:{uuid.uuid4().hex}."
+        self._next = itertools.count(1).__next__
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{self._next()}"
+
+
 def wanted(name: str, fields: dict[str, str]) -> bool:
     """UserEvents and VarSets only from the IVR (``Lapor…`` / ``LAPOR_…``)."""
     if name == "UserEvent":
         return fields.get("UserEvent", "").startswith("Lapor")
     if name == "VarSet":
         return fields.get("Variable", "").startswith("LAPOR_")
-    return name in SUBSCRIBED
+    return name in _SUBSCRIBED
 
 
 def _text(value: Any) -> str:
@@ -72,16 +88,16 @@ def _text(value: Any) -> str:
     return "\n".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def from_message(node: str, message: Any) -> ReceivedEvent | None:
-    """Type an AMI message; None for one we don't keep. The id is new and globally unique."""
-    fields = {str(k): _text(v) for k, v in dict(message).items()}
+def from_fields(node: str, new_id: EventIds, fields: dict[str, str]) -> ReceivedEvent | None:
+    """Type an AMI event's headers; None for one we don't keep."""
     name = fields.get("Event", "")
     if not wanted(name, fields):
         return None
-    return ReceivedEvent(
-        id=f"{node}:{uuid.uuid4().hex}",
-        node=node,
-        received_at=datetime.now(UTC),
-        name=name,
-        fields=fields,
-    )
+    return ReceivedEvent(new_id(), node, datetime.now(UTC), name, fields)
+
+
+def from_message(node: str, message: Any, new_id: EventIds | None = None) -> ReceivedEvent | None:
+    """Type a panoramisk message; None for one we don't keep. The id is new and globally unique."""
+    # Its "content" key is the reply's body (panoramisk's, empty for events), not a header.
+    fields = {str(k): _text(v) for k, v in dict(message).items() if k != "content"}
+    return from_fields(node, new_id or EventIds(node), fields)

@@ -1,9 +1,13 @@
-"""Deliver the disk buffer to ``POST /events`` in batches, at least once, in order."""
+"""Deliver the disk buffer to ``POST /events`` in batches, at least once.
+
+Up to ``max_in_flight`` batches are posted at once, so they may be stored out of order;
+the API derives each call from all its events and ignores ids it has, so order and
+re-sends don't matter. A batch leaves the buffer only once the API answered 200.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
@@ -24,12 +28,14 @@ class Sender:
         batch_size: int,
         linger: float,
         backoff: Backoff,
+        max_in_flight: int = 1,
     ) -> None:
         self.buffer = buffer
         self.client = client
         self.batch_size = batch_size
         self.linger = linger
         self.backoff = backoff
+        self.max_in_flight = max(1, max_in_flight)
         self.delivered = 0
         self._wake = asyncio.Event()
         self._stopping = False
@@ -42,20 +48,43 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        while not self._stopping:
-            rows = self.buffer.peek(self.batch_size)
-            if not rows:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
-                continue
-            if len(rows) < self.batch_size and self.linger > 0:
-                await asyncio.sleep(self.linger)
-                rows = self.buffer.peek(self.batch_size)
-            if await self._deliver(rows):
-                self.backoff.reset()
-            else:
-                await asyncio.sleep(self.backoff.next())
+        in_flight: set[asyncio.Task[bool]] = set()
+        after = 0  # the last seq handed to a delivery: the next batch starts past it
+        try:
+            while not self._stopping:
+                self._wake.clear()  # before the peek: a later wake is for rows it missed
+                if len(in_flight) < self.max_in_flight:
+                    rows = self.buffer.peek(self.batch_size, after)
+                    if rows:
+                        if len(rows) < self.batch_size and self.linger > 0:
+                            await asyncio.sleep(self.linger)
+                            rows = self.buffer.peek(self.batch_size, after)
+                        after = rows[-1][0]
+                        in_flight.add(asyncio.create_task(self._deliver(rows)))
+                        continue
+                if await self._settle(in_flight):
+                    self.backoff.reset()
+                else:
+                    # Resend from the oldest row still buffered once the others are done.
+                    await asyncio.gather(*in_flight)
+                    in_flight.clear()
+                    after = 0
+                    await asyncio.sleep(self.backoff.next())
+        finally:
+            await asyncio.gather(*in_flight)
+
+    async def _settle(self, in_flight: set[asyncio.Task[bool]]) -> bool:
+        """Wait for a delivery to end or for new rows (1 s at most); False if one failed."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {*in_flight, waiter}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        ended = done & in_flight
+        in_flight -= ended
+        return all(task.result() for task in ended)
 
     async def flush(self, timeout: float) -> bool:
         """Deliver what is buffered now (used at shutdown); True if the buffer emptied."""

@@ -11,7 +11,7 @@ from typing import Any
 from panoramisk import Manager
 
 from api.ami._backoff import Backoff
-from api.ami._events import SUBSCRIBED, ReceivedEvent, from_message
+from api.ami._events import SUBSCRIBED, EventIds, ReceivedEvent, from_fields, from_message
 from api.ami._protocol import SafeAMIProtocol
 from api.ami._settings import CollectorSettings
 
@@ -55,6 +55,7 @@ class NodeSession:
         self.settings = settings
         self.sink = sink
         self.connections = 0  # successful logins so far (tests and logs)
+        self.new_id = EventIds(settings.node)
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -93,11 +94,13 @@ class NodeSession:
             ping_delay=_NEVER,
             protocol_factory=SafeAMIProtocol,
         )
+        # Events normally take the protocol's fast path; these handlers get the rest.
         for name in SUBSCRIBED:
-            manager.register_event(name, self._on_event)
+            manager.register_event(name, self._on_message)
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(SafeAMIProtocol, s.ami_host, s.ami_port), s.connect_timeout
         )
+        protocol.set_event_sink(frozenset(SUBSCRIBED), self._on_fields)
         connected: asyncio.Future[Any] = loop.create_future()
         connected.set_result((transport, protocol))
         manager.connection_made(connected)
@@ -126,10 +129,18 @@ class NodeSession:
                 raise ConnectionError(f"no Pong in {s.ping_timeout} s: half-open link") from None
         raise ConnectionError("connection lost")
 
-    async def _on_event(self, manager: Any, message: Any) -> None:
-        # async and catching everything: a handler must never take the session down.
+    # Both catch everything: a handler must never take the session down.
+    def _on_fields(self, fields: dict[str, str]) -> None:
         try:
-            event = from_message(self.settings.node, message)
+            event = from_fields(self.settings.node, self.new_id, fields)
+            if event is not None:
+                self.sink(event)
+        except Exception:
+            log.exception("AMI event dropped: %.200r", fields)
+
+    def _on_message(self, manager: Any, message: Any) -> None:
+        try:
+            event = from_message(self.settings.node, message, self.new_id)
             if event is not None:
                 self.sink(event)
         except Exception:

@@ -23,6 +23,8 @@ class CollectorSettings(BaseSettings):
     api_token_file: Path | None = None
     buffer_dir: Path = Path("var/collector")
     batch_size: int = 500
+    # Batches posted at once: the API decodes one while PostgreSQL stores another.
+    max_in_flight: int = 2
     # How long a partial batch waits for more events before it is sent (seconds).
     linger: float = 0.05
     # Heartbeat: a Ping every ping_interval s; no Pong within ping_timeout s = half-open link.

@@ -11,7 +11,10 @@ class EventIn(BaseModel):
     id: str = Field(
         min_length=1,
         max_length=120,
-        description="Globally unique; assigned by the collector on receipt, before delivery.",
+        description=(
+            "Globally unique; assigned by the collector on receipt, before delivery, as"
+            " `<node>:<32 hex digits, random per collector start>.<sequence from 1>`."
+        ),
     )
     node: str = Field(min_length=1, max_length=64, description="The Asterisk node's name.")
     received_at: AwareDatetime = Field(description="When the collector received it (UTC).")

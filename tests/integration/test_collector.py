@@ -251,6 +251,36 @@ async def test_a_raising_sink_does_not_kill_the_session(
     assert rig.ami.logins == 1
 
 
+async def test_a_repeated_header_is_stored_joined(rig: Rig) -> None:
+    await rig.ami.send(
+        b"Event: Hangup\r\nUniqueid: 5.3\r\nLinkedid: 5.3\r\n"
+        b"ChanVariable: A=1\r\nChanVariable: B=2\r\n\r\n"
+    )
+    (stored,) = await rig.wait_stored(1)
+    assert stored.fields["ChanVariable"] == "A=1\nB=2"
+    assert stored.fields["Uniqueid"] == "5.3"
+
+
+async def test_event_ids_stay_unique_across_collector_starts(
+    api_server: ApiServer, tmp_path: Path
+) -> None:
+    ami = FakeAmi()
+    await ami.start()
+    for start, uid in enumerate(["9.1", "9.2"], 1):
+        collector = Collector(settings_for(ami, api_server, tmp_path / "buf"))
+        task = asyncio.create_task(collector.run())
+        await ami.wait_logins(start)
+        await ami.send(event("Hangup", Uniqueid=uid, Linkedid=uid))
+        await eventually(lambda: len(api_server.events()) >= start)  # noqa: B023
+        collector.stop()
+        await asyncio.wait_for(task, 10)
+    await ami.close()
+    ids = sorted(e.id for e in api_server.events())
+    assert len(ids) == 2
+    assert len(set(ids)) == 2
+    assert all(i.startswith("cc1:") and i.endswith(".1") for i in ids)  # both a first event
+
+
 async def test_reconnects_after_the_peer_drops(rig: Rig) -> None:
     await rig.ami.drop_all()
     await rig.ami.wait_logins(2)
