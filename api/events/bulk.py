@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -54,19 +55,30 @@ def _cursor(session: Session) -> Any:
     return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-def _copy(session: Session, target: str, rows: Iterable[Sequence[Any]]) -> None:
-    with _cursor(session).copy(f"COPY {target} FROM STDIN") as copy:
+Columns = Sequence[tuple[str, str]]  # (name, PostgreSQL type) pairs
+
+
+def copy_rows(
+    session: Session, table: str, columns: Columns, rows: Iterable[Sequence[Any]]
+) -> None:
+    """``COPY`` rows into ``table``'s ``columns`` in binary format.
+
+    Binary, not text: psycopg formats a timestamp for text ``COPY`` in Python, which made a
+    call row cost 17 µs against 6 µs in binary (measured on 30 000 rows). A ``json`` column
+    takes type ``text`` here: json's binary form is its text.
+    """
+    names = ", ".join(name for name, _ in columns)
+    with _cursor(session).copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([sqltype for _, sqltype in columns])
         for row in rows:
             copy.write_row(row)
 
 
-def _stage(
-    session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Iterable[Any]
-) -> None:
+def stage_rows(session: Session, table: str, columns: Columns, rows: Iterable[Any]) -> None:
     """COPY ``rows`` into a new temporary ``table``, dropped when the transaction ends."""
     spec = ", ".join(f"{name} {sqltype}" for name, sqltype in columns)
     _cursor(session).execute(f"CREATE TEMP TABLE {table} ({spec}) ON COMMIT DROP")
-    _copy(session, table, rows)
+    copy_rows(session, table, columns, rows)
 
 
 _EVENT_COLUMNS = (
@@ -100,13 +112,29 @@ def insert_events(session: Session, rows: Sequence[EventRow]) -> None:
         encoded = [(*r[:-1], dumps(r.fields)) for r in rows]
         try:
             with session.begin_nested():
-                _copy(session, f"ami_event ({', '.join(n for n, _ in _EVENT_COLUMNS)})", encoded)
+                copy_rows(session, "ami_event", _EVENT_COLUMNS, encoded)
         except UniqueViolation:
-            _stage(session, "stage_event", _EVENT_COLUMNS, encoded)
+            stage_rows(session, "stage_event", _EVENT_COLUMNS, encoded)
             session.execute(_INSERT_EVENTS)
         return
     stmt = sqlite.insert(AmiEvent).on_conflict_do_nothing(index_elements=["id"])
     session.connection().execute(stmt, [r._asdict() for r in rows])
+
+
+_SEP = "\x1f"
+
+
+def any_text(values: Sequence[str]) -> tuple[str, Any]:
+    """``= ANY(…)`` SQL and its one parameter for a list of strings.
+
+    The list travels as one text joined on U+001F and is split by PostgreSQL: psycopg dumps
+    an array parameter element by element in Python (measured 1.7 against 0.33 µs per
+    element). A value holding the separator itself falls back to a real array.
+    """
+    joined = _SEP.join(values)
+    if values and joined.count(_SEP) == len(values) - 1:
+        return "ANY(string_to_array(%s, chr(31)))", joined
+    return "ANY(%s)", list(values)
 
 
 def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
@@ -116,7 +144,8 @@ def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
         return known
     if is_postgres(session):
         cursor = _cursor(session)
-        cursor.execute("SELECT id FROM ami_event WHERE id = ANY(%s)", [list(ids)], binary=True)
+        any_ids, param = any_text(ids)
+        cursor.execute(f"SELECT id FROM ami_event WHERE id = {any_ids}", [param], binary=True)
         known.update(row[0] for row in cursor.fetchall())
         return known
     for start in range(0, len(ids), _CHUNK):
@@ -129,62 +158,82 @@ def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
 
 _LOAD_EVENTS = (
     "SELECT id, linkedid, name, at, received_at, fields FROM ami_event "
-    "WHERE node = %(node)s AND linkedid = ANY(%(ids)s)"
+    "WHERE node = %s AND linkedid = {any_ids}"
 )
-_LOAD_ENTERED = (
-    "SELECT linkedid, queue_entered_at FROM call WHERE node = %(node)s AND linkedid = ANY(%(ids)s)"
+_LOAD_ROWS = (
+    "SELECT linkedid, queue_entered_at, queue_log FROM call "
+    "WHERE node = %s AND linkedid = {any_ids}"
 )
 
 
-def load_calls(
-    session: Session, calls: Sequence[CallKey]
-) -> tuple[dict[CallKey, list[EventRow]], dict[CallKey, datetime | None]]:
-    """Every stored event of these calls, and each existing call row's queue entry time."""
-    events: dict[CallKey, list[EventRow]] = defaultdict(list)
-    entered: dict[CallKey, datetime | None] = {}
-    by_node: dict[str, list[str]] = defaultdict(list)
-    for node, linkedid in calls:
-        by_node[node].append(linkedid)
+@dataclass
+class Stored:
+    """What the database holds of some calls."""
+
+    events: dict[CallKey, list[EventRow]] = field(default_factory=lambda: defaultdict(list))
+    entered: dict[CallKey, datetime | None] = field(default_factory=dict)  # of each call row
+    lines: dict[CallKey, list[str]] = field(default_factory=dict)  # of each call row
+
+
+def load_calls(session: Session, calls: Sequence[CallKey], *, events: bool = True) -> Stored:
+    """These calls' rows (queue entry, queue_log lines) and, if ``events``, AMI events."""
+    stored = Stored()
     postgres = is_postgres(session)
-    for node, ids in by_node.items():
+    for node, ids in by_node(calls).items():
         step = len(ids) if postgres else _CHUNK
         for start in range(0, len(ids), step):
             chunk = ids[start : start + step]
+            found: Sequence[Any] = []
             if postgres:
-                params = {"node": node, "ids": chunk}
+                any_ids, param = any_text(chunk)
                 cursor = _cursor(session)
-                found = cursor.execute(_LOAD_EVENTS, params, binary=True).fetchall()
-                exists = cursor.execute(_LOAD_ENTERED, params, binary=True).fetchall()
+                if events:
+                    query = _LOAD_EVENTS.format(any_ids=any_ids)
+                    found = cursor.execute(query, [node, param], binary=True).fetchall()
+                query = _LOAD_ROWS.format(any_ids=any_ids)
+                rows = cursor.execute(query, [node, param], binary=True).fetchall()
             else:
-                found = session.execute(
-                    core_select(
-                        col(AmiEvent.id),
-                        col(AmiEvent.linkedid),
-                        col(AmiEvent.name),
-                        col(AmiEvent.at),
-                        col(AmiEvent.received_at),
-                        col(AmiEvent.fields),
-                    ).where(col(AmiEvent.node) == node, col(AmiEvent.linkedid).in_(chunk))
-                ).all()
-                exists = session.execute(
-                    select(Call.linkedid, Call.queue_entered_at).where(
+                if events:
+                    found = session.execute(
+                        core_select(
+                            col(AmiEvent.id),
+                            col(AmiEvent.linkedid),
+                            col(AmiEvent.name),
+                            col(AmiEvent.at),
+                            col(AmiEvent.received_at),
+                            col(AmiEvent.fields),
+                        ).where(col(AmiEvent.node) == node, col(AmiEvent.linkedid).in_(chunk))
+                    ).all()
+                rows = session.execute(
+                    select(Call.linkedid, Call.queue_entered_at, Call.queue_log).where(
                         Call.node == node, col(Call.linkedid).in_(chunk)
                     )
                 ).all()
-            for id_, linkedid, name, at, received_at, fields in found:
-                row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields)
-                events[(node, linkedid)].append(row)
-            for linkedid, at in exists:
-                entered[(node, linkedid)] = at
-    return events, entered
+            for id_, linkedid, name, at, received_at, fields_ in found:
+                row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields_)
+                stored.events[(node, linkedid)].append(row)
+            for linkedid, at, lines in rows:
+                stored.entered[(node, linkedid)] = at
+                stored.lines[(node, linkedid)] = lines.split("\n") if lines else []
+    return stored
 
 
-_CALL_TYPES = {
-    "position": "int",
-    "hold_seconds": "int",
-    "wait_seconds": "int",
-    "talk_seconds": "int",
-}
+def by_node(calls: Iterable[CallKey]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for node, linkedid in calls:
+        grouped[node].append(linkedid)
+    return grouped
+
+
+_CALL_INTS = {"position", "hold_seconds", "wait_seconds", "talk_seconds"}
+
+
+def call_columns(names: Iterable[str]) -> list[tuple[str, str]]:
+    """``call`` columns with their PostgreSQL types, for ``copy_rows``."""
+    return [
+        (n, "int4" if n in _CALL_INTS else "timestamptz" if n.endswith("_at") else "text")
+        for n in names
+    ]
 
 
 def upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -194,10 +243,7 @@ def upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:
     names = list(rows[0])
     updated = [n for n in names if n not in ("node", "linkedid")]
     if is_postgres(session):
-        columns = [
-            (n, _CALL_TYPES.get(n, "timestamptz" if n.endswith("_at") else "text")) for n in names
-        ]
-        _stage(session, "stage_call", columns, (tuple(r.values()) for r in rows))
+        stage_rows(session, "stage_call", call_columns(names), (tuple(r.values()) for r in rows))
         sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)
         listed = ", ".join(names)
         session.execute(
@@ -212,3 +258,20 @@ def upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["node", "linkedid"], set_={n: insert.excluded[n] for n in updated}
     )
     session.connection().execute(upsert, rows)
+
+
+def insert_new_calls(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of calls the caller found no row for (holding their call locks).
+
+    On PostgreSQL a plain ``COPY`` (no staging, no ``ON CONFLICT``); should a row exist
+    after all, the batch falls back to ``upsert_calls``.
+    """
+    if rows and is_postgres(session):
+        columns = call_columns(rows[0])
+        try:
+            with session.begin_nested():
+                copy_rows(session, "call", columns, (tuple(r.values()) for r in rows))
+            return
+        except UniqueViolation:
+            pass
+    upsert_calls(session, rows)

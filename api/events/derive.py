@@ -67,7 +67,7 @@ class CallRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _int(value: str | None) -> int | None:
+def as_int(value: str | None) -> int | None:
     try:
         return int(float(value)) if value is not None else None
     except ValueError:
@@ -175,7 +175,7 @@ def _queue(f: _Facts, row: CallRow) -> None:
     join = f.ami("QueueCallerJoin")
     enter = f.verb("ENTERQUEUE")
     row.queue = _first(join and join.get("Queue"), enter and enter.get("Queue"))
-    row.position = _int(_first(join and join.get("Position"), enter and enter.data(3)))
+    row.position = as_int(_first(join and join.get("Position"), enter and enter.data(3)))
     row.queue_entered_at = _first(join and join.at, enter and enter.at)
 
 
@@ -191,7 +191,7 @@ def _answer(f: _Facts, row: CallRow) -> None:
         complete and complete.get("MemberName"),
         qcomplete and qcomplete.get("Agent"),
     )
-    row.hold_seconds = _int(
+    row.hold_seconds = as_int(
         _first(
             connect and connect.get("HoldTime"),
             qconnect and qconnect.data(1),
@@ -199,7 +199,7 @@ def _answer(f: _Facts, row: CallRow) -> None:
             qcomplete and qcomplete.data(1),
         )
     )
-    row.talk_seconds = _int(
+    row.talk_seconds = as_int(
         _first(complete and complete.get("TalkTime"), qcomplete and qcomplete.data(2))
     )
     if row.answered_at is None and (complete or qcomplete):
@@ -212,7 +212,7 @@ def _exit(f: _Facts, row: CallRow) -> None:
     abandon = f.ami("QueueCallerAbandon")
     qabandon = f.verb("ABANDON")
     if abandon or qabandon:
-        row.wait_seconds = _int(
+        row.wait_seconds = as_int(
             _first(abandon and abandon.get("HoldTime"), qabandon and qabandon.data(3))
         )
         row.ended_at = row.ended_at or _first(abandon and abandon.at, qabandon and qabandon.at)
@@ -222,7 +222,7 @@ def _exit(f: _Facts, row: CallRow) -> None:
         return
     qexit = f.verb(*EXIT_VERBS)
     if qexit is not None:
-        row.wait_seconds = _int(qexit.data(EXIT_VERBS[qexit.verb or ""]))
+        row.wait_seconds = as_int(qexit.data(EXIT_VERBS[qexit.verb or ""]))
         row.ended_at = row.ended_at or qexit.at
         return
     leave = f.ami("QueueCallerLeave")

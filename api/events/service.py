@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from api.events.bulk import (
     CallKey,
     EventRow,
+    Stored,
     insert_events,
     is_postgres,
     known_ids,
@@ -30,11 +31,23 @@ from api.events.bulk import (
     utc,
 )
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
+from api.events.derive_lines import line_event
 from api.events.models import AgentEvent, AgentRing
 from api.events.schemas import EventIn, IngestResult
 from api.stats.aggregate import Thresholds, refresh_hours
 
-__all__ = ["EventRow", "hour_of", "ingest", "ingest_rows", "linkedid_of", "utc"]
+__all__ = [
+    "EventRow",
+    "call_key",
+    "derive_stored",
+    "hour_of",
+    "ingest",
+    "ingest_rows",
+    "linkedid_of",
+    "lock_all",
+    "refresh_locked",
+    "utc",
+]
 
 CALL_FIELDS = [f.name for f in dataclass_fields(CallRow) if f.name != "extra"]
 _MEMBER_EVENTS = {"QueueMemberAdded": "login", "QueueMemberRemoved": "logout"}
@@ -145,7 +158,7 @@ def event_row(e: EventIn) -> EventRow:
     return EventRow(e.id, e.node, e.name, at, utc(e.received_at), linkedid, dict(e.fields))
 
 
-def _lock_all(session: Session, space: int, keys: Iterable[int]) -> None:
+def lock_all(session: Session, space: int, keys: Iterable[int]) -> None:
     """Take PostgreSQL advisory locks for ``keys`` in ascending order (no deadlocks).
 
     SQLite has no such locks: there, the database's write lock is taken instead (a write
@@ -156,13 +169,17 @@ def _lock_all(session: Session, space: int, keys: Iterable[int]) -> None:
     if not is_postgres(session):
         session.execute(text("DELETE FROM ami_event WHERE 0"))
     elif ordered:
+        # The keys travel as one text (see bulk.any_text): an int array is dumped in Python.
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS int[])) AS k"),
-            {"space": space, "keys": ordered},
+            text(
+                "SELECT pg_advisory_xact_lock(:space, k) "
+                "FROM unnest(CAST(string_to_array(:keys, ',') AS int[])) AS k"
+            ),
+            {"space": space, "keys": ",".join(map(str, ordered))},
         )
 
 
-def _call_key(node: str, linkedid: str) -> int:
+def call_key(node: str, linkedid: str) -> int:
     return zlib.crc32(f"{node}\0{linkedid}".encode()) - 2**31
 
 
@@ -178,10 +195,10 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     known = known_ids(session, [r.id for r in unique])
     fresh = [r for r in unique if r.id not in known]
     keys = sorted({(r.node, r.linkedid) for r in fresh if r.linkedid})
-    _lock_all(session, 1, (_call_key(node, linkedid) for node, linkedid in keys))
-    stored, entered = load_calls(session, keys)
+    lock_all(session, 1, (call_key(node, linkedid) for node, linkedid in keys))
+    stored = load_calls(session, keys)
     # A concurrent batch may have stored some of them since: its call locks are ours now.
-    known = {r.id for events in stored.values() for r in events}
+    known = {r.id for events in stored.events.values() for r in events}
     new = [r for r in fresh if r.id not in known]
     insert_events(session, new)
     # In arrival order: a logout and a login in the same second are told apart by id.
@@ -190,30 +207,34 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     update_rings(session, new)
     for r in new:
         if r.linkedid:
-            stored.setdefault((r.node, r.linkedid), []).append(r)
+            stored.events[(r.node, r.linkedid)].append(r)
     changed = sorted({(r.node, r.linkedid) for r in new if r.linkedid})
-    _derive(session, changed, stored, entered, thresholds)
+    hours = derive_stored(session, changed, stored, thresholds)
+    refresh_locked(session, hours, thresholds)
     session.commit()
     return len(new)
 
 
-def _derive(
-    session: Session,
-    keys: list[CallKey],
-    events: dict[CallKey, list[EventRow]],
-    entered: dict[CallKey, datetime | None],
-    thresholds: Thresholds,
-) -> None:
-    """Derive these calls from all their events; refresh the hours they were and are in."""
-    hours = {hour_of(at) for key in keys if (at := entered.get(key)) is not None}
+def derive_stored(
+    session: Session, keys: Sequence[CallKey], stored: Stored, thresholds: Thresholds
+) -> set[datetime]:
+    """Derive these calls from all their events and queue_log lines and store the rows;
+    return the hours they were and are in."""
+    hours = {hour_of(at) for key in keys if (at := stored.entered.get(key)) is not None}
     rows = []
     for node, linkedid in keys:
-        own = [Event(r.name, r.at, r.fields) for r in events[(node, linkedid)]]
+        own = [Event(r.name, r.at, r.fields) for r in stored.events.get((node, linkedid), [])]
+        own += [line_event(line.split("|")) for line in stored.lines.get((node, linkedid), [])]
         call = derive_call(linkedid, own, thresholds.short_abandon)
         derived = {name: getattr(call, name) for name in CALL_FIELDS}
         rows.append({"node": node, "linkedid": linkedid, **derived})
         if derived["queue_entered_at"] is not None:
             hours.add(hour_of(derived["queue_entered_at"]))
     upsert_calls(session, rows)
-    _lock_all(session, 2, (int(hour.timestamp()) // 3600 for hour in hours))
+    return hours
+
+
+def refresh_locked(session: Session, hours: set[datetime], thresholds: Thresholds) -> None:
+    """Rebuild these hours' rollups under their locks (a concurrent batch's calls counted)."""
+    lock_all(session, 2, (int(hour.timestamp()) // 3600 for hour in hours))
     refresh_hours(session, sorted(hours), thresholds)

@@ -1,15 +1,16 @@
 """Cut a parsed queue_log into batches that keep each call's lines together.
 
 Two batches stored at once then rarely share a call, so neither waits for the other's
-call locks (the ingest's advisory locks still make any overlap safe). A call's lines are
-held back until its last verb, or until it has been quiet for an hour of log time.
+call locks (the advisory locks still make any overlap safe). A call's lines are held back
+until its last verb, or until it has been quiet for an hour of log time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
-from api.events.bulk import EventRow
+from api.events.derive_lines import Line
 
 # Verbs after which a queue call has no more lines (app_queue, Asterisk 22).
 _LAST_VERBS = {
@@ -23,34 +24,46 @@ _LAST_VERBS = {
     "ATTENDEDTRANSFER",
 }
 _QUIET = 3600
+# queue_log's callid for lines that belong to no call (agents' changes, queue start-up).
+NO_CALL = frozenset({"", "NONE", "REALTIME"})
 
 
-def by_call(
-    rows: Iterable[tuple[EventRow, int]], size: int
-) -> Iterator[tuple[list[EventRow], int]]:
-    """Batches of about ``size`` rows, each with the offset (bytes) read when it was cut.
+@dataclass
+class Batch:
+    calls: dict[str, list[Line]] = field(default_factory=dict)
+    others: list[Line] = field(default_factory=list)  # lines of no call, in file order
+    size: int = 0  # lines in all
+    done: int = 0  # bytes of the file read when the batch was cut
 
-    ``rows`` come with the offset after each; whole calls go into a batch together.
-    """
-    batch: list[EventRow] = []
-    open_calls: dict[str, list[EventRow]] = {}
+
+def by_call(lines: Iterable[tuple[Line, int]], size: int) -> Iterator[Batch]:
+    """Batches of about ``size`` lines; ``lines`` come with the bytes read after each."""
+    batch = Batch()
+    open_calls: dict[str, list[Line]] = {}
     done = 0
-    for row, done in rows:
-        if row.linkedid is None:
-            batch.append(row)
+
+    def release(callid: str) -> None:
+        held = open_calls.pop(callid)
+        batch.calls.setdefault(callid, []).extend(held)
+        batch.size += len(held)
+
+    for parts, done in lines:
+        callid = parts[1]
+        if callid in NO_CALL:
+            batch.others.append(parts)
+            batch.size += 1
         else:
-            lines = open_calls.setdefault(row.linkedid, [])
-            lines.append(row)
-            if row.fields.get("Verb") in _LAST_VERBS:
-                batch.extend(open_calls.pop(row.linkedid))
-        if len(batch) >= size:
-            now = row.at.timestamp()
-            for linkedid in [
-                k for k, v in open_calls.items() if now - v[-1].at.timestamp() > _QUIET
-            ]:
-                batch.extend(open_calls.pop(linkedid))
-            yield batch, done
-            batch = []
-    for lines in open_calls.values():
-        batch.extend(lines)
-    yield batch, done
+            open_calls.setdefault(callid, []).append(parts)
+            if parts[4] in _LAST_VERBS:
+                release(callid)
+        if batch.size >= size:
+            now = int(parts[0])
+            for quiet in [k for k, v in open_calls.items() if now - int(v[-1][0]) > _QUIET]:
+                release(quiet)
+            batch.done = done
+            yield batch
+            batch = Batch()
+    for callid in list(open_calls):
+        release(callid)
+    batch.done = done
+    yield batch

@@ -4,7 +4,9 @@ One definition for both paths, so a rollup and a scan of raw calls cannot disagr
 - offered: calls that entered a queue; answered: outcome answered (CONNECT);
 - abandoned / short_abandoned: an abandon with wait >= / < the short-abandon threshold;
 - answered_in_sl: answered with hold <= S; abandoned_in_sl: (non-short) abandoned, wait <= S;
-- hold_sum, talk_sum: seconds over answered calls; max_wait: max wait over every exit.
+- hold_sum, talk_sum: seconds over answered calls; max_wait: max wait over every exit;
+- completed: answered calls whose talk has ended (talk time known): AHT's denominator, so a
+  call still being talked does not pull today's live AHT down.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ COUNTERS = (
     "hold_sum",
     "talk_sum",
     "max_wait",
+    "completed",
 )
 
 
@@ -74,6 +77,7 @@ def counter_columns(t: Thresholds) -> list[Any]:
             "talk_sum"
         ),
         func.coalesce(func.max(col(Call.wait_seconds)), 0).label("max_wait"),
+        _count(and_(answered, col(Call.talk_seconds).is_not(None))).label("completed"),
     ]
 
 
@@ -100,29 +104,17 @@ def raw_counters(
 
 
 def refresh_hours(session: Session, hours: Sequence[datetime], t: Thresholds) -> None:
-    """Rebuild the rollup rows of these hours from their calls."""
-    for hour in hours:
-        session.execute(delete(CallHourly).where(col(CallHourly.hour) == hour))
-        grouped = session.execute(
-            select(
-                func.coalesce(col(Call.queue), _EMPTY),
-                func.coalesce(col(Call.category), _EMPTY),
-                *counter_columns(t),
-            )
-            .where(in_window(hour, hour + timedelta(hours=1)))
-            .group_by(
-                func.coalesce(col(Call.queue), _EMPTY), func.coalesce(col(Call.category), _EMPTY)
-            )
-        ).all()
-        for queue, category, *values in grouped:
-            session.add(
-                CallHourly(
-                    hour=hour,
-                    queue=queue,
-                    category=category,
-                    **{n: int(v or 0) for n, v in zip(COUNTERS, values, strict=True)},
-                )
-            )
+    """Rebuild the rollup rows of these hours from their calls: one grouped pass for each
+    run of consecutive hours (a batch's calls usually fall in one run)."""
+    step = timedelta(hours=1)
+    runs: list[list[datetime]] = []
+    for hour in sorted(set(hours)):
+        if runs and runs[-1][1] == hour:
+            runs[-1][1] = hour + step
+        else:
+            runs.append([hour, hour + step])
+    for start, end in runs:
+        _rebuild(session, t, start, end)
     session.flush()
 
 
@@ -134,8 +126,23 @@ def _hour_bucket(session: Session) -> Any:
 
 def rebuild_all(session: Session, t: Thresholds) -> int:
     """Recompute every rollup row in one pass (after a bulk import); return rows written."""
+    written = _rebuild(session, t, None, None)
+    session.flush()
+    return written
+
+
+def _rebuild(session: Session, t: Thresholds, start: datetime | None, end: datetime | None) -> int:
+    """Replace the rollup rows of hours in [start, end) (every hour if None) from calls."""
     bucket = _hour_bucket(session)
-    session.execute(delete(CallHourly))
+    where: ColumnElement[bool]
+    if start is None or end is None:
+        session.execute(delete(CallHourly))
+        where = col(Call.queue_entered_at).is_not(None)
+    else:
+        session.execute(
+            delete(CallHourly).where(col(CallHourly.hour) >= start, col(CallHourly.hour) < end)
+        )
+        where = in_window(start, end)
     grouped = session.execute(
         select(
             bucket,
@@ -143,7 +150,7 @@ def rebuild_all(session: Session, t: Thresholds) -> int:
             func.coalesce(col(Call.category), _EMPTY),
             *counter_columns(t),
         )
-        .where(col(Call.queue_entered_at).is_not(None))
+        .where(where)
         .group_by(
             bucket,
             func.coalesce(col(Call.queue), _EMPTY),
@@ -161,9 +168,8 @@ def rebuild_all(session: Session, t: Thresholds) -> int:
                 **{n: int(v or 0) for n, v in zip(COUNTERS, values, strict=True)},
             }
         )
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(CallHourly), rows[start : start + 5000])
-    session.flush()
+    for first in range(0, len(rows), 5000):
+        session.execute(insert(CallHourly), rows[first : first + 5000])
     return len(grouped)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Figures(BaseModel):
@@ -21,6 +21,7 @@ class Figures(BaseModel):
     hold_sum: int
     talk_sum: int
     max_wait: int
+    completed: int = Field(description="Answered calls whose talk has ended (AHT's denominator).")
     abandon_rate_pct: float | None
     sl_pct: float | None
     sl2_pct: float | None

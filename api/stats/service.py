@@ -91,7 +91,7 @@ def kpis(c: dict[str, int]) -> dict[str, float | int | None]:
         "sl_pct": _ratio(c["answered_in_sl"], answered, 100),
         "sl2_pct": _ratio(c["answered_in_sl"] + c["abandoned_in_sl"], answered + abandoned, 100),
         "asa_seconds": _ratio(c["hold_sum"], answered),
-        "aht_seconds": _ratio(c["talk_sum"], answered),
+        "aht_seconds": _ratio(c["talk_sum"], c["completed"]),
     }
 
 
@@ -194,9 +194,14 @@ def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
     for e in [*before, *inside]:
         by_agent[e.agent].append(e)
     calls = {
-        agent: (int(n), int(talk or 0))
-        for agent, n, talk in session.execute(
-            select(Call.agent, func.count(), func.sum(Call.talk_seconds))
+        agent: (int(n), int(ended), int(talk or 0))
+        for agent, n, ended, talk in session.execute(
+            select(
+                Call.agent,
+                func.count(),
+                func.count(col(Call.talk_seconds)),
+                func.sum(Call.talk_seconds),
+            )
             .where(agg.in_window(lo, hi), col(Call.outcome) == "answered")
             .group_by(Call.agent)
         ).all()
@@ -207,13 +212,13 @@ def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
         events = by_agent.get(agent, [])
         login = _clipped(_intervals(events, "login", "logout"), lo, hi_eff)
         paused = _clipped(_intervals(events, "pause", "unpause"), lo, hi_eff)
-        n, talk = calls.get(agent, (0, 0))
+        n, ended, talk = calls.get(agent, (0, 0, 0))
         out.append(
             AgentFigures(
                 agent=agent,
                 calls=n,
                 talk_seconds=talk,
-                aht_seconds=_ratio(talk, n),
+                aht_seconds=_ratio(talk, ended),  # over calls whose talk has ended
                 login_seconds=login,
                 pause_seconds=paused,
                 occupancy_pct=_ratio(talk, login - paused, 100) if login > paused else None,

@@ -30,7 +30,7 @@ def calls(api: ApiHarness) -> dict[str, dict[str, Any]]:
         rows = session.exec(select(Call)).all()
         out = {}
         for row in rows:
-            data = row.model_dump(exclude={"id"})
+            data = row.model_dump(exclude={"id", "queue_log"})
             for key, value in data.items():
                 if isinstance(value, datetime):
                     data[key] = value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -10,7 +10,7 @@ import pytest
 
 from api.auth import Role
 from api.cli import main as lapor
-from api.queue_log import import_file, parse_line
+from api.queue_log import import_file, split_line
 from api.stats.aggregate import Thresholds
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import T0, FakeCall
@@ -35,22 +35,20 @@ def summary(api: ApiHarness, **params: Any) -> Any:
     return response.json()
 
 
-def test_parse_line() -> None:
-    event = parse_line(
-        "1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0\n", "cc1"
-    )
-    assert event is not None
-    assert event.name == "QueueLog"
-    assert event.fields["Verb"] == "CONNECT"
-    assert (event.fields["Data1"], event.fields["Data2"]) == ("0", "1795890124.2")
-    line = "1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0"
-    same, other_node = parse_line(line, "cc1"), parse_line(line, "cc2")
-    assert same is not None
-    assert other_node is not None
-    assert event.id == same.id  # a trailing newline does not change the id
-    assert event.id != other_node.id
-    for bad in ("", "garbage", "x|y|z|w|CONNECT", "1795890124|a|b|c|"):
-        assert parse_line(bad, "cc1") is None
+def test_split_line() -> None:
+    parts = split_line("1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0\r\n")
+    assert parts is not None
+    assert parts[3:] == ["Agent One", "CONNECT", "0", "1795890124.2", "0"]
+    too_long = f"1795890124|{'9' * 65}|pengaduan|NONE|ENTERQUEUE||0812|1"
+    for bad in (
+        "",
+        "garbage",
+        "x|y|z|w|CONNECT",
+        "1795890124|a|b|c|",
+        "\uff11\uff12|a|b|c|V",
+        too_long,
+    ):
+        assert split_line(bad) is None
 
 
 def test_import_gives_the_same_figures_as_ami_and_twice_changes_nothing(
@@ -68,6 +66,34 @@ def test_import_gives_the_same_figures_as_ami_and_twice_changes_nothing(
     again = import_file(engine, log, node="cc1", thresholds=Thresholds())
     assert (again.accepted, again.duplicates) == (0, first.accepted)
     assert summary(api) == got
+
+
+def test_two_processes_share_the_file_and_agree(api: ApiHarness, tmp_path: Path) -> None:
+    calls = mixed_day()
+    t = int(T0.timestamp())
+    extra = [
+        "garbage",
+        f"{t}|NONE|pengaduan|petugas-1001|PAUSE|rapat",
+        f"{t}|NONE|NONE|NONE|QUEUESTART|",
+    ]
+    log = write_log(tmp_path / "queue_log", calls, extra)
+    seen: list[int] = []
+    first = import_file(
+        api.engine, log, node="cc1", thresholds=Thresholds(), jobs=2, progress=seen.append
+    )
+    lines = sum(len(c.queue_log) for c in calls)
+    assert (first.lines, first.malformed, first.accepted, first.no_call) == (
+        lines + 3,
+        1,
+        lines + 1,
+        1,
+    )
+    assert seen[-1] == log.stat().st_size
+    want = expected(calls)
+    assert pick(summary(api), want) == want
+    again = import_file(api.engine, log, node="cc1", thresholds=Thresholds(), jobs=2)
+    assert (again.accepted, again.duplicates) == (0, lines + 1)
+    assert pick(summary(api), want) == want
 
 
 def test_reconcile_fills_an_outage_without_doubling(api: ApiHarness, tmp_path: Path) -> None:

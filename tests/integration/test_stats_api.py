@@ -194,6 +194,22 @@ def test_agents_calls_talk_login_pause_and_occupancy(api: ApiHarness) -> None:
     assert got["petugas-1002"]["calls"] == 1
 
 
+def test_aht_counts_only_calls_whose_talk_has_ended(api: ApiHarness) -> None:
+    done = [
+        FakeCall("01", T0 + timedelta(minutes=10), "answered", wait=3, talk=100),
+        FakeCall("02", T0 + timedelta(minutes=20), "answered", wait=3, talk=200),
+    ]
+    talking = FakeCall("03", T0 + timedelta(minutes=30), "answered", wait=5, talk=60)
+    talking.events = [e for e in talking.events if e["name"] not in ("AgentComplete", "Hangup")]
+    post(api, [*done, talking])
+    window = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=2)).isoformat()}
+    for params in (window, {"from": "2026-11-28", "to": "2026-11-28"}):  # raw calls, rollups
+        got = get(api, "/stats/summary", **params)
+        assert (got["answered"], got["completed"], got["aht_seconds"]) == (3, 2, 150.0)
+    (agent,) = get(api, "/stats/agents", **window)
+    assert (agent["calls"], agent["aht_seconds"]) == (3, 150.0)
+
+
 def test_live_shows_waiting_callers_and_agent_states(api: ApiHarness) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     waiting = FakeCall("0899", now - timedelta(seconds=30), "answered", wait=3)

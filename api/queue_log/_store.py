@@ -1,0 +1,160 @@
+"""Store one batch of queue_log lines: call rows with their lines, agents' changes.
+
+A call with no row yet takes the fast path: its row is derived from its lines alone and
+``COPY``'d in with them (no AMI event of it can be stored: the ingest stores a call's
+events and its row in one transaction). A stored call gets its new lines merged into the
+stored ones and is derived again from everything known, AMI events included (a reconcile
+after a collector outage), exactly as ``POST /events`` does. Calls are locked first with
+the ingest's own advisory locks, so an import and a live ingest of the same call
+serialise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from api.events.bulk import (
+    CallKey,
+    insert_new_calls,
+    is_postgres,
+    load_calls,
+    stage_rows,
+)
+from api.events.derive_lines import Line, derive_lines
+from api.events.models import AgentEvent, Call
+from api.events.service import CALL_FIELDS, call_key, derive_stored, lock_all, refresh_locked
+from api.stats.aggregate import Thresholds
+
+AGENT_VERBS = {
+    "ADDMEMBER": "login",
+    "REMOVEMEMBER": "logout",
+    "PAUSE": "pause",
+    "UNPAUSE": "unpause",
+}
+_CALL_NAMES = ("node", "linkedid", "queue_log", *CALL_FIELDS)
+_call_values = attrgetter(*CALL_FIELDS)
+
+
+def _save_lines(session: Session, node: str, rows: list[tuple[str, str]]) -> None:
+    """Replace the queue_log lines of stored calls: (linkedid, lines) rows."""
+    if not rows:
+        return
+    if is_postgres(session):
+        columns = (("node", "text"), ("linkedid", "text"), ("queue_log", "text"))
+        stage_rows(session, "stage_lines", columns, ((node, *row) for row in rows))
+        session.execute(
+            text(
+                "UPDATE call SET queue_log = s.queue_log FROM stage_lines s "
+                "WHERE call.node = s.node AND call.linkedid = s.linkedid"
+            )
+        )
+        return
+    session.connection().execute(
+        update(Call)
+        .where(col(Call.node) == bindparam("n"), col(Call.linkedid) == bindparam("c"))
+        .values(queue_log=bindparam("l")),
+        [{"n": node, "c": callid, "l": lines} for callid, lines in rows],
+    )
+
+
+def _hour(at: datetime) -> int:
+    return int(at.timestamp()) // 3600
+
+
+def store_calls(
+    session: Session, node: str, calls: dict[str, list[Line]], thresholds: Thresholds
+) -> tuple[int, set[int]]:
+    """Store a batch's calls' lines and derive the calls; commit.
+
+    Returns the number of new lines and the hours (since the epoch) the batch's calls are
+    in, were in, or would be in: the caller rebuilds their rollups once at the end (which
+    also mends the rollups of a run that stopped half-way, since a re-run names the same
+    hours).
+    """
+    callids = sorted(calls)
+    lock_all(session, 1, (call_key(node, callid) for callid in callids))
+    known = load_calls(session, [(node, callid) for callid in callids], events=False)
+    accepted = 0
+    rows: list[tuple[Any, ...]] = []
+    merged: list[tuple[str, str]] = []
+    again: list[CallKey] = []  # stored calls with new lines: derived from everything
+    hours = {_hour(at) for at in known.entered.values() if at is not None}
+    for callid in callids:
+        texts = list(dict.fromkeys("|".join(parts) for parts in calls[callid]))
+        old = known.lines.get((node, callid))
+        if old is not None:
+            seen = set(old)
+            new = [line for line in texts if line not in seen]
+            if new:
+                known.lines[(node, callid)] = [*old, *new]
+                merged.append((callid, "\n".join(known.lines[(node, callid)])))
+                again.append((node, callid))
+            accepted += len(new)
+            continue
+        accepted += len(texts)
+        unique = calls[callid]
+        if len(texts) < len(unique):
+            unique = [line.split("|") for line in texts]
+        row = derive_lines(unique, thresholds.short_abandon)
+        rows.append((node, callid, "\n".join(texts), *_call_values(row)))
+        if row.queue_entered_at is not None:
+            hours.add(_hour(row.queue_entered_at))
+    insert_new_calls(session, [dict(zip(_CALL_NAMES, row, strict=True)) for row in rows])
+    if again:
+        _save_lines(session, node, merged)
+        known.events = load_calls(session, again).events
+        hours |= {_hour(at) for at in derive_stored(session, again, known, thresholds)}
+    session.commit()
+    return accepted, hours
+
+
+def refresh_hours_of(engine: Engine, hours: set[int], thresholds: Thresholds) -> None:
+    """Rebuild the rollups of these hours, a few hundred per transaction (each hour holds
+    an advisory lock until its transaction commits)."""
+    ordered = sorted(hours)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        with Session(engine) as session:
+            refresh_locked(
+                session, {datetime.fromtimestamp(h * 3600, UTC) for h in chunk}, thresholds
+            )
+            session.commit()
+
+
+def agent_rows(node: str, lines: Sequence[Line]) -> list[dict[str, Any]]:
+    """The agent changes among lines of no call (others, like QUEUESTART, imply none)."""
+    rows = []
+    for parts in lines:
+        kind = AGENT_VERBS.get(parts[4])
+        if kind is None or not parts[3]:  # the import counts these the same way
+            continue
+        reason = (parts[5] or None) if kind == "pause" and len(parts) > 5 else None
+        at = datetime.fromtimestamp(int(parts[0]), UTC)
+        rows.append(
+            {"node": node, "agent": parts[3], "queue": parts[2], "kind": kind, "at": at}
+            | {"reason": reason}
+        )
+    return rows
+
+
+def store_agents(session: Session, node: str, lines: Sequence[Line]) -> int:
+    """Store agents' changes in file order; commit; count the new ones."""
+    rows = agent_rows(node, lines)
+    if not rows:
+        return 0
+    dialect = postgresql if is_postgres(session) else sqlite
+    insert = dialect.insert(AgentEvent).on_conflict_do_nothing(
+        index_elements=["node", "agent", "queue", "kind", "at"]
+    )
+    # Rows go in file order (a logout and a login in the same second); RETURNING counts
+    # the ones not stored before.
+    added = len(session.connection().execute(insert.returning(AgentEvent.id), rows).all())
+    session.commit()
+    return added
