@@ -28,7 +28,6 @@ def cmd_import(args: argparse.Namespace, settings: ApiSettings) -> int:
         node=args.node,
         thresholds=Thresholds(settings.short_abandon_seconds, settings.service_level_seconds),
         since=since,
-        jobs=args.jobs,
         progress=None if args.quiet else Progress(path.stat().st_size),
     )
     elapsed = time.monotonic() - started
@@ -45,9 +44,6 @@ def add_commands(sub: Any) -> None:
     imp.add_argument("file")
     imp.add_argument("--node", default="callcenter", help="the Asterisk node it came from")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
-    imp.add_argument(
-        "--jobs", type=int, default=None, help="processes (PostgreSQL; default: one per CPU)"
-    )
     imp.set_defaults(func=cmd_import)
     rec = sub.add_parser(
         "reconcile", help="fill a collector outage's gaps from queue_log (recent lines only)"
@@ -56,5 +52,4 @@ def add_commands(sub: Any) -> None:
     rec.add_argument("--node", default="callcenter")
     rec.add_argument("--hours", type=float, default=48.0, help="how far back to look")
     rec.add_argument("--quiet", action="store_true")
-    rec.add_argument("--jobs", type=int, default=None)
     rec.set_defaults(func=cmd_import)

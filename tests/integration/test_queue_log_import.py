@@ -68,7 +68,9 @@ def test_import_gives_the_same_figures_as_ami_and_twice_changes_nothing(
     assert summary(api) == got
 
 
-def test_two_processes_share_the_file_and_agree(api: ApiHarness, tmp_path: Path) -> None:
+def test_summary_counts_every_kind_of_line_and_progress_ends_at_the_file_size(
+    api: ApiHarness, tmp_path: Path
+) -> None:
     calls = mixed_day()
     t = int(T0.timestamp())
     extra = [
@@ -78,9 +80,7 @@ def test_two_processes_share_the_file_and_agree(api: ApiHarness, tmp_path: Path)
     ]
     log = write_log(tmp_path / "queue_log", calls, extra)
     seen: list[int] = []
-    first = import_file(
-        api.engine, log, node="cc1", thresholds=Thresholds(), jobs=2, progress=seen.append
-    )
+    first = import_file(api.engine, log, node="cc1", thresholds=Thresholds(), progress=seen.append)
     lines = sum(len(c.queue_log) for c in calls)
     assert (first.lines, first.malformed, first.accepted, first.no_call) == (
         lines + 3,
@@ -91,7 +91,7 @@ def test_two_processes_share_the_file_and_agree(api: ApiHarness, tmp_path: Path)
     assert seen[-1] == log.stat().st_size
     want = expected(calls)
     assert pick(summary(api), want) == want
-    again = import_file(api.engine, log, node="cc1", thresholds=Thresholds(), jobs=2)
+    again = import_file(api.engine, log, node="cc1", thresholds=Thresholds())
     assert (again.accepted, again.duplicates) == (0, lines + 1)
     assert pick(summary(api), want) == want
 

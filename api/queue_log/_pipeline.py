@@ -1,9 +1,4 @@
-"""One process's share of a queue_log import: read, batch, store.
-
-With several processes, each reads the whole file but keeps only the calls whose callid
-hashes to its share (lines of no call go to share 0), so each call is stored by exactly
-one process and the shares never wait for each other's call locks.
-"""
+"""A queue_log import's pipeline: read, split, batch, store."""
 
 from __future__ import annotations
 
@@ -14,7 +9,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from zlib import crc32
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -26,7 +20,6 @@ from api.stats.aggregate import Thresholds
 
 # Column widths a line's parts must fit (epoch digits, call.linkedid, call.queue, agent).
 _WIDTHS = (11, 64, 64, 128)
-_NO_CALL = frozenset({b"", b"NONE", b"REALTIME"})
 
 
 def split_line(line: str) -> Line | None:
@@ -53,11 +46,6 @@ class ImportSummary:
     no_call: int = 0  # lines of no call that change no agent (QUEUESTART, CONFIGRELOAD…)
     hours: set[int] = field(default_factory=set, repr=False)  # touched, since the epoch
 
-    def add(self, other: ImportSummary) -> None:
-        for name in ("lines", "malformed", "skipped", "accepted", "duplicates", "no_call"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.hours |= other.hours
-
     def __str__(self) -> str:
         return (
             f"{self.lines} lines: {self.accepted} new, {self.duplicates} already stored, "
@@ -66,31 +54,12 @@ class ImportSummary:
         )
 
 
-@dataclass(frozen=True)
-class Share:
-    index: int = 0
-    of: int = 1
-
-    def owns(self, line: bytes) -> bool:
-        if self.of == 1:
-            return True
-        start = line.find(b"|") + 1
-        end = line.find(b"|", start) if start else -1
-        callid = line[start:end] if end > 0 else b""
-        owner = 0 if callid in _NO_CALL else crc32(callid) % self.of
-        return owner == self.index
-
-
-def _lines(
-    path: Path, since: int | None, summary: ImportSummary, share: Share
-) -> Iterator[tuple[Line, int]]:
-    """This share's lines to import, each with the bytes of the file read up to its end."""
+def _lines(path: Path, since: int | None, summary: ImportSummary) -> Iterator[tuple[Line, int]]:
+    """The lines to import, each with the bytes of the file read up to its end."""
     done = 0
     with path.open("rb") as raw:
         for data in raw:
             done += len(data)
-            if not share.owns(data):
-                continue
             summary.lines += 1
             parts = split_line(data.decode("utf-8", "replace"))
             if parts is None:
@@ -117,18 +86,17 @@ def no_gc() -> Iterator[None]:
 Job = tuple[Batch, "Future[tuple[int, set[int]]]", "Future[int] | None"]
 
 
-def import_share(
+def import_lines(
     engine: Engine,
     path: Path,
     *,
     node: str,
     thresholds: Thresholds,
     since: int | None,
-    share: Share,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Store this share's lines; rollups are left to the caller (``summary.hours``).
+    """Store the file's lines; rollups are left to the caller (``summary.hours``).
 
     On PostgreSQL two batches of calls are stored at once, each in its own transaction, so
     that one's Python work overlaps the other's database work. Lines of no call (agents'
@@ -168,7 +136,7 @@ def import_share(
         ThreadPoolExecutor(1, thread_name_prefix="queue-log-agents") as agent_pool,
     ):
         jobs: deque[Job] = deque()
-        for batch in by_call(_lines(path, since, summary, share), batch_size):
+        for batch in by_call(_lines(path, since, summary), batch_size):
             stored = pool.submit(calls, batch)
             changes = None
             if batch.others:
