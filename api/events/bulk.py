@@ -260,18 +260,18 @@ def upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:
     session.connection().execute(upsert, rows)
 
 
-def insert_new_calls(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert rows of calls the caller found no row for (holding their call locks).
+def insert_new_calls(session: Session, names: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows (values of ``names``) of calls the caller found no row for, holding
+    their call locks.
 
     On PostgreSQL a plain ``COPY`` (no staging, no ``ON CONFLICT``); should a row exist
     after all, the batch falls back to ``upsert_calls``.
     """
     if rows and is_postgres(session):
-        columns = call_columns(rows[0])
         try:
             with session.begin_nested():
-                copy_rows(session, "call", columns, (tuple(r.values()) for r in rows))
+                copy_rows(session, "call", call_columns(names), rows)
             return
         except UniqueViolation:
             pass
-    upsert_calls(session, rows)
+    upsert_calls(session, [dict(zip(names, row, strict=True)) for row in rows])

@@ -106,7 +106,7 @@ def store_calls(
         rows.append((node, callid, "\n".join(texts), *_call_values(row)))
         if row.queue_entered_at is not None:
             hours.add(_hour(row.queue_entered_at))
-    insert_new_calls(session, [dict(zip(_CALL_NAMES, row, strict=True)) for row in rows])
+    insert_new_calls(session, _CALL_NAMES, rows)
     if again:
         _save_lines(session, node, merged)
         known.events = load_calls(session, again).events
