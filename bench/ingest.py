@@ -63,13 +63,23 @@ def stored(engine: object) -> int:
         return int(session.execute(select(func.count()).select_from(AmiEvent)).scalar_one())
 
 
+def _stat(path: Path) -> tuple[str, list[str]]:
+    """A /proc/<pid>/stat file as (command name, the fields after it); OSError if gone."""
+    name, rest = path.read_text().rsplit(") ", 1)
+    return name.partition("(")[2], rest.split()
+
+
+def _ticks(fields: list[str], *indexes: int) -> float:
+    return sum(int(fields[i]) for i in indexes) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (0 if it is gone)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        _, fields = _stat(Path(f"/proc/{pid}/stat"))
     except OSError:
         return 0.0
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return _ticks(fields, 11, 12)
 
 
 def backends(engine: object) -> list[int]:
@@ -157,23 +167,20 @@ class ImportRun:
 def postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process so far, ended backends included.
 
-    The import's worker processes close their connections when they end, so their
-    backends are gone by the time it returns: the postmaster's reaped-children time holds
-    them (and the background writers count too: they work for the import as well).
+    A backend whose connection closed meanwhile is gone from /proc: the postmaster's
+    reaped-children time holds it (the background writers count too: they work for the
+    import as well).
     """
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            name, rest = stat.read_text().split(") ", 1)
+            name, fields = _stat(stat)
         except OSError:
             continue
-        if not name.endswith("(postgres"):
-            continue
-        fields = rest.split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        if fields[1] == "1":  # the postmaster: add its reaped children's
-            ticks += int(fields[13]) + int(fields[14])
-        total += ticks / os.sysconf("SC_CLK_TCK")
+        if name == "postgres":
+            total += _ticks(fields, 11, 12)  # utime, stime
+            if fields[1] == "1":  # the postmaster: add its reaped children's
+                total += _ticks(fields, 13, 14)
     return total
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -175,46 +175,61 @@ class Stored:
     lines: dict[CallKey, list[str]] = field(default_factory=dict)  # of each call row
 
 
-def load_calls(session: Session, calls: Sequence[CallKey], *, events: bool = True) -> Stored:
-    """These calls' rows (queue entry, queue_log lines) and, if ``events``, AMI events."""
-    stored = Stored()
+def _chunks(session: Session, calls: Sequence[CallKey]) -> Iterator[tuple[str, list[str]]]:
+    """(node, linkedids) lists to look up: all of a node at once on PostgreSQL."""
     postgres = is_postgres(session)
     for node, ids in by_node(calls).items():
         step = len(ids) if postgres else _CHUNK
         for start in range(0, len(ids), step):
-            chunk = ids[start : start + step]
-            found: Sequence[Any] = []
-            if postgres:
-                any_ids, param = any_text(chunk)
-                cursor = _cursor(session)
-                if events:
-                    query = _LOAD_EVENTS.format(any_ids=any_ids)
-                    found = cursor.execute(query, [node, param], binary=True).fetchall()
-                query = _LOAD_ROWS.format(any_ids=any_ids)
-                rows = cursor.execute(query, [node, param], binary=True).fetchall()
-            else:
-                if events:
-                    found = session.execute(
-                        core_select(
-                            col(AmiEvent.id),
-                            col(AmiEvent.linkedid),
-                            col(AmiEvent.name),
-                            col(AmiEvent.at),
-                            col(AmiEvent.received_at),
-                            col(AmiEvent.fields),
-                        ).where(col(AmiEvent.node) == node, col(AmiEvent.linkedid).in_(chunk))
-                    ).all()
-                rows = session.execute(
-                    select(Call.linkedid, Call.queue_entered_at, Call.queue_log).where(
-                        Call.node == node, col(Call.linkedid).in_(chunk)
-                    )
-                ).all()
-            for id_, linkedid, name, at, received_at, fields_ in found:
-                row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields_)
-                stored.events[(node, linkedid)].append(row)
-            for linkedid, at, lines in rows:
-                stored.entered[(node, linkedid)] = at
-                stored.lines[(node, linkedid)] = lines.split("\n") if lines else []
+            yield node, ids[start : start + step]
+
+
+def load_rows(session: Session, calls: Sequence[CallKey], into: Stored) -> None:
+    """These calls' rows: their queue entry times and queue_log lines."""
+    for node, chunk in _chunks(session, calls):
+        if is_postgres(session):
+            any_ids, param = any_text(chunk)
+            query = _LOAD_ROWS.format(any_ids=any_ids)
+            rows = _cursor(session).execute(query, [node, param], binary=True).fetchall()
+        else:
+            rows = session.execute(
+                select(Call.linkedid, Call.queue_entered_at, Call.queue_log).where(
+                    Call.node == node, col(Call.linkedid).in_(chunk)
+                )
+            ).all()
+        for linkedid, at, lines in rows:
+            into.entered[(node, linkedid)] = at
+            into.lines[(node, linkedid)] = lines.split("\n") if lines else []
+
+
+def load_events(session: Session, calls: Sequence[CallKey], into: Stored) -> None:
+    """Every stored AMI event of these calls."""
+    for node, chunk in _chunks(session, calls):
+        if is_postgres(session):
+            any_ids, param = any_text(chunk)
+            query = _LOAD_EVENTS.format(any_ids=any_ids)
+            found = _cursor(session).execute(query, [node, param], binary=True).fetchall()
+        else:
+            found = session.execute(
+                core_select(
+                    col(AmiEvent.id),
+                    col(AmiEvent.linkedid),
+                    col(AmiEvent.name),
+                    col(AmiEvent.at),
+                    col(AmiEvent.received_at),
+                    col(AmiEvent.fields),
+                ).where(col(AmiEvent.node) == node, col(AmiEvent.linkedid).in_(chunk))
+            ).all()
+        for id_, linkedid, name, at, received_at, fields_ in found:
+            row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields_)
+            into.events[(node, linkedid)].append(row)
+
+
+def load_calls(session: Session, calls: Sequence[CallKey]) -> Stored:
+    """Everything stored of these calls: rows and AMI events."""
+    stored = Stored()
+    load_events(session, calls, stored)
+    load_rows(session, calls, stored)
     return stored
 
 

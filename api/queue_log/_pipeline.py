@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from api.events.derive_lines import Line
 from api.queue_log._batches import Batch, by_call
-from api.queue_log._store import AGENT_VERBS, store_agents, store_calls
+from api.queue_log._store import store_agents, store_calls
 from api.stats.aggregate import Thresholds
 
 # Column widths a line's parts must fit (epoch digits, call.linkedid, call.queue, agent).
@@ -83,7 +83,7 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-Job = tuple[Batch, "Future[tuple[int, set[int]]]", "Future[int] | None"]
+Job = tuple[Batch, "Future[tuple[int, set[int]]]", "Future[tuple[int, int]] | None"]
 
 
 def import_lines(
@@ -111,7 +111,7 @@ def import_lines(
         with Session(engine) as session:
             return store_calls(session, node, batch.calls, thresholds)
 
-    def agents(batch: Batch) -> int:
+    def agents(batch: Batch) -> tuple[int, int]:
         with Session(engine) as session:
             return store_agents(session, node, batch.others)
 
@@ -122,8 +122,7 @@ def import_lines(
         summary.accepted += accepted
         summary.duplicates += sum(len(lines) for lines in batch.calls.values()) - accepted
         if changes is not None:
-            added = changes.result()
-            changed = sum(1 for parts in batch.others if parts[4] in AGENT_VERBS and parts[3])
+            added, changed = changes.result()
             summary.accepted += added
             summary.duplicates += changed - added
             summary.no_call += len(batch.others) - changed

@@ -22,22 +22,27 @@ from sqlmodel import Session, col
 
 from api.events.bulk import (
     CallKey,
+    Stored,
     insert_new_calls,
     is_postgres,
-    load_calls,
+    load_events,
+    load_rows,
     stage_rows,
 )
-from api.events.derive_lines import Line, derive_lines
+from api.events.derive import QUEUE_LOG
+from api.events.derive_lines import Line, derive_lines, line_event
 from api.events.models import AgentEvent, Call
-from api.events.service import CALL_FIELDS, call_key, derive_stored, lock_all, refresh_locked
+from api.events.service import (
+    CALL_FIELDS,
+    EventRow,
+    agent_changes,
+    call_key,
+    derive_stored,
+    lock_all,
+    refresh_locked,
+)
 from api.stats.aggregate import Thresholds
 
-AGENT_VERBS = {
-    "ADDMEMBER": "login",
-    "REMOVEMEMBER": "logout",
-    "PAUSE": "pause",
-    "UNPAUSE": "unpause",
-}
 _CALL_NAMES = ("node", "linkedid", "queue_log", *CALL_FIELDS)
 _call_values = attrgetter(*CALL_FIELDS)
 
@@ -80,7 +85,8 @@ def store_calls(
     """
     callids = sorted(calls)
     lock_all(session, 1, (call_key(node, callid) for callid in callids))
-    known = load_calls(session, [(node, callid) for callid in callids], events=False)
+    known = Stored()
+    load_rows(session, [(node, callid) for callid in callids], known)
     accepted = 0
     rows: list[tuple[Any, ...]] = []
     merged: list[tuple[str, str]] = []
@@ -109,7 +115,7 @@ def store_calls(
     insert_new_calls(session, _CALL_NAMES, rows)
     if again:
         _save_lines(session, node, merged)
-        known.events = load_calls(session, again).events
+        load_events(session, again, known)
         hours |= {_hour(at) for at in derive_stored(session, again, known, thresholds)}
     session.commit()
     return accepted, hours
@@ -132,23 +138,16 @@ def agent_rows(node: str, lines: Sequence[Line]) -> list[dict[str, Any]]:
     """The agent changes among lines of no call (others, like QUEUESTART, imply none)."""
     rows = []
     for parts in lines:
-        kind = AGENT_VERBS.get(parts[4])
-        if kind is None or not parts[3]:  # the import counts these the same way
-            continue
-        reason = (parts[5] or None) if kind == "pause" and len(parts) > 5 else None
-        at = datetime.fromtimestamp(int(parts[0]), UTC)
-        rows.append(
-            {"node": node, "agent": parts[3], "queue": parts[2], "kind": kind, "at": at}
-            | {"reason": reason}
-        )
+        line = line_event(parts)
+        rows += agent_changes(EventRow("", node, QUEUE_LOG, line.at, line.at, None, line.fields))
     return rows
 
 
-def store_agents(session: Session, node: str, lines: Sequence[Line]) -> int:
-    """Store agents' changes in file order; commit; count the new ones."""
+def store_agents(session: Session, node: str, lines: Sequence[Line]) -> tuple[int, int]:
+    """Store agents' changes in file order; commit; count the new ones and all of them."""
     rows = agent_rows(node, lines)
     if not rows:
-        return 0
+        return 0, 0
     dialect = postgresql if is_postgres(session) else sqlite
     insert = dialect.insert(AgentEvent).on_conflict_do_nothing(
         index_elements=["node", "agent", "queue", "kind", "at"]
@@ -157,4 +156,4 @@ def store_agents(session: Session, node: str, lines: Sequence[Line]) -> int:
     # the ones not stored before.
     added = len(session.connection().execute(insert.returning(AgentEvent.id), rows).all())
     session.commit()
-    return added
+    return added, len(rows)
