@@ -67,11 +67,18 @@ class CallRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# The integer columns' range (PostgreSQL ``integer``).
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
 def as_int(value: str | None) -> int | None:
+    """A whole number from Asterisk's text (``"12"``, ``"12.0"``), or None when it is not
+    one or is too big to store (``"inf"``, ``"99999999999"``)."""
     try:
-        return int(float(value)) if value is not None else None
-    except ValueError:
+        number = int(float(value)) if value is not None else None
+    except (ValueError, OverflowError):
         return None
+    return number if number is not None and _INT_MIN <= number <= _INT_MAX else None
 
 
 def _first(*values: Any) -> Any:

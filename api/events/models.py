@@ -15,6 +15,20 @@ from sqlmodel import Field, SQLModel
 TZ_DATETIME = sa.DateTime(timezone=True)
 
 
+def text_widths(model: type[SQLModel]) -> dict[str, int]:
+    """The width of each of a table's length-limited text columns, by column name."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    # sqlmodel's AutoString is a TypeDecorator: it passes ``length`` on from its String.
+    lengths = {column.name: getattr(column.type, "length", None) for column in table.columns}
+    return {name: length for name, length in lengths.items() if isinstance(length, int)}
+
+
+def fit(value: str | None, width: int) -> str | None:
+    """``value`` cut to ``width`` characters: text from outside (a caller's name from the
+    carrier, a pause reason) can be any length, and PostgreSQL would refuse the whole batch."""
+    return value[:width] if value is not None and len(value) > width else value
+
+
 class AmiEvent(SQLModel, table=True):
     """One event as the collector delivered it (queue_log lines are in ``call.queue_log``)."""
 

@@ -22,8 +22,29 @@ class EventIn(BaseModel):
     fields: dict[str, str] = Field(description="Every AMI header, as strings.")
 
 
+def without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: each becomes U+FFFD, the mark of an unreadable
+    character (a NUL in a caller's name would otherwise fail its whole batch)."""
+    return text.replace("\x00", "\ufffd")
+
+
 class EventBatch(BaseModel):
     events: list[EventIn] = Field(max_length=10_000)
+
+    def without_nul(self) -> EventBatch:
+        """The batch with every NUL in its text replaced (see ``without_nul``)."""
+        events = [
+            e.model_copy(
+                update={
+                    "id": without_nul(e.id),
+                    "node": without_nul(e.node),
+                    "name": without_nul(e.name),
+                    "fields": {without_nul(k): without_nul(v) for k, v in e.fields.items()},
+                }
+            )
+            for e in self.events
+        ]
+        return EventBatch(events=events)
 
 
 class IngestResult(BaseModel):

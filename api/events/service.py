@@ -32,13 +32,14 @@ from api.events.bulk import (
 )
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
-from api.events.models import AgentEvent, AgentRing
+from api.events.models import AgentEvent, AgentRing, Call, fit, text_widths
 from api.events.schemas import EventIn, IngestResult
 from api.stats.aggregate import Thresholds, refresh_hours
 
 __all__ = [
     "EventRow",
     "call_key",
+    "call_values",
     "derive_stored",
     "hour_of",
     "ingest",
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 CALL_FIELDS = [f.name for f in dataclass_fields(CallRow) if f.name != "extra"]
+_CALL_WIDTHS = text_widths(Call)
+_CALL_TEXTS = [(i, _CALL_WIDTHS[n]) for i, n in enumerate(CALL_FIELDS) if n in _CALL_WIDTHS]
+_AGENT_WIDTHS = text_widths(AgentEvent)
+_LINKEDID_WIDTH = _CALL_WIDTHS["linkedid"]
 _MEMBER_EVENTS = {"QueueMemberAdded": "login", "QueueMemberRemoved": "logout"}
 _MEMBER_VERBS = {
     "ADDMEMBER": "login",
@@ -64,10 +69,28 @@ def hour_of(at: datetime) -> datetime:
 
 
 def linkedid_of(name: str, fields: dict[str, Any]) -> str | None:
+    """The call an event belongs to; None for none, or for an id longer than Asterisk makes
+    (the event is still stored)."""
     if name == QUEUE_LOG:
-        callid = fields.get("CallId") or ""
-        return None if callid in {"", "NONE", "REALTIME"} else str(callid)
-    return str(fields["Linkedid"]) if fields.get("Linkedid") else None
+        callid = str(fields.get("CallId") or "")
+        callid = "" if callid in {"NONE", "REALTIME"} else callid
+    else:
+        callid = str(fields.get("Linkedid") or "")
+    return callid if 0 < len(callid) <= _LINKEDID_WIDTH else None
+
+
+def call_values(row: CallRow) -> list[Any]:
+    """The row's ``CALL_FIELDS`` values, each text cut to its column's width."""
+    values = [getattr(row, name) for name in CALL_FIELDS]
+    for index, width in _CALL_TEXTS:
+        values[index] = fit(values[index], width)
+    return values
+
+
+def _fit_agent(row: dict[str, Any]) -> dict[str, Any]:
+    for name in ("agent", "queue", "reason"):
+        row[name] = fit(row[name], _AGENT_WIDTHS[name])
+    return row
 
 
 def _dialect(session: Session) -> Any:
@@ -96,13 +119,15 @@ def agent_changes(event: EventRow) -> list[dict[str, Any]]:
             return []
         reason = f.get("Data1") or None if kind == "pause" else None
         return [
-            {
-                **base,
-                "agent": f["Agent"],
-                "queue": f.get("Queue", ""),
-                "kind": kind,
-                "reason": reason,
-            }
+            _fit_agent(
+                {
+                    **base,
+                    "agent": f["Agent"],
+                    "queue": f.get("Queue", ""),
+                    "kind": kind,
+                    "reason": reason,
+                }
+            )
         ]
     agent, queue = f.get("MemberName"), f.get("Queue", "")
     if not agent:
@@ -115,7 +140,7 @@ def agent_changes(event: EventRow) -> list[dict[str, Any]]:
         reason = (f.get("PausedReason") or f.get("Reason") or None) if paused else None
         kind = "pause" if paused else "unpause"
         rows.append({**base, "agent": agent, "queue": queue, "kind": kind, "reason": reason})
-    return rows
+    return [_fit_agent(row) for row in rows]
 
 
 _RING_EVENTS = {"AgentCalled": True, "AgentConnect": False, "AgentRingNoAnswer": False}
@@ -127,7 +152,7 @@ def update_rings(session: Session, events: Sequence[EventRow]) -> None:
     for e in events:
         if e.name not in _RING_EVENTS:
             continue
-        agent = e.fields.get("MemberName")
+        agent = fit(e.fields.get("MemberName"), _AGENT_WIDTHS["agent"])
         if agent:
             key = (e.node, agent)
             row = {
@@ -226,7 +251,7 @@ def derive_stored(
         own = [Event(r.name, r.at, r.fields) for r in stored.events.get((node, linkedid), [])]
         own += [line_event(line.split("|")) for line in stored.lines.get((node, linkedid), [])]
         call = derive_call(linkedid, own, thresholds.short_abandon)
-        derived = {name: getattr(call, name) for name in CALL_FIELDS}
+        derived = dict(zip(CALL_FIELDS, call_values(call), strict=True))
         rows.append({"node": node, "linkedid": linkedid, **derived})
         if derived["queue_entered_at"] is not None:
             hours.add(hour_of(derived["queue_entered_at"]))

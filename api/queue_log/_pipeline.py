@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.events.derive_lines import Line
+from api.events.schemas import without_nul
 from api.queue_log._batches import Batch, by_call
 from api.queue_log._store import store_agents, store_calls
 from api.stats.aggregate import Thresholds
@@ -24,7 +25,7 @@ _WIDTHS = (11, 64, 64, 128)
 
 def split_line(line: str) -> Line | None:
     """``epoch|callid|queue|agent|VERB|data…`` split on ``|``, or None if malformed."""
-    parts = line.rstrip("\r\n").split("|")
+    parts = without_nul(line.rstrip("\r\n")).split("|")
     if len(parts) < 5 or not parts[4]:
         return None
     epoch = parts[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, text, update
@@ -37,6 +36,7 @@ from api.events.service import (
     EventRow,
     agent_changes,
     call_key,
+    call_values,
     derive_stored,
     lock_all,
     refresh_locked,
@@ -44,7 +44,6 @@ from api.events.service import (
 from api.stats.aggregate import Thresholds
 
 _CALL_NAMES = ("node", "linkedid", "queue_log", *CALL_FIELDS)
-_call_values = attrgetter(*CALL_FIELDS)
 
 
 def _save_lines(session: Session, node: str, rows: list[tuple[str, str]]) -> None:
@@ -109,7 +108,7 @@ def store_calls(
         if len(texts) < len(unique):
             unique = [line.split("|") for line in texts]
         row = derive_lines(unique, thresholds.short_abandon)
-        rows.append((node, callid, "\n".join(texts), *_call_values(row)))
+        rows.append((node, callid, "\n".join(texts), *call_values(row)))
         if row.queue_entered_at is not None:
             hours.add(_hour(row.queue_entered_at))
     insert_new_calls(session, _CALL_NAMES, rows)

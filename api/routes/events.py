@@ -57,7 +57,7 @@ def event_batch(body: Annotated[bytes, Depends(_raw_body)]) -> EventBatch:
     """The body validated straight from its JSON text, about twice as fast as FastAPI's
     ``json.loads`` and then validation of the objects; same 422 on invalid input."""
     try:
-        return EventBatch.model_validate_json(body)
+        batch = EventBatch.model_validate_json(body)
     except ValidationError as exc:
         errors = []
         for error in exc.errors(include_url=False):
@@ -65,6 +65,8 @@ def event_batch(body: Annotated[bytes, Depends(_raw_body)]) -> EventBatch:
                 error["input"] = {}  # not the whole body back
             errors.append({**error, "loc": ("body", *error["loc"])})
         raise RequestValidationError(errors) from None
+    # JSON text holds a NUL only as this escape: most batches skip the walk.
+    return batch.without_nul() if b"\\u0000" in body else batch
 
 
 @router.post("/events", openapi_extra=_BODY)

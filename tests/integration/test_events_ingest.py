@@ -260,3 +260,57 @@ def test_concurrent_batches_for_the_same_calls_end_complete(api: ApiHarness) -> 
     assert {k: (v["outcome"], v["hold_seconds"], v["talk_seconds"]) for k, v in rows.items()} == {
         f"07{i:02d}": ("answered", i, 10 + i) for i in range(20)
     }
+
+
+def test_values_too_long_or_too_big_for_their_columns_never_fail_a_batch(
+    api: ApiHarness,
+) -> None:
+    """A caller's display name comes from the carrier and may be any length; counts may be
+    garbage. On PostgreSQL either used to fail the whole batch, and the collector would
+    resend it forever. Text is cut to its column; a number that doesn't fit is unknown."""
+    headers = api.headers(Role.collector)
+    long_id = "9" * 70
+    name = "Siti Aisyah " * 30
+    member_name = "petugas-" + "x" * 200
+    call = FakeCall("0" * 100, T0, "answered", wait=4, agent=member_name)
+    for event in call.events:
+        event["fields"]["CallerIDName"] = name
+        if event["name"] == "AgentConnect":
+            event["fields"]["HoldTime"] = "99999999999"
+        if event["name"] == "AgentComplete":
+            event["fields"]["TalkTime"] = "inf"
+    odd = [
+        ami("Newchannel", T0, Linkedid=long_id, Uniqueid=long_id, CallerIDNum="0812"),
+        member("QueueMemberPause", T0, member_name, Paused="1", PausedReason="r" * 300),
+    ]
+    assert post(api, [*call.events, *odd], headers)["accepted"] == len(call.events) + 2
+    row = calls(api)["0" * 64]
+    assert row["caller_name"] == name[:128]
+    assert row["agent"] == member_name[:128]
+    assert (row["hold_seconds"], row["talk_seconds"], row["outcome"]) == (None, None, "answered")
+    with Session(api.engine) as session:
+        (pause,) = session.exec(select(AgentEvent)).all()
+        stored = session.exec(select(AmiEvent).where(col(AmiEvent.linkedid).is_(None))).all()
+    assert (pause.agent, pause.reason) == (member_name[:128], "r" * 128)
+    # A linkedid longer than any Asterisk makes belongs to no call; the event is kept.
+    assert [e.fields["Linkedid"] for e in stored if e.name == "Newchannel"] == [long_id]
+    assert "0812" not in calls(api)
+
+
+def test_a_nul_in_any_text_is_stored_as_a_replacement_character(api: ApiHarness) -> None:
+    """PostgreSQL text can't hold NUL; it used to fail the whole batch there."""
+    headers = api.headers(Role.collector)
+    call = FakeCall("0812\x00", T0, "answered", wait=4)
+    for event in call.events:
+        event["fields"]["CallerIDName"] = "Jo\x00sé"
+    # Text that only looks like the escape is kept as it is.
+    literal = ami("Newchannel", T0, Linkedid="b", Uniqueid="b", CallerIDNum="\\u0000")
+    odd = ami("Odd\x00Event", T0, Linkedid="a\x00b", Uniqueid="a\x00b", **{"X\x00": "y"})
+    assert post(api, [*call.events, odd, literal], headers)["accepted"] == len(call.events) + 2
+    rows = calls(api)
+    assert rows["0812\ufffd"]["caller_name"] == "Jo\ufffdsé"
+    assert rows["a\ufffdb"]["caller"] is None
+    assert rows["\\u0000"]["linkedid"] == "b"
+    with Session(api.engine) as session:
+        stored = session.exec(select(AmiEvent).where(AmiEvent.name == "Odd\ufffdEvent")).one()
+    assert stored.fields["X\ufffd"] == "y"

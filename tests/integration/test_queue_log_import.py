@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
 
 from api.auth import Role
 from api.cli import main as lapor
+from api.events.models import AgentEvent, Call
 from api.queue_log import import_file, split_line
 from api.stats.aggregate import Thresholds
 from tests.conftest import ApiHarness
@@ -149,3 +151,40 @@ def test_cli_shows_progress_and_a_summary(
     assert "15 lines: 15 new, 0 already stored" in out
     assert lapor(args) == 0
     assert "15 lines: 0 new, 15 already stored" in capsys.readouterr().out
+
+
+def test_values_too_long_or_too_big_for_their_columns_are_imported(
+    api: ApiHarness, tmp_path: Path
+) -> None:
+    t = int(T0.timestamp())
+    caller, agent = "0" * 100, "petugas-" + "x" * 200
+    log = tmp_path / "queue_log"
+    log.write_text(
+        f"{t}|1.1|pengaduan|NONE|ENTERQUEUE||{caller}|99999999999\n"
+        f"{t + 5}|1.1|pengaduan|{agent[:128]}|CONNECT|1e12|1.2|1\n"
+        f"{t + 65}|1.1|pengaduan|{agent[:128]}|COMPLETECALLER|5|inf|1\n"
+        f"{t + 70}|NONE|pengaduan|petugas-1001|PAUSE|{'r' * 300}\n"
+    )
+    result = import_file(api.engine, log, node="cc1", thresholds=Thresholds())
+    assert (result.accepted, result.malformed) == (4, 0)
+    with Session(api.engine) as session:
+        (call,) = session.exec(select(Call)).all()
+        (pause,) = session.exec(select(AgentEvent)).all()
+    assert (call.caller, call.agent, call.outcome) == (caller[:64], agent[:128], "answered")
+    assert (call.position, call.hold_seconds, call.talk_seconds) == (None, None, None)
+    assert pause.reason == "r" * 128
+
+
+def test_a_nul_is_stored_as_a_replacement_character(api: ApiHarness, tmp_path: Path) -> None:
+    t = int(T0.timestamp())
+    log = tmp_path / "queue_log"
+    log.write_bytes(
+        f"{t}|1.1|pengaduan|NONE|ENTERQUEUE||08\x0012|1\n".encode()
+        + b"\x00" * 40  # a crash left a run of NULs: not a line
+        + f"\n{t + 9}|1.1|pengaduan|NONE|ABANDON|1|1|9\n".encode()
+    )
+    result = import_file(api.engine, log, node="cc1", thresholds=Thresholds())
+    assert (result.accepted, result.malformed) == (2, 1)
+    with Session(api.engine) as session:
+        (call,) = session.exec(select(Call)).all()
+    assert (call.caller, call.outcome) == ("08\ufffd12", "abandoned")

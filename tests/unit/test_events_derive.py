@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.events.derive import Event, derive_call, event_time
+from api.events.derive import Event, as_int, derive_call, event_time
 
 T = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -124,3 +124,15 @@ def test_ivr_only_is_for_citizens_calls_not_our_own_outbound_calls() -> None:
         ami("Hangup", 31),
     ]
     assert derive_call("1.1", dialled, 5).outcome is None
+
+
+def test_as_int_takes_whole_numbers_a_column_can_hold() -> None:
+    assert [as_int(v) for v in ("12", "12.7", "-3", " 4 ", "2147483647")] == [
+        12,
+        12,
+        -3,
+        4,
+        2**31 - 1,
+    ]
+    for bad in (None, "", "x", "inf", "-inf", "nan", "1e12", "2147483648"):
+        assert as_int(bad) is None, bad
