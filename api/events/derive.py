@@ -291,5 +291,5 @@ def event_time(fields: dict[str, Any], received_at: datetime) -> datetime:
     stamp = fields.get("Timestamp")
     try:
         return datetime.fromtimestamp(float(stamp), UTC) if stamp else received_at
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):  # not a time, or out of range
         return received_at

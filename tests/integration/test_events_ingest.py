@@ -193,7 +193,10 @@ def test_unknown_and_odd_events_are_stored_without_harm(api: ApiHarness) -> None
             },
         },
     ]
-    assert post(api, odd, headers) == {"accepted": 4, "duplicates": 0}
+    for stamp in ("inf", "1e20", "nan"):
+        odd.append({**ami("Hangup", T0, Linkedid="x")})
+        odd[-1]["fields"]["Timestamp"] = stamp
+    assert post(api, odd, headers) == {"accepted": 7, "duplicates": 0}
     rows = calls(api)
     assert rows["x"]["outcome"] is None  # not known to be a citizen's call
     assert rows["y"]["outcome"] == "answered"
