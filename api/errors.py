@@ -6,15 +6,22 @@ ApiError
 ├── InvalidInput    422
 └── Unavailable     503  (e.g. the database is unreachable)
 
+A value the database refuses (a NUL in text, which PostgreSQL can't store, or a number out
+of its column's range) is the client's input error, 422 ``invalid_value``, not a 500.
+
 Raise these from services; ``install_error_handlers`` maps them to JSON bodies of the form
 ``{"error": "<error_id>", "message": "..."}``.
 """
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -60,4 +67,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=503,
             content={"error": "database_unavailable", "message": "the database is unreachable"},
+        )
+
+    @app.exception_handler(DataError)
+    async def value_refused(request: Request, exc: DataError) -> JSONResponse:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "refused"
+        log.warning(
+            "%s %s: the database refused a value: %s", request.method, request.url.path, reason
+        )
+        return JSONResponse(
+            status_code=422,
+            content={"error": "invalid_value", "message": f"a value was refused: {reason}"},
         )

@@ -37,6 +37,7 @@ from api.complaints import (
 )
 from api.errors import Conflict, Unavailable
 from api.sms import NewComplaint, StatusQuery, Unrecognised, normalised, parse_sms, reply
+from api.text import without_nul
 from api.workdays import WorkCalendar
 
 COUNTER_DIGITS = 6
@@ -75,6 +76,9 @@ class InboundSms:
     received_at: datetime
     # The gateway said it carried a body, but none arrived (Asterisk drops long ones).
     body_lost: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", without_nul(self.text))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from api.text import without_nul
+
 
 class EventIn(BaseModel):
     """One AMI event as the collector received it."""
@@ -20,12 +22,6 @@ class EventIn(BaseModel):
     received_at: AwareDatetime = Field(description="When the collector received it (UTC).")
     name: str = Field(min_length=1, max_length=64, description="The AMI Event header.")
     fields: dict[str, str] = Field(description="Every AMI header, as strings.")
-
-
-def without_nul(text: str) -> str:
-    """PostgreSQL text cannot hold NUL: each becomes U+FFFD, the mark of an unreadable
-    character (a NUL in a caller's name would otherwise fail its whole batch)."""
-    return text.replace("\x00", "\ufffd")
 
 
 class EventBatch(BaseModel):

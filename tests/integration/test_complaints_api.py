@@ -82,3 +82,18 @@ def test_callback_request_is_idempotent(api: ApiHarness) -> None:
         "/callbacks", params={"number": "081234567890"}, headers=api.headers(Role.supervisor)
     ).json()
     assert [(c["ticket"], c["request_id"]) for c in listed] == [("01000001", "5b0c1a8e-ivr-test")]
+
+
+def test_a_nul_in_text_is_a_clear_error_not_a_server_failure(api: ApiHarness) -> None:
+    """PostgreSQL can't store NUL (SQLite can): there it is a 422, never a 500."""
+    postgres = api.engine.dialect.name == "postgresql"
+    body = complaint(caller_number="0812\x00")
+    created = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert created.status_code == (422 if postgres else 201), created.text
+    if postgres:
+        assert created.json()["error"] == "invalid_value"
+        assert "0x00" in created.json()["message"]
+    found = api.client.get(
+        "/complaints", params={"text": "jalan\x00"}, headers=api.headers(Role.supervisor)
+    )
+    assert found.status_code == (422 if postgres else 200), found.text

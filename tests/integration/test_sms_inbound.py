@@ -170,6 +170,12 @@ def test_long_and_unicode_texts_are_stored_intact(api: ApiHarness) -> None:
     assert len(texts[1] or "") > 4000
 
 
+def test_a_nul_in_the_text_does_not_cost_the_complaint(api: ApiHarness) -> None:
+    response = post(api, json={"number": CITIZEN, "text": "lapor 4 lampu\x00 mati"})
+    assert response.status_code == 201, response.text
+    assert [c.text for c in complaints(api)] == ["lampu\ufffd mati"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "error"),
     [
