@@ -30,9 +30,10 @@ from sqlmodel import Session
 
 from api.auth import Role
 from api.db import make_engine
-from api.events.models import AmiEvent
+from api.events.models import AmiEvent, Call
 from api.migrate import upgrade
 from api.queue_log import import_file
+from api.queue_log._store import refresh_hours_of
 from api.stats.aggregate import Thresholds
 from tests.conftest import temporary_postgres_database
 from tests.e2e.services import BIN, ApiProcess
@@ -184,12 +185,18 @@ def postgres_cpu() -> float:
     return total
 
 
-def import_queue_log(calls: list[FakeCall], folder: Path) -> ImportRun:
+def write_queue_log(calls: list[FakeCall], folder: Path) -> tuple[Path, int]:
+    """The calls' queue_log lines in time order, as a file; and how many lines."""
     path = folder / "queue_log"
     lines = sorted(
         (line for c in calls for line in c.queue_log), key=lambda s: int(s.split("|")[0])
     )
     path.write_text("\n".join(lines) + "\n")
+    return path, len(lines)
+
+
+def import_queue_log(calls: list[FakeCall], folder: Path) -> ImportRun:
+    path, lines = write_queue_log(calls, folder)
     with temporary_postgres_database() as url:
         engine = make_engine(url)
         upgrade(engine)
@@ -204,8 +211,53 @@ def import_queue_log(calls: list[FakeCall], folder: Path) -> ImportRun:
         cpu = {"python": time.process_time() - cpu0}
         cpu["postgres"] = postgres_cpu() - pg0
         engine.dispose()
-    assert summary.accepted == again.duplicates == len(lines), (summary, again)
+    assert summary.accepted == again.duplicates == lines, (summary, again)
     return ImportRun(summary.lines, t1 - t0, t2 - t1, cpu)
+
+
+@dataclass
+class FloorRun:
+    calls: int
+    copy: float  # seconds to COPY the finished call rows in
+    rollups: float  # seconds to rebuild the hours they touch
+
+
+def storage_floor(calls: list[FakeCall], folder: Path) -> tuple[int, FloorRun]:
+    """What PostgreSQL alone needs to store an import's result: the call rows an import
+    made, ``COPY``'d in binary into a fresh database (no reading, parsing or deriving), and
+    their hours' rollups rebuilt. Returns the file's line count too."""
+    path, lines = write_queue_log(calls, folder)
+    names = ", ".join(c for c in Call.model_fields if c != "id")
+    with temporary_postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        import_file(engine, path, node="bench", thresholds=Thresholds())
+        with engine.connect() as connection:
+            cursor = connection.connection.cursor()
+            with cursor.copy(f"COPY (SELECT {names} FROM call) TO STDOUT (FORMAT BINARY)") as out:
+                payload = [bytes(chunk) for chunk in out]
+            hours = {
+                int(at.timestamp()) // 3600
+                for (at,) in connection.execute(text("SELECT queue_entered_at FROM call"))
+                if at is not None
+            }
+        engine.dispose()
+    with temporary_postgres_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.connect() as connection:
+            cursor = connection.connection.cursor()
+            t0 = time.perf_counter()
+            with cursor.copy(f"COPY call ({names}) FROM STDIN (FORMAT BINARY)") as into:
+                for chunk in payload:
+                    into.write(chunk)
+            connection.commit()
+            t1 = time.perf_counter()
+            count = int(connection.execute(text("SELECT count(*) FROM call")).scalar_one())
+        refresh_hours_of(engine, hours, Thresholds())
+        t2 = time.perf_counter()
+        engine.dispose()
+    return lines, FloorRun(count, t1 - t0, t2 - t1)
 
 
 def load() -> str:
@@ -218,6 +270,11 @@ def main() -> None:
     parser.add_argument("--import-calls", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--skip-ingest", action="store_true", help="only the queue_log import")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time PostgreSQL alone storing the import's finished call rows",
+    )
     args = parser.parse_args()
     calls = synthetic(args.calls)
     print(f"{os.cpu_count()} CPUs; load average at start {load()}")
@@ -249,6 +306,14 @@ def main() -> None:
                 f"queue_log import: {imp.lines} lines in {imp.seconds:.2f} s = "
                 f"{first[-1]:.0f} lines/s; again (all duplicates) {second[-1]:.0f} lines/s "
                 f"(load {load()}); CPU µs/line over both: {per_line}"
+            )
+        for _ in range(args.runs if args.floor else 0):
+            lines, floor = storage_floor(history, Path(tmp))
+            print(
+                f"PostgreSQL alone: COPY of the {floor.calls} call rows of {lines} lines "
+                f"{floor.copy:.2f} s, their rollups {floor.rollups:.2f} s: at most "
+                f"{lines / (floor.copy + floor.rollups):.0f} lines/s before reading a line "
+                f"(load {load()})"
             )
     ingest = f"{max(rates):.0f} / {statistics.median(rates):.0f}" if rates else "-"
     print(
