@@ -84,6 +84,27 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
     assert "servicelevel = 20" in rendered["queues.conf"]
     assert "joinempty = yes" in rendered["queues.conf"]
     assert "leavewhenempty = no" in rendered["queues.conf"]
+    assert "exten => 082282204761,1,Set(__LAPOR_LINE" in rendered["extensions.conf"]
+
+
+def test_another_citys_lines_reach_the_dialplan_and_the_callback_caller_id(
+    tmp_path: Path,
+) -> None:
+    agents = tmp_path / "agents.txt"
+    agents.write_text("1001:pw-one\n")
+    env = {
+        "LAPOR_AMI_COLLECTOR_SECRET": "c",
+        "LAPOR_AMI_CONTROL_SECRET": "c",
+        "LAPOR_AGENTS_FILE": str(agents),
+        "LAPOR_LINE_1": "0721111",
+        "LAPOR_LINE_2": "0721222",
+    }
+    render_dir(CONF_DIR, tmp_path / "etc", env)
+    dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
+    assert "exten => 0721111,1,Set(__LAPOR_LINE" in dialplan
+    assert "exten => 0721222,1,Set(__LAPOR_LINE" in dialplan
+    assert '= ""]?0721111:${LAPOR_CALLBACK_LINE}' in dialplan
+    assert "082282204761" not in dialplan
 
 
 def test_no_secret_is_committed_in_the_templates() -> None:
