@@ -93,32 +93,36 @@ _EVENT_COLUMNS = (
 _INSERT_EVENTS = text(
     "INSERT INTO ami_event (id, node, name, at, received_at, linkedid, fields) "
     "SELECT id, node, name, at, received_at, linkedid, CAST(fields AS json) "
-    "FROM stage_event ON CONFLICT (id) DO NOTHING"
+    "FROM stage_event ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 
 
-def insert_events(session: Session, rows: Sequence[EventRow]) -> None:
-    """Store these events (the caller checked they are new); an id stored meanwhile by a
-    concurrent batch is skipped.
+def insert_events(session: Session, rows: Sequence[EventRow]) -> list[EventRow]:
+    """Store these events (the caller checked they are new) and return those stored: an id
+    stored meanwhile by a concurrent batch (or, from a faulty collector, stored before with
+    another call) is skipped.
 
     On PostgreSQL the rows are COPY'd straight into ``ami_event`` (measured about twice as
-    fast as staging them for ``ON CONFLICT``), inside a savepoint: only if a concurrent
-    batch stored one of them first does the COPY fail and the slower staged path run.
+    fast as staging them for ``ON CONFLICT``), inside a savepoint: only if one of them is
+    stored already does the COPY fail and the slower staged path run.
     """
     if not rows:
-        return
+        return []
     if is_postgres(session):
         dumps = json.JSONEncoder(separators=(",", ":")).encode
         encoded = [(*r[:-1], dumps(r.fields)) for r in rows]
         try:
             with session.begin_nested():
                 copy_rows(session, "ami_event", _EVENT_COLUMNS, encoded)
+            return list(rows)
         except UniqueViolation:
             stage_rows(session, "stage_event", _EVENT_COLUMNS, encoded)
-            session.execute(_INSERT_EVENTS)
-        return
-    stmt = sqlite.insert(AmiEvent).on_conflict_do_nothing(index_elements=["id"])
-    session.connection().execute(stmt, [r._asdict() for r in rows])
+            stored = set(session.execute(_INSERT_EVENTS).scalars())
+    else:
+        stmt = sqlite.insert(AmiEvent).on_conflict_do_nothing(index_elements=["id"])
+        returning = stmt.returning(col(AmiEvent.id))
+        stored = set(session.connection().execute(returning, [r._asdict() for r in rows]).scalars())
+    return [r for r in rows if r.id in stored]
 
 
 _SEP = "\x1f"

@@ -217,15 +217,15 @@ def ingest(session: Session, events: Sequence[EventIn], thresholds: Thresholds) 
 def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Thresholds) -> int:
     """Store the rows not stored yet and derive what they change; commit; count the new ones."""
     unique = list({r.id: r for r in rows}.values())
-    known = known_ids(session, [r.id for r in unique])
+    # A call's events are checked against its stored events, which are loaded under its
+    # lock anyway (so a concurrent batch's are seen); only events of no call by id.
+    known = known_ids(session, [r.id for r in unique if not r.linkedid])
     fresh = [r for r in unique if r.id not in known]
     keys = sorted({(r.node, r.linkedid) for r in fresh if r.linkedid})
     lock_all(session, 1, (call_key(node, linkedid) for node, linkedid in keys))
     stored = load_calls(session, keys)
-    # A concurrent batch may have stored some of them since: its call locks are ours now.
     known = {r.id for events in stored.events.values() for r in events}
-    new = [r for r in fresh if r.id not in known]
-    insert_events(session, new)
+    new = insert_events(session, [r for r in fresh if r.id not in known])
     # In arrival order: a logout and a login in the same second are told apart by id.
     changes = [change for event in new for change in agent_changes(event)]
     _insert(session, AgentEvent, changes, ["node", "agent", "queue", "kind", "at"])

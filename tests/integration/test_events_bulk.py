@@ -22,8 +22,9 @@ def test_rows_stored_meanwhile_are_skipped(database_url: str) -> None:
         insert_events(session, rows[1:3])
         session.commit()
     with Session(engine) as session:
-        insert_events(session, rows)  # on PostgreSQL: the COPY fails, the fallback runs
+        stored = insert_events(session, rows)  # on PostgreSQL the COPY fails: the fallback
         session.commit()
+    assert [r.id for r in stored] == ["cc1:0", "cc1:3", "cc1:4"]
     with Session(engine) as session:
         assert session.execute(select(func.count()).select_from(AmiEvent)).scalar_one() == 5
         assert session.get(AmiEvent, "cc1:4") is not None

@@ -317,3 +317,14 @@ def test_a_nul_in_any_text_is_stored_as_a_replacement_character(api: ApiHarness)
     with Session(api.engine) as session:
         stored = session.exec(select(AmiEvent).where(AmiEvent.name == "Odd\ufffdEvent")).one()
     assert stored.fields["X\ufffd"] == "y"
+
+
+def test_an_id_reused_for_another_call_is_a_duplicate_not_a_failure(api: ApiHarness) -> None:
+    """Ids are checked against the calls' stored events; an id a faulty collector reuses
+    for another call is found at insert and skipped, and that call is not derived from it."""
+    headers = api.headers(Role.collector)
+    first = ami("Newchannel", T0, Linkedid="a", Uniqueid="a", CallerIDNum="0811")
+    again = {**first, "fields": {**first["fields"], "Linkedid": "b", "Uniqueid": "b"}}
+    assert post(api, [first], headers) == {"accepted": 1, "duplicates": 0}
+    assert post(api, [again], headers) == {"accepted": 0, "duplicates": 1}
+    assert [row["linkedid"] for row in calls(api).values()] == ["a"]
