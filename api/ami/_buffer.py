@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from api.ami._events import ReceivedEvent
+from api.text import json_text
 
 
 class DiskBuffer:
@@ -30,11 +31,11 @@ class DiskBuffer:
         )
 
     def append(self, events: list[ReceivedEvent]) -> None:
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO pending (body) VALUES (?)", [(dumps(e.envelope()),) for e in events]
+                "INSERT INTO pending (body) VALUES (?)",
+                [(json_text(dict(e.envelope())),) for e in events],
             )
 
     def peek(self, limit: int, after: int = 0) -> list[tuple[int, str]]:

@@ -10,7 +10,6 @@ cost several times more. SQLite, the embedded single-writer default, keeps plain
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
 from api.events.models import AmiEvent, Call
+from api.text import json_text
 
 _CHUNK = 500
 CallKey = tuple[str, str]
@@ -109,8 +109,7 @@ def insert_events(session: Session, rows: Sequence[EventRow]) -> list[EventRow]:
     if not rows:
         return []
     if is_postgres(session):
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
-        encoded = [(*r[:-1], dumps(r.fields)) for r in rows]
+        encoded = [(*r[:-1], json_text(r.fields)) for r in rows]
         try:
             with session.begin_nested():
                 copy_rows(session, "ami_event", _EVENT_COLUMNS, encoded)
