@@ -7,7 +7,6 @@ at worst re-sends a batch (which the API's idempotent ingest ignores).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -45,14 +44,13 @@ class DiskBuffer:
         ).fetchall()
         return [(int(seq), str(body)) for seq, body in rows]
 
-    def remove(self, seqs: list[int]) -> None:
+    def remove(self, first: int, last: int) -> None:
+        """Remove a delivered batch of ``peek``: its rows are every pending row from its
+        first seq to its last (``peek`` takes the lowest seqs past a point, and a row
+        added later has a higher seq), so one range deletes it."""
         with self._db:
             self._db.execute("BEGIN")
-            # One statement for a whole batch (seqs as a JSON array), not one per event.
-            self._db.execute(
-                "DELETE FROM pending WHERE seq IN (SELECT value FROM json_each(?))",
-                (json.dumps(seqs),),
-            )
+            self._db.execute("DELETE FROM pending WHERE seq BETWEEN ? AND ?", (first, last))
 
     def reject(self, seq: int, why: str) -> None:
         """Set aside an event the API refuses (422) so it cannot block the queue."""

@@ -97,7 +97,7 @@ class Sender:
     async def _deliver(self, rows: list[tuple[int, str]]) -> bool:
         status = await self._post([body for _, body in rows])
         if status == 200:
-            self.buffer.remove([seq for seq, _ in rows])
+            self.buffer.remove(rows[0][0], rows[-1][0])
             self.delivered += len(rows)
             return True
         if status == 422:
@@ -105,7 +105,7 @@ class Sender:
             for seq, body in rows:
                 single = await self._post([body])
                 if single == 200:
-                    self.buffer.remove([seq])
+                    self.buffer.remove(seq, seq)
                 elif single == 422:
                     log.error("API refused event %s; set aside", json.loads(body).get("id"))
                     self.buffer.reject(seq, "422")

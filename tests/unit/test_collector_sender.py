@@ -67,3 +67,16 @@ async def test_one_refused_event_is_set_aside_and_the_rest_delivered(tmp_path: P
     assert stored == ["cc1:0", "cc1:1", "cc1:3", "cc1:4", "cc1:5"]
     assert (len(buffer), buffer.rejected()) == (0, 1)
     buffer.close()
+
+
+def test_removing_a_batch_leaves_rows_added_since_and_the_rest(tmp_path: Path) -> None:
+    buffer = DiskBuffer(tmp_path / "b.sqlite3")
+    buffer.append(events(6))
+    buffer.reject(buffer.peek(1)[0][0], "422")  # cc1:0 set aside: the batch starts past it
+    batch = buffer.peek(3)
+    buffer.append(events(2))
+    buffer.remove(batch[0][0], batch[-1][0])
+    left = [json.loads(body)["id"] for _, body in buffer.peek(10)]
+    assert left == ["cc1:4", "cc1:5", "cc1:0", "cc1:1"]
+    assert buffer.rejected() == 1
+    buffer.close()
