@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
 
 import orjson
 
@@ -14,7 +14,7 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def json_text(value: dict[str, Any]) -> str:
+def json_text(value: Mapping[str, object]) -> str:
     """``value`` as compact JSON text. orjson is about ten times faster than json (0.4
     against 4.4 µs for an AgentComplete's fields, every event pays it twice: in the
     collector's buffer and in the API's COPY); json takes what orjson refuses (a lone

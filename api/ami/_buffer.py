@@ -34,7 +34,7 @@ class DiskBuffer:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT INTO pending (body) VALUES (?)",
-                [(json_text(dict(e.envelope())),) for e in events],
+                [(json_text(e.envelope()),) for e in events],
             )
 
     def peek(self, limit: int, after: int = 0) -> list[tuple[int, str]]:

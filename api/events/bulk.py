@@ -159,16 +159,6 @@ def known_ids(session: Session, ids: Sequence[str]) -> set[str]:
     return known
 
 
-_LOAD_EVENTS = (
-    "SELECT id, linkedid, name, at, received_at, fields FROM ami_event "
-    "WHERE node = %s AND linkedid = {any_ids}"
-)
-_LOAD_ROWS = (
-    "SELECT linkedid, queue_entered_at, queue_log FROM call "
-    "WHERE node = %s AND linkedid = {any_ids}"
-)
-
-
 @dataclass
 class Stored:
     """What the database holds of some calls."""
@@ -187,43 +177,41 @@ def _chunks(session: Session, calls: Sequence[CallKey]) -> Iterator[tuple[str, l
             yield node, ids[start : start + step]
 
 
+def _lookup(
+    session: Session,
+    model: type[Call] | type[AmiEvent],
+    names: Sequence[str],
+    node: str,
+    linkedids: list[str],
+) -> Sequence[Any]:
+    """The ``names`` columns of ``model``'s rows of these linkedids on a node."""
+    if is_postgres(session):
+        any_ids, param = any_text(linkedids)
+        table = model.__tablename__
+        query = f"SELECT {', '.join(names)} FROM {table} WHERE node = %s AND linkedid = {any_ids}"
+        rows: Sequence[Any] = _cursor(session).execute(query, [node, param], binary=True).fetchall()
+        return rows
+    columns = [col(getattr(model, name)) for name in names]
+    where = (col(model.node) == node, col(model.linkedid).in_(linkedids))
+    return session.execute(core_select(*columns).where(*where)).all()
+
+
 def load_rows(session: Session, calls: Sequence[CallKey], into: Stored) -> None:
     """These calls' rows: their queue entry times and queue_log lines."""
+    names = ("linkedid", "queue_entered_at", "queue_log")
     for node, chunk in _chunks(session, calls):
-        if is_postgres(session):
-            any_ids, param = any_text(chunk)
-            query = _LOAD_ROWS.format(any_ids=any_ids)
-            rows = _cursor(session).execute(query, [node, param], binary=True).fetchall()
-        else:
-            rows = session.execute(
-                select(Call.linkedid, Call.queue_entered_at, Call.queue_log).where(
-                    Call.node == node, col(Call.linkedid).in_(chunk)
-                )
-            ).all()
-        for linkedid, at, lines in rows:
+        for linkedid, at, lines in _lookup(session, Call, names, node, chunk):
             into.entered[(node, linkedid)] = at
             into.lines[(node, linkedid)] = lines.split("\n") if lines else []
 
 
 def load_events(session: Session, calls: Sequence[CallKey], into: Stored) -> None:
     """Every stored AMI event of these calls."""
+    names = ("id", "linkedid", "name", "at", "received_at", "fields")
     for node, chunk in _chunks(session, calls):
-        if is_postgres(session):
-            any_ids, param = any_text(chunk)
-            query = _LOAD_EVENTS.format(any_ids=any_ids)
-            found = _cursor(session).execute(query, [node, param], binary=True).fetchall()
-        else:
-            found = session.execute(
-                core_select(
-                    col(AmiEvent.id),
-                    col(AmiEvent.linkedid),
-                    col(AmiEvent.name),
-                    col(AmiEvent.at),
-                    col(AmiEvent.received_at),
-                    col(AmiEvent.fields),
-                ).where(col(AmiEvent.node) == node, col(AmiEvent.linkedid).in_(chunk))
-            ).all()
-        for id_, linkedid, name, at, received_at, fields_ in found:
+        for id_, linkedid, name, at, received_at, fields_ in _lookup(
+            session, AmiEvent, names, node, chunk
+        ):
             row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields_)
             into.events[(node, linkedid)].append(row)
 

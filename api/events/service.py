@@ -108,7 +108,12 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list
 
 
 def agent_changes(event: EventRow) -> list[dict[str, Any]]:
-    """Login/logout/pause/unpause rows a stored event row implies (none for most events)."""
+    """Login/logout/pause/unpause rows a stored event row implies (none for most events),
+    their text cut to its columns."""
+    return [_fit_agent(row) for row in _changes(event)]
+
+
+def _changes(event: EventRow) -> list[dict[str, Any]]:
     f, name = event.fields, event.name
     if name != QUEUE_LOG and not name.startswith("QueueMember"):
         return []
@@ -119,15 +124,13 @@ def agent_changes(event: EventRow) -> list[dict[str, Any]]:
             return []
         reason = f.get("Data1") or None if kind == "pause" else None
         return [
-            _fit_agent(
-                {
-                    **base,
-                    "agent": f["Agent"],
-                    "queue": f.get("Queue", ""),
-                    "kind": kind,
-                    "reason": reason,
-                }
-            )
+            {
+                **base,
+                "agent": f["Agent"],
+                "queue": f.get("Queue", ""),
+                "kind": kind,
+                "reason": reason,
+            }
         ]
     agent, queue = f.get("MemberName"), f.get("Queue", "")
     if not agent:
@@ -140,7 +143,7 @@ def agent_changes(event: EventRow) -> list[dict[str, Any]]:
         reason = (f.get("PausedReason") or f.get("Reason") or None) if paused else None
         kind = "pause" if paused else "unpause"
         rows.append({**base, "agent": agent, "queue": queue, "kind": kind, "reason": reason})
-    return [_fit_agent(row) for row in rows]
+    return rows
 
 
 _RING_EVENTS = {"AgentCalled": True, "AgentConnect": False, "AgentRingNoAnswer": False}

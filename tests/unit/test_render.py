@@ -59,15 +59,19 @@ def test_cli_reports_missing_secret_and_fails(
     assert "LAPOR_AMI_COLLECTOR_SECRET" in capsys.readouterr().err
 
 
-def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path) -> None:
+def only_secrets(tmp_path: Path) -> dict[str, str]:
+    """The environment with only what the templates need and have no default for."""
     agents = tmp_path / "agents.txt"
     agents.write_text("1001:pw-one\n")
-    env = {
+    return {
         "LAPOR_AMI_COLLECTOR_SECRET": "collector-pw",
         "LAPOR_AMI_CONTROL_SECRET": "control-pw",
         "LAPOR_AGENTS_FILE": str(agents),
     }
-    render_dir(CONF_DIR, tmp_path / "etc", env)
+
+
+def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path) -> None:
+    render_dir(CONF_DIR, tmp_path / "etc", only_secrets(tmp_path))
     rendered = {p.name: p.read_text() for p in (tmp_path / "etc").iterdir()}
     assert not any("{{" in text for text in rendered.values())
     manager = rendered["manager.conf"]
@@ -90,15 +94,7 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
 def test_another_citys_lines_reach_the_dialplan_and_the_callback_caller_id(
     tmp_path: Path,
 ) -> None:
-    agents = tmp_path / "agents.txt"
-    agents.write_text("1001:pw-one\n")
-    env = {
-        "LAPOR_AMI_COLLECTOR_SECRET": "c",
-        "LAPOR_AMI_CONTROL_SECRET": "c",
-        "LAPOR_AGENTS_FILE": str(agents),
-        "LAPOR_LINE_1": "0721111",
-        "LAPOR_LINE_2": "0721222",
-    }
+    env = {**only_secrets(tmp_path), "LAPOR_LINE_1": "0721111", "LAPOR_LINE_2": "0721222"}
     render_dir(CONF_DIR, tmp_path / "etc", env)
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert "exten => 0721111,1,Set(__LAPOR_LINE" in dialplan
