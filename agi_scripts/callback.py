@@ -12,7 +12,15 @@ from __future__ import annotations
 import time
 import uuid
 
-from agi_scripts.common import run_classic_script, set_quietly, user_event
+import asterisk_values as values
+from agi_scripts.common import (
+    called_line,
+    caller_number,
+    run_classic_script,
+    set_quietly,
+    user_event,
+    valid_variable,
+)
 from agi_scripts.services import Services
 from ivr import Channel
 from ivr.outbox import now_iso
@@ -24,14 +32,16 @@ ANSWER_TIMEOUT_MS = 5000
 
 
 async def callback(channel: Channel, services: Services) -> None:
-    answer = await channel.get_data(OFFER, ANSWER_TIMEOUT_MS, 1)
-    if answer.digits != "1":
+    number = caller_number(channel)
+    # Without a number nobody can call back: the caller stays in the queue, unasked.
+    answer = await channel.get_data(OFFER, ANSWER_TIMEOUT_MS, 1) if number else None
+    if answer is None or answer.digits != "1":
         await channel.set_variable("LAPOR_CALLBACK", "declined")
         return
-    ticket = await channel.get_variable("LAPOR_TICKET") or ""
-    line = await channel.get_variable("LAPOR_LINE") or ""
-    entered = await channel.get_variable("LAPOR_QUEUE_ENTERED") or str(int(time.time()))
-    number = channel.request.callerid if channel.request.callerid != "unknown" else ""
+    ticket = await valid_variable(channel, "LAPOR_TICKET", values.ticket)
+    line = await called_line(channel)
+    entered = await valid_variable(channel, "LAPOR_QUEUE_ENTERED", values.epoch)
+    entered = entered or str(int(time.time()))
     request_id = str(uuid.uuid4())
     payload = {
         "request_id": request_id,

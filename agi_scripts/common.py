@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+import asterisk_values as values
 from agi_scripts.services import Services
 from ivr import Channel, Handler
 from ivr.errors import AGIError
@@ -33,12 +34,45 @@ async def to_officer(channel: Channel, why: str) -> None:
 
 
 async def user_event(channel: Channel, name: str, **headers: str) -> None:
-    """Emit an AMI UserEvent; works after a hangup too (EXEC is allowed on a dead channel)."""
-    args = [name, *(f"{key}: {value}" for key, value in headers.items())]
+    """Emit an AMI UserEvent; works after a hangup too (EXEC is allowed on a dead channel).
+
+    Each value is cleaned as free text (no comma, line break or substitution), so it can
+    neither become a header of its own nor end the event.
+    """
+    args = [
+        values.name(name),
+        *(f"{values.name(key)}: {values.free_text(value)}" for key, value in headers.items()),
+    ]
     try:
         await channel.exec("UserEvent", *args)
     except AGIError as exc:
         logger.warning("could not emit UserEvent %s: %s", name, exc)
+
+
+async def called_line(channel: Channel) -> str:
+    """The line the citizen called (LAPOR_LINE, else the DNID), or "" if it is not one."""
+    for candidate in (await channel.get_variable("LAPOR_LINE"), channel.request.dnid):
+        try:
+            return values.line(candidate or "")
+        except values.UnsafeValue:
+            continue
+    return ""
+
+
+async def valid_variable(channel: Channel, name: str, kind: Callable[[str], str]) -> str:
+    """A channel variable if it is a valid value of ``kind`` (asterisk_values), else ""."""
+    try:
+        return kind(await channel.get_variable(name) or "")
+    except values.UnsafeValue:
+        return ""
+
+
+def caller_number(channel: Channel) -> str:
+    """The caller's number as Asterisk reported it, or "" if it is not a phone number."""
+    try:
+        return values.phone_number(channel.request.callerid)
+    except values.UnsafeValue:
+        return ""
 
 
 async def set_quietly(channel: Channel, name: str, value: str) -> None:

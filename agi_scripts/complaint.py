@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from agi_scripts.common import menu, set_quietly, to_officer, user_event
+from agi_scripts.common import (
+    called_line,
+    caller_number,
+    menu,
+    set_quietly,
+    to_officer,
+    user_event,
+)
 from agi_scripts.services import Services
 from ivr import Channel
 from ivr.errors import AGIDeadChannel, AGIHangup
@@ -39,7 +46,7 @@ async def take_complaint(channel: Channel, services: Services) -> None:
         await to_officer(channel, "officer" if key == "0" else "attempts")
         return
     category = CATEGORIES[key]
-    line = await channel.get_variable("LAPOR_LINE") or channel.request.dnid
+    line = await called_line(channel)
     folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
     ticket = await services.issue_ticket()
     base = f"{folder}/{ticket}"
@@ -81,7 +88,7 @@ async def save(
     channel: Channel, services: Services, ticket: str, category: str, line: str, path: str
 ) -> None:
     request = channel.request
-    caller = request.callerid if request.callerid not in ("", "unknown") else ""
+    caller = caller_number(channel)
     payload = {
         "ticket": ticket,
         "category": category,

@@ -11,7 +11,6 @@ Dial state per id lives in ``callback_dial`` (api/callback_dial.py).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
+import asterisk_values as values
 from api.callback_dial import REACHED, CallbackDial, live_claim, settle
 from api.complaints import as_utc, utc_now
 from api.errors import NotFound
@@ -30,9 +30,10 @@ from api.events.models import Call
 class CallbackBase(SQLModel):
     # Chosen by the IVR (a UUID) so a redelivered request is recognised.
     request_id: str = Field(max_length=64, min_length=8)
-    ticket: str | None = Field(default=None, max_length=8)
-    number: str = Field(max_length=32)
-    line: str = Field(default="", max_length=32)
+    ticket: str | None = Field(default=None, max_length=8, regex=values.TICKET_PATTERN)
+    number: str = Field(max_length=32, regex=values.PHONE_NUMBER_PATTERN)
+    # Empty when the IVR could not tell which line was called.
+    line: str = Field(default="", max_length=32, regex=r"^$|" + values.LINE_PATTERN)
     uniqueid: str = Field(max_length=64)
     # When the caller first entered the queue: the callback list keeps that order.
     queue_entered_at: datetime
@@ -84,8 +85,23 @@ ABANDONED_HORIZON = timedelta(days=7)
 _SCAN = 5000
 # Integer ids stay within a 32-bit column (PostgreSQL rejects a larger literal).
 ID_PATTERN = r"^[rc][1-9][0-9]{0,8}$"
-# What the trunk can dial: digits, optionally in international form.
-DIALABLE = re.compile(r"^\+?[0-9]{4,20}$")
+
+
+def dialable(number: str) -> bool:
+    """Whether the trunk can dial ``number`` (the phone-number kind of asterisk_values)."""
+    try:
+        values.phone_number(number)
+    except values.UnsafeValue:
+        return False
+    return True
+
+
+def usable_line(line: str) -> bool:
+    """Whether ``line`` can be a callback's Caller ID (the line-kind of asterisk_values)."""
+    try:
+        return values.line(line) == line
+    except values.UnsafeValue:
+        return False
 
 
 class CallbackItem(BaseModel):
@@ -200,7 +216,7 @@ def list_callbacks(
     # One entry per citizen: their oldest abandoned call stands for the later ones.
     seen: set[str] = set()
     for call in session.exec(calls.order_by(col(Call.queue_entered_at)).limit(_SCAN)).all():
-        if call.caller and DIALABLE.match(call.caller) and call.caller not in seen:
+        if call.caller and dialable(call.caller) and call.caller not in seen:
             seen.add(call.caller)
             items.append(_call_item(call))
     items.sort(key=lambda item: (item.queue_entered_at, item.id))

@@ -19,6 +19,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
+import asterisk_values as values
+
 CATALOG = Path(__file__).resolve().parent / "catalog" / "sms.id.toml"
 MAX_TICKET_DIGITS = 8
 
@@ -115,7 +117,6 @@ def reply(name: str, **values: str) -> str:
     return catalog["replies"][name].format(**values)
 
 
-_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 _NUMBER_NOISE = re.compile(r"[\s\-().]")
 _SIP_USER = re.compile(r"(?:sips?|tel):([^@;>?]+)", re.I)
 
@@ -129,7 +130,10 @@ def phone_number(raw: str) -> str | None:
     match = _SIP_USER.search(raw)
     candidate = unquote(match.group(1)) if match else raw
     number = _NUMBER_NOISE.sub("", candidate)
-    return number if _NUMBER.match(number) else None
+    try:
+        return values.phone_number(number)
+    except values.UnsafeValue:
+        return None
 
 
 def normalised(text: str) -> str:

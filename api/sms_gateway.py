@@ -147,6 +147,4 @@ async def reply_over_http(settings: ApiSettings, number: str, text: str) -> None
 
 async def reply_over_sip(control: AmiControl, endpoint: str, sms: InboundSms, text: str) -> None:
     """Send the reply as a SIP MESSAGE through the trunk, from the line the citizen texted."""
-    await control.message_send(
-        destination=f"pjsip:PJSIP/{sms.sender}@{endpoint}", sender=sms.line, body=text
-    )
+    await control.message_send(number=sms.sender, endpoint=endpoint, sender=sms.line, body=text)

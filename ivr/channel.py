@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from asterisk_values import UnsafeValue
 from ivr.errors import (
     AGICommandError,
     AGIDeadChannel,
@@ -150,6 +151,11 @@ class Channel(ABC):
         return reply.data if reply.result == "1" else None
 
     async def exec(self, app: str, *args: str) -> int:
+        """Run a dialplan application; its arguments are joined with commas, so none of
+        them may contain one (it would become an extra argument)."""
+        for arg in args:
+            if "," in arg:
+                raise UnsafeValue("dialplan application argument", arg)
         reply = await self.command("EXEC", app, *([",".join(args)] if args else []))
         result = reply.result_int
         if result == _EXEC_APP_NOT_FOUND:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from asterisk_values import free_text
 from ivr.channel import Channel, Handler
 from ivr.errors import AGIDeadChannel, AGIError, AGIHangup
 
@@ -56,7 +57,7 @@ async def reject_unknown_script(channel: Channel) -> CallOutcome:
 
 def short_error(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return " ".join(text.split())[:_MAX_ERROR_CHARS]
+    return free_text(text, _MAX_ERROR_CHARS)
 
 
 async def _report_failure(channel: Channel, error: str) -> None:

@@ -25,7 +25,7 @@ CARRIER_CONF_DIR = Path(__file__).resolve().parent / "carrier"
 # AMI come from sandbox/carrier/.
 CARRIER_SHARED_FILES = (
     "asterisk.conf",
-    "modules.conf",
+    "modules_unused.conf",
     "logger.conf",
     "rtp.conf",
     "indications.conf",

@@ -40,7 +40,7 @@ MMDEBSTRAP_ARGS = (
 )
 # Where our Python code lives inside the rootfs (and the Asterisk image).
 LAPOR_LIB = "/opt/lapor/lib"
-CODE_PACKAGES = ("ivr", "agi_scripts")
+CODE_PACKAGES = ("asterisk_values", "ivr", "agi_scripts")
 
 
 class SandboxUnavailable(RuntimeError):

@@ -11,6 +11,8 @@ from typing import Any
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
+from asterisk_values import header_value
+
 log = logging.getLogger(__name__)
 EOL = "\r\n"
 # Headers that panoramisk treats specially (replies, actions' ids, the unquoted Result).
@@ -69,6 +71,18 @@ class SafeAMIProtocol(AMIProtocol):  # type: ignore[misc]
         super().connection_made(transport)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
+
+    def send(self, data: Any, as_list: bool | None = False) -> Any:
+        """Send an action; refuse it whole if any header name or value carries CR, LF or NUL.
+
+        The last guard of every AMI action the project sends, whatever the caller forgot:
+        one line break in a value would let the rest of it through as a second action.
+        """
+        for key, value in dict(data).items():
+            header_value(str(key))
+            for item in value if isinstance(value, list | tuple) else [value]:
+                header_value(str(item))
+        return super().send(data, as_list=as_list)
 
     def set_event_sink(self, names: frozenset[str], sink: Callable[[dict[str, str]], None]) -> None:
         self._event_names = names

@@ -13,10 +13,16 @@ import base64
 from dataclasses import dataclass, replace
 from typing import Any
 
+import asterisk_values as values
 from api.ami._protocol import SafeAMIProtocol
 from api.ami._session import _NEVER, _Manager
 
 QUEUE = "pengaduan"
+
+
+def pjsip_interface(endpoint: str) -> str:
+    """The queue interface of an officer's phone: ``PJSIP/<endpoint>``, validated."""
+    return f"PJSIP/{values.endpoint(endpoint)}"
 
 
 class AmiCommandError(Exception):
@@ -31,7 +37,7 @@ class AmiControl:
     secret: str
     timeout: float = 5.0
 
-    async def send(self, action: dict[str, str]) -> dict[str, str]:
+    async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
         """Log in, send one action, return its response (raise if it is not Success)."""
         loop = asyncio.get_running_loop()
         manager = _Manager(
@@ -65,74 +71,83 @@ class AmiControl:
             raise AmiCommandError(response.get("Message", "refused"))
         return response
 
-    async def queue_add(self, interface: str, member_name: str) -> None:
+    async def queue_add(self, endpoint: str, member_name: str) -> None:
+        interface = pjsip_interface(endpoint)
         await self.send(
             {
                 "Action": "QueueAdd",
                 "Queue": QUEUE,
                 "Interface": interface,
-                "MemberName": member_name,
+                "MemberName": values.name(member_name),
                 "StateInterface": interface,
                 "Penalty": "0",
             }
         )
 
-    async def queue_remove(self, interface: str) -> None:
-        await self.send({"Action": "QueueRemove", "Queue": QUEUE, "Interface": interface})
+    async def queue_remove(self, endpoint: str) -> None:
+        await self.send(
+            {"Action": "QueueRemove", "Queue": QUEUE, "Interface": pjsip_interface(endpoint)}
+        )
 
-    async def queue_pause(self, interface: str, paused: bool, reason: str = "") -> None:
+    async def queue_pause(self, endpoint: str, paused: bool, reason: str = "") -> None:
         await self.send(
             {
                 "Action": "QueuePause",
                 "Queue": QUEUE,
-                "Interface": interface,
+                "Interface": pjsip_interface(endpoint),
                 "Paused": "true" if paused else "false",
-                "Reason": reason,
+                "Reason": values.free_text(reason),
             }
         )
 
     async def originate(
         self,
         *,
-        channel: str,
+        endpoint: str,
         context: str,
-        exten: str,
-        caller_id: str,
+        number: str,
+        caller_label: str,
         channel_id: str,
         variables: dict[str, str],
         ring_seconds: int,
     ) -> None:
-        """Ring ``channel``; once it answers, run ``context``/``exten`` on it.
+        """Ring the phone of ``endpoint``; once it answers, run ``context``/``number`` on it.
 
         Synchronous (``Async: false``): Asterisk replies Success only after the channel
         answered, and Error if it did not within ``ring_seconds``. ``channel_id`` becomes
-        the channel's uniqueid, hence the call's linkedid in every later event.
+        the channel's uniqueid, hence the call's linkedid in every later event. The phone
+        shows ``"caller_label" <number>``. Each variable goes in a ``Variable`` header of its
+        own, and every value is checked: Asterisk splits a header's value on commas.
         """
-        action = {
+        action: dict[str, str | list[str]] = {
             "Action": "Originate",
-            "Channel": channel,
-            "Context": context,
-            "Exten": exten,
+            "Channel": pjsip_interface(endpoint),
+            "Context": values.name(context),
+            "Exten": values.phone_number(number),
             "Priority": "1",
-            "CallerID": caller_id,
-            "ChannelId": channel_id,
-            "Timeout": str(ring_seconds * 1000),
-            "Variable": ",".join(f"{name}={value}" for name, value in variables.items()),
+            "CallerID": values.caller_id(caller_label, number),
+            "ChannelId": values.name(channel_id),
+            "Timeout": str(int(ring_seconds) * 1000),
+            "Variable": [
+                f"{values.name(name)}={values.variable_value(value)}"
+                for name, value in variables.items()
+            ],
             "Async": "false",
         }
         await replace(self, timeout=self.timeout + ring_seconds).send(action)
 
-    async def message_send(self, *, destination: str, sender: str, body: str) -> None:
-        """Send an out-of-call message (an SMS reply) through a message technology.
+    async def message_send(self, *, number: str, endpoint: str, sender: str, body: str) -> None:
+        """Send an out-of-call message (an SMS reply) through the trunk ``endpoint``.
 
-        ``destination`` is e.g. ``pjsip:PJSIP/<number>@<endpoint>``. The body goes as
-        ``Base64Body``: AMI lines can't carry newlines, and base64 keeps any script intact.
+        The body goes as ``Base64Body``: AMI lines can't carry newlines, and base64 keeps
+        any script intact.
         """
         await self.send(
             {
                 "Action": "MessageSend",
-                "Destination": destination,
-                "From": sender,
+                "Destination": f"pjsip:PJSIP/{values.phone_number(number)}@"
+                f"{values.endpoint(endpoint)}",
+                "From": values.line(sender),
                 "Base64Body": base64.b64encode(body.encode()).decode("ascii"),
             }
         )

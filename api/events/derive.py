@@ -8,9 +8,12 @@ taken from whichever source has it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import asterisk_values as values
 
 QUEUE_LOG = "QueueLog"
 # Verbs that end a queued call without an agent.
@@ -85,6 +88,17 @@ def _first(*values: Any) -> Any:
     for value in values:
         if value is not None:
             return value
+    return None
+
+
+def _first_of(kind: Callable[[str], str], *candidates: Any) -> str | None:
+    """The first candidate that is a valid value of ``kind`` (an asterisk_values check)."""
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                return kind(value)
+            except values.UnsafeValue:
+                continue
     return None
 
 
@@ -244,14 +258,18 @@ def _ivr(f: _Facts, row: CallRow) -> None:
     callback = f.user("LaporCallback")
     newchannel = f.ami("Newchannel", own=True)
     row.ivr_ended_at = done.at if done else None
-    row.line = _first(
+    # Lines and tickets go back into Asterisk (a callback's Originate): only values of
+    # their kind are taken, whatever an event carried.
+    row.line = _first_of(
+        values.line,
         done and done.get("Line"),
         ticket and ticket.get("Line"),
         f.varset("LAPOR_LINE"),
         newchannel and newchannel.get("Exten"),
     )
     row.category = _first(ticket and ticket.get("Category"), f.varset("LAPOR_CATEGORY"))
-    row.ticket = _first(
+    row.ticket = _first_of(
+        values.ticket,
         ticket and ticket.get("Ticket"),
         callback and callback.get("Ticket"),
         f.varset("LAPOR_TICKET"),

@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import col, select
 
-from api.ami.control import AmiCommandError, AmiControl
+import asterisk_values as values
+from api.ami.control import AmiCommandError, AmiControl, pjsip_interface
 from api.auth import Principal, Role, require_roles
 from api.complaints import Complaint
 from api.db import SessionDep
@@ -30,8 +31,17 @@ AgentDep = Annotated[Principal, Depends(require_roles(Role.agent))]
 ALREADY = ("Already there", "Not there")
 
 
+def _plain_words(reason: str) -> str:
+    if not values.is_free_text(reason, 64):
+        raise ValueError(
+            "a reason is plain words: no line breaks, control characters or any of , | $ \\ "
+            '{ } [ ] " < > ;, and no leading, trailing or double spaces'
+        )
+    return reason
+
+
 class PauseRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=64)
+    reason: Annotated[str, AfterValidator(_plain_words)] = Field(min_length=1, max_length=64)
 
 
 class AgentState(BaseModel):
@@ -52,11 +62,14 @@ ControlDep = Annotated[AmiControl, Depends(control)]
 
 
 def phone_of(session: SessionDep, principal: Principal) -> tuple[str, str]:
-    """The officer's username and queue interface; a user without a phone can't log in."""
+    """The officer's username and phone (PJSIP endpoint); a user without one can't log in."""
     user = session.get(User, principal.user_id) if principal.user_id is not None else None
     if user is None or not user.extension:
         raise InvalidInput("this user has no phone extension; an admin must set one")
-    return user.username, f"PJSIP/{user.extension}"
+    try:
+        return values.name(user.username), values.endpoint(user.extension)
+    except values.UnsafeValue as exc:
+        raise InvalidInput(f"this user's phone can't be used with Asterisk: {exc}") from exc
 
 
 async def _run(command: Awaitable[None]) -> None:
@@ -70,17 +83,17 @@ async def _run(command: Awaitable[None]) -> None:
 @router.post("/me/login")
 async def log_into_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Join the complaint queue: calls start ringing this officer's phone."""
-    username, interface = phone_of(session, principal)
-    await _run(ami.queue_add(interface, username))
-    return AgentState(username=username, interface=interface, state="logged_in")
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_add(endpoint, username))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_in")
 
 
 @router.post("/me/logout")
 async def log_out_of_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Leave the complaint queue."""
-    username, interface = phone_of(session, principal)
-    await _run(ami.queue_remove(interface))
-    return AgentState(username=username, interface=interface, state="logged_out")
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_remove(endpoint))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_out")
 
 
 @router.post("/me/pause")
@@ -88,17 +101,19 @@ async def pause(
     body: PauseRequest, session: SessionDep, principal: AgentDep, ami: ControlDep
 ) -> AgentState:
     """Stop receiving calls for a while, with a reason supervisors see."""
-    username, interface = phone_of(session, principal)
-    await _run(ami.queue_pause(interface, True, body.reason))
-    return AgentState(username=username, interface=interface, state="paused", reason=body.reason)
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_pause(endpoint, True, body.reason))
+    return AgentState(
+        username=username, interface=pjsip_interface(endpoint), state="paused", reason=body.reason
+    )
 
 
 @router.post("/me/unpause")
 async def unpause(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Receive calls again."""
-    username, interface = phone_of(session, principal)
-    await _run(ami.queue_pause(interface, False))
-    return AgentState(username=username, interface=interface, state="unpaused")
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_pause(endpoint, False))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="unpaused")
 
 
 # A call whose end was never seen (e.g. events lost in an outage) stops counting after this.

@@ -10,7 +10,7 @@ from api import callback_dial as dialling
 from api import callbacks as service
 from api.ami.control import AmiCommandError
 from api.auth import Principal, Role, require_roles
-from api.callbacks import DIALABLE, ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
+from api.callbacks import ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
 from api.db import SessionDep
 from api.errors import Conflict, InvalidInput, Unavailable
 from api.routes.agents import ControlDep, phone_of
@@ -73,25 +73,27 @@ async def dial_callback(
     409 if another officer has it or the citizen was already reached; 503 if the
     officer's phone did not answer or Asterisk is unreachable.
     """
-    username, interface = phone_of(session, principal)
+    username, endpoint = phone_of(session, principal)
     item = service.get_callback(session, callback_id)
     if item.outcome == dialling.REACHED:
         raise Conflict("this citizen was already reached", "already_reached")
-    if not DIALABLE.match(item.number):
-        raise InvalidInput(f"the number {item.number!r} can't be dialled", "not_dialable")
+    if not service.dialable(item.number):
+        raise InvalidInput(f"the number {item.number[:40]!r} can't be dialled", "not_dialable")
     channel_id = dialling.claim(
         session, callback_id=callback_id, number=item.number, agent=username
     )
+    line = item.line or ""
     try:
         await ami.originate(
-            channel=interface,
+            endpoint=endpoint,
             context=CONTEXT,
-            exten=item.number,
-            caller_id=f'"Callback {item.ticket or item.id}" <{item.number}>',
+            number=item.number,
+            caller_label=f"Callback {item.ticket or item.id}",
             channel_id=channel_id,
             variables={
                 "LAPOR_CALLBACK": callback_id,
-                "LAPOR_CALLBACK_LINE": item.line or "",
+                # An unusable line (from an old record) falls back to the main line.
+                "LAPOR_CALLBACK_LINE": line if service.usable_line(line) else "",
                 "LAPOR_CALLBACK_RING": str(CITIZEN_RING_SECONDS),
             },
             ring_seconds=AGENT_RING_SECONDS,

@@ -163,8 +163,8 @@ def test_dial_attempts_and_outcomes_are_recorded(api: ApiHarness, asterisk: Fake
     assert first.status_code == 200, first.text
     assert (first.json()["attempts"], first.json()["claimed_by"]) == (1, "siti")
     [action] = asterisk.originated
-    assert action["channel"] == "PJSIP/1001"  # the officer's phone first
-    assert (action["context"], action["exten"]) == ("callback", "081211112222")
+    assert action["endpoint"] == "1001"  # the officer's phone first
+    assert (action["context"], action["number"]) == ("callback", "081211112222")
     assert action["variables"]["LAPOR_CALLBACK"] == callback
 
     report_dial(api, callback, "BUSY")
@@ -197,7 +197,7 @@ def test_a_second_officer_gets_409_while_the_first_calls(
     taken = api.client.post(f"/callbacks/{callback}/dial", headers=budi)
     assert (taken.status_code, taken.json()["error"]) == (409, "already_claimed")
     assert "siti" in taken.json()["message"]
-    assert [a["channel"] for a in asterisk.originated] == ["PJSIP/1001"]
+    assert [a["endpoint"] for a in asterisk.originated] == ["1001"]
     assert listed(api)[0]["claimed_by"] == "siti"
     report_dial(api, callback, "CONGESTION")
     assert api.client.get(f"/callbacks/{callback}", headers=budi).json()["outcome"] == "no_answer"

@@ -193,7 +193,7 @@ async def test_unknown_and_unwanted_events_are_not_forwarded(rig: Rig) -> None:
         + event(
             "UserEvent",
             UserEvent="LaporTicket",
-            Ticket="LPR-1",
+            Ticket="10000011",
             Category="lainnya",
             Line="082282204761",
             Uniqueid="3.1",

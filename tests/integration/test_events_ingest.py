@@ -57,7 +57,7 @@ def test_answered_call_row_holds_every_field(api: ApiHarness) -> None:
         talk=42,
         agent="petugas-1002",
         category="infrastruktur",
-        ticket="LPR-0001",
+        ticket="10000001",
     )
     result = post(api, call.events, api.headers(Role.collector))
     assert result == {"accepted": len(call.events), "duplicates": 0}
@@ -80,7 +80,7 @@ def test_answered_call_row_holds_every_field(api: ApiHarness) -> None:
         "talk_seconds": 42,
         "agent": "petugas-1002",
         "category": "infrastruktur",
-        "ticket": "LPR-0001",
+        "ticket": "10000001",
         "outcome": "answered",
     }
 
@@ -91,7 +91,7 @@ def test_every_outcome(api: ApiHarness) -> None:
         FakeCall("02", T0, "abandoned", wait=12),
         FakeCall("03", T0, "abandoned", wait=4),
         FakeCall("04", T0, "ivr_only"),
-        FakeCall("05", T0, "callback", wait=30, ticket="LPR-0002"),
+        FakeCall("05", T0, "callback", wait=30, ticket="10000002"),
         FakeCall("06", T0, "exit_timeout", wait=300),
     ]
     post(api, [e for c in batch for e in c.events], api.headers(Role.collector))
@@ -104,7 +104,7 @@ def test_every_outcome(api: ApiHarness) -> None:
         "05": ("callback_requested", 30),
         "06": ("exit_timeout", 300),
     }
-    assert rows["05"]["ticket"] == "LPR-0002"
+    assert rows["05"]["ticket"] == "10000002"
     assert rows["04"]["queue_entered_at"] is None
 
 
@@ -140,7 +140,7 @@ def test_duplicates_inside_one_batch_count_once(api: ApiHarness) -> None:
 
 def test_events_out_of_order_give_the_same_rows(api: ApiHarness) -> None:
     batch = [
-        FakeCall("01", T0, "answered", wait=3, category="kependudukan", ticket="LPR-9"),
+        FakeCall("01", T0, "answered", wait=3, category="kependudukan", ticket="10000009"),
         FakeCall("02", T0, "abandoned", wait=12),
         FakeCall("03", T0, "callback", wait=30),
         FakeCall("04", T0, "ivr_only"),
@@ -153,7 +153,7 @@ def test_events_out_of_order_give_the_same_rows(api: ApiHarness) -> None:
         post(api, shuffled[start : start + 3], headers)
     scrambled = calls(api)
     expected = {
-        "01": ("answered", 3, "kependudukan", "LPR-9"),
+        "01": ("answered", 3, "kependudukan", "10000009"),
         "02": ("abandoned", 12, None, None),
         "03": ("callback_requested", 30, None, None),
         "04": ("ivr_only", None, None, None),

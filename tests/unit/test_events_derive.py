@@ -81,16 +81,16 @@ def test_varsets_and_user_events_carry_ticket_and_category() -> None:
         "1.1",
         [
             ami("VarSet", 1, Variable="LAPOR_CATEGORY", Value="pelayanan_publik"),
-            ami("VarSet", 2, Variable="LAPOR_TICKET", Value="LPR-7"),
+            ami("VarSet", 2, Variable="LAPOR_TICKET", Value="10000007"),
             ami("QueueCallerJoin", 3, Queue="pengaduan"),
-            ami("UserEvent", 60, UserEvent="LaporCallback", Ticket="LPR-7", Number="0812"),
+            ami("UserEvent", 60, UserEvent="LaporCallback", Ticket="10000007", Number="0812"),
             ami("QueueCallerLeave", 60, Queue="pengaduan"),
         ],
         5,
     )
     assert (row.category, row.ticket, row.outcome, row.wait_seconds) == (
         "pelayanan_publik",
-        "LPR-7",
+        "10000007",
         "callback_requested",
         57,
     )

@@ -99,7 +99,7 @@ def test_another_citys_lines_reach_the_dialplan_and_the_callback_caller_id(
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert "exten => 0721111,1,Set(__LAPOR_LINE" in dialplan
     assert "exten => 0721222,1,Set(__LAPOR_LINE" in dialplan
-    assert '= ""]?0721111:${LAPOR_CALLBACK_LINE}' in dialplan
+    assert "]?0721111:${LAPOR_CALLBACK_FROM})})" in dialplan
     assert "082282204761" not in dialplan
 
 
