@@ -30,10 +30,10 @@ from api.events.models import Call
 class CallbackBase(SQLModel):
     # Chosen by the IVR (a UUID) so a redelivered request is recognised.
     request_id: str = Field(max_length=64, min_length=8)
-    ticket: str | None = Field(default=None, max_length=8, regex=values.TICKET_PATTERN)
-    number: str = Field(max_length=32, regex=values.PHONE_NUMBER_PATTERN)
+    ticket: str | None = Field(default=None, max_length=8)
+    number: str = Field(max_length=32)
     # Empty when the IVR could not tell which line was called.
-    line: str = Field(default="", max_length=32, regex=r"^$|" + values.LINE_PATTERN)
+    line: str = Field(default="", max_length=32)
     uniqueid: str = Field(max_length=64)
     # When the caller first entered the queue: the callback list keeps that order.
     queue_entered_at: datetime
@@ -41,7 +41,12 @@ class CallbackBase(SQLModel):
 
 
 class CallbackCreate(CallbackBase):
+    # The number, line and ticket go back to Asterisk when the citizen is called back:
+    # each is checked as its kind here (asterisk_values), full match.
     _aware = field_validator("queue_entered_at", "requested_at")(as_utc)
+    _number = field_validator("number")(values.phone_number)
+    _line = field_validator("line")(lambda line: values.line(line) if line else line)
+    _ticket = field_validator("ticket")(lambda ticket: ticket and values.ticket(ticket))
 
 
 class CallbackRequest(CallbackBase, table=True):

@@ -30,6 +30,9 @@ class FakeAmi:
         self._server: asyncio.Server | None = None
         self._all: list[asyncio.StreamWriter] = []
         self.port = 0
+        # Every action received, as (header, value) pairs, and every byte.
+        self.actions: list[list[tuple[str, str]]] = []
+        self.received = bytearray()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -46,22 +49,39 @@ class FakeAmi:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Read actions as Asterisk's manager.c does: lines end at LF (a CR before it is
+        dropped) and an empty line ends an action. Every action is recorded."""
         self._all.append(writer)
         writer.write(b"Asterisk Call Manager/9.0.0\r\n")
+        pairs: list[tuple[str, str]] = []
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while True:
-                raw = await reader.readuntil(b"\r\n\r\n")
-                headers = dict(
-                    line.split(": ", 1) for line in raw.decode().split("\r\n") if ": " in line
-                )
+                raw = await reader.readuntil(b"\n")
+                self.received += raw
+                line = raw.decode(errors="replace").rstrip("\n").rstrip("\r")
+                if line:
+                    key, _, value = line.partition(":")
+                    pairs.append((key.strip(), value.strip()))
+                    continue
+                if not pairs:
+                    continue
+                self.actions.append(pairs)
+                headers = dict(pairs)
+                pairs = []
                 async with self._locks.setdefault(writer, asyncio.Lock()):
                     self._answer(headers, writer)
                     await writer.drain()
 
+    def actions_named(self, name: str) -> list[list[tuple[str, str]]]:
+        """The recorded actions called ``name`` (case-insensitive), headers in order."""
+        return [a for a in self.actions if dict(a).get("Action", "").lower() == name.lower()]
+
     def _answer(self, action: dict[str, str], writer: asyncio.StreamWriter) -> None:
         action_id = action.get("ActionID", "")
         name = action.get("Action", "").lower()
-        if name == "login":
+        if name not in ("login", "ping"):
+            writer.write(frame(Response="Success", ActionID=action_id, Message="ok"))
+        elif name == "login":
             if action.get("Secret") == self.secret:
                 self.logins += 1
                 self.clients.append(writer)
