@@ -13,8 +13,11 @@ Why these characters matter (docs/asterisk.md has the detail):
   assignments: inside a UserEvent field it forges a header, inside a variable a second
   assignment.
 - ``$``, ``{``, ``}``, ``[`` and ``]`` start variable substitution and expressions, in
-  which Asterisk calls dialplan functions; ``|`` separates queue_log fields; ``"``, ``\\``,
-  ``<`` and ``>`` delimit a Caller ID; ``;`` starts a comment in config-like values.
+  which Asterisk calls dialplan functions.
+- An unbalanced ``(`` or ``[`` makes Asterisk ignore the commas after it, merging the
+  next argument into this one.
+- ``|`` separates queue_log fields; ``"``, ``\\``, ``<`` and ``>`` delimit a Caller ID;
+  ``;`` starts a comment in config-like values.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9_.+:@-]{0,64}")
 _EPOCH = re.compile(r"[0-9]{1,12}")
 _LINE_BREAKS = ("\r", "\n", "\x00")
 # Characters with a meaning to Asterisk, AMI or queue_log (see the module docstring).
-_SPECIAL = frozenset(',|$\\{}[]"<>;')
+_SPECIAL = frozenset(',|$\\{}[]()"<>;')
 FREE_TEXT_LIMIT = 128
 
 

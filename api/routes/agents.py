@@ -35,7 +35,7 @@ def _plain_words(reason: str) -> str:
     if not values.is_free_text(reason, 64):
         raise ValueError(
             "a reason is plain words: no line breaks, control characters or any of , | $ \\ "
-            '{ } [ ] " < > ;, and no leading, trailing or double spaces'
+            '{ } [ ] ( ) " < > ;, and no leading, trailing or double spaces'
         )
     return reason
 
