@@ -10,7 +10,13 @@ own ``${VAR}`` syntax is left alone). Values come from, in order of precedence:
 
 A block between the lines ``;{{#AGENTS}}`` and ``;{{/AGENTS}}`` is repeated for every
 agent listed in the file named by ``LAPOR_AGENTS_FILE`` (one ``id:secret`` per line),
-with ``{{AGENT_ID}}`` and ``{{AGENT_SECRET}}`` filled in.
+with ``{{AGENT_ID}}`` and ``{{AGENT_SECRET}}`` filled in. A block between
+``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
+non-empty value (e.g. the trunk's digest auth).
+
+Values are refused, with the variable's name, if they hold a line break (it would add
+config lines) or, for secrets, a ``change-me`` placeholder of ``.env.example`` or fewer
+than 16 characters.
 
 Stdlib only: it runs inside the Asterisk image and the sandbox rootfs as well as on the
 host. Usage: ``render.py SRC_DIR DST_DIR [FILE ...]``.
@@ -25,9 +31,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
-AGENT_BLOCK = re.compile(r"^;\{\{#AGENTS\}\}\n(.*?)^;\{\{/AGENTS\}\}\n", re.S | re.M)
+BLOCK = re.compile(r"^;\{\{#([A-Z][A-Z0-9_]*)\}\}\n(.*?)^;\{\{/\1\}\}\n", re.S | re.M)
 AGENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 ENV_PREFIX = "LAPOR_"
+# Secrets (AMI, SIP, API tokens) are at least this long: `openssl rand -hex 24` gives 48.
+MIN_SECRET_LENGTH = 16
 
 
 class RenderError(Exception):
@@ -76,26 +84,57 @@ def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
         agent_id, sep, secret = line.partition(":")
         if not sep or not AGENT_ID.match(agent_id) or not secret or "\n" in secret:
             raise RenderError(f"{path}:{number}: expected agent_id:secret")
+        problem = weak_secret(secret)
+        if problem:
+            raise RenderError(f"{path}:{number}: the SIP secret of {agent_id} {problem}")
         agents.append((agent_id, secret))
     return agents
 
 
 def render_text(text: str, values: Mapping[str, str], agents: Iterable[tuple[str, str]]) -> str:
-    """Expand the agent blocks, then every ``{{NAME}}``; raise on any missing value."""
+    """Expand the blocks, then every ``{{NAME}}``; raise on any missing or unsafe value."""
     agent_list = list(agents)
 
-    def expand_agents(match: re.Match[str]) -> str:
-        block = match.group(1)
+    def expand(match: re.Match[str]) -> str:
+        name, block = match.group(1), match.group(2)
+        if name != "AGENTS":
+            return block if values.get(name) else ""
         return "".join(
             block.replace("{{AGENT_ID}}", agent_id).replace("{{AGENT_SECRET}}", secret)
             for agent_id, secret in agent_list
         )
 
-    text = AGENT_BLOCK.sub(expand_agents, text)
-    missing = sorted({name for name in PLACEHOLDER.findall(text) if name not in values})
+    text = BLOCK.sub(expand, text)
+    used = set(PLACEHOLDER.findall(text))
+    missing = sorted(name for name in used if name not in values)
     if missing:
         raise RenderError("missing values: " + ", ".join(ENV_PREFIX + name for name in missing))
+    for name in sorted(used):
+        check_value(name, values[name])
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def check_value(name: str, value: str) -> None:
+    """Refuse a value that would add config lines, and a weak or placeholder secret."""
+    if any(char in value for char in "\r\n\x00"):
+        raise RenderError(f"{ENV_PREFIX}{name} holds a line break; set it on one line")
+    if is_secret(name) and value:
+        problem = weak_secret(value)
+        if problem:
+            raise RenderError(f"{ENV_PREFIX}{name} {problem}: set a real secret")
+
+
+def is_secret(name: str) -> bool:
+    return name.endswith(("_SECRET", "_PASSWORD", "_TOKEN"))
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why a secret is unusable (a placeholder, too short), or None."""
+    if "change-me" in secret.lower():
+        return "is still the change-me placeholder of .env.example"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    return None
 
 
 def render_dir(

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from asterisk_conf.render import PLACEHOLDER, read_env_file, render_dir
+from asterisk_conf.render import PLACEHOLDER, RenderError, read_env_file, render_dir
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -361,10 +362,14 @@ def interpolate(value: str, variables: dict[str, str]) -> str:
 
 
 def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) -> None:
-    """What the entrypoint does at start-up, with .env.example's values and one agent."""
+    """What the entrypoint does at start-up, with .env.example's values (its change-me
+    placeholders replaced, as its comments ask) and one agent."""
     agents = tmp_path / "agents.txt"
-    agents.write_text("petugas01:agent-secret\n", encoding="utf-8")
-    variables = read_env_file(ENV_EXAMPLE)
+    agents.write_text("petugas01:agent-secret-0123456789\n", encoding="utf-8")
+    variables = {
+        key: secrets.token_hex(24) if "change-me" in value else value
+        for key, value in read_env_file(ENV_EXAMPLE).items()
+    }
     env = {
         key: interpolate(value, variables)
         for key, value in environment(services()["asterisk"]).items()
@@ -497,3 +502,16 @@ def test_docker_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "LAPOR_" in result.stderr, result.stderr
+
+
+def test_the_placeholders_of_env_example_are_refused_naming_the_variable(tmp_path: Path) -> None:
+    agents = tmp_path / "agents.txt"
+    agents.write_text("petugas01:agent-secret-0123456789\n", encoding="utf-8")
+    variables = read_env_file(ENV_EXAMPLE)
+    env = {
+        key: interpolate(value, variables)
+        for key, value in environment(services()["asterisk"]).items()
+    }
+    env["LAPOR_AGENTS_FILE"] = str(agents)
+    with pytest.raises(RenderError, match="LAPOR_AMI_COLLECTOR_SECRET .*change-me"):
+        render_dir(CONF_DIR, tmp_path / "etc", env)

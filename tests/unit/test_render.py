@@ -45,7 +45,7 @@ def test_environment_overrides_defaults_and_reads_secret_files(tmp_path: Path) -
 
 def test_malformed_agents_file_is_rejected(tmp_path: Path) -> None:
     agents = tmp_path / "agents.txt"
-    agents.write_text("1001:ok\nno-secret-here\n")
+    agents.write_text("1001:ok-0123456789abcdef\nno-secret-here\n")
     (tmp_path / "x.conf").write_text(";{{#AGENTS}}\n{{AGENT_ID}}\n;{{/AGENTS}}\n")
     with pytest.raises(RenderError, match=r"agents\.txt:2"):
         render_dir(tmp_path, tmp_path / "out", {"LAPOR_AGENTS_FILE": str(agents)})
@@ -62,10 +62,10 @@ def test_cli_reports_missing_secret_and_fails(
 def only_secrets(tmp_path: Path) -> dict[str, str]:
     """The environment with only what the templates need and have no default for."""
     agents = tmp_path / "agents.txt"
-    agents.write_text("1001:pw-one\n")
+    agents.write_text("1001:pw-one-0123456789abcdef\n")
     return {
-        "LAPOR_AMI_COLLECTOR_SECRET": "collector-pw",
-        "LAPOR_AMI_CONTROL_SECRET": "control-pw",
+        "LAPOR_AMI_COLLECTOR_SECRET": "collector-pw-0123456789",
+        "LAPOR_AMI_CONTROL_SECRET": "control-pw-0123456789",
         "LAPOR_AGENTS_FILE": str(agents),
     }
 
@@ -109,3 +109,57 @@ def test_no_secret_is_committed_in_the_templates() -> None:
             key, _, value = line.partition("=")
             if key.strip() in {"secret", "password"}:
                 assert value.strip().startswith("{{"), f"{conf.name}: {line}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("LAPOR_AMI_CONTROL_SECRET", "change-me-ami-control-secret", "change-me"),
+        ("LAPOR_AMI_CONTROL_SECRET", "short", "shorter than 16"),
+        ("LAPOR_TRUNK_HOST", "gw\n[evil]\ntype=endpoint", "line break"),
+    ],
+)
+def test_a_placeholder_weak_or_multiline_value_is_refused_by_name(
+    tmp_path: Path, name: str, value: str, problem: str
+) -> None:
+    env = {**only_secrets(tmp_path), name: value}
+    with pytest.raises(RenderError, match=f"{name} .*{problem}"):
+        render_dir(CONF_DIR, tmp_path / "etc", env)
+
+
+def test_a_weak_sip_secret_in_the_agents_file_is_refused(tmp_path: Path) -> None:
+    env = only_secrets(tmp_path)
+    Path(env["LAPOR_AGENTS_FILE"]).write_text("1001:1001\n")
+    with pytest.raises(RenderError, match="agents.txt:1: the SIP secret of 1001"):
+        render_dir(CONF_DIR, tmp_path / "etc", env)
+
+
+def test_officers_phones_register_only_from_the_allowed_networks(tmp_path: Path) -> None:
+    render_dir(CONF_DIR, tmp_path / "etc", only_secrets(tmp_path))
+    pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
+    endpoint = pjsip.split("[1001](agent-endpoint)")[0].split("[agent-endpoint](!)")[1]
+    for option in ("deny", "contact_deny"):
+        assert f"{option} = 0.0.0.0/0.0.0.0" in endpoint
+    for option in ("permit", "contact_permit"):
+        assert f"{option} = 127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16" in endpoint
+
+
+def test_the_trunk_is_ip_identified_unless_digest_auth_and_registration_are_set(
+    tmp_path: Path,
+) -> None:
+    render_dir(CONF_DIR, tmp_path / "ip", only_secrets(tmp_path))
+    by_ip = (tmp_path / "ip" / "pjsip.conf").read_text()
+    assert "outbound_auth" not in by_ip
+    assert "type = registration" not in by_ip
+    env = {
+        **only_secrets(tmp_path),
+        "LAPOR_TRUNK_USERNAME": "lapor",
+        "LAPOR_TRUNK_PASSWORD": "provider-password-123",
+        "LAPOR_TRUNK_REGISTER": "yes",
+    }
+    render_dir(CONF_DIR, tmp_path / "digest", env)
+    digest = (tmp_path / "digest" / "pjsip.conf").read_text()
+    assert "outbound_auth = trunk-auth" in digest
+    assert "password = provider-password-123" in digest
+    assert "type = registration" in digest
+    assert "client_uri = sip:lapor@gsm-gateway" in digest
