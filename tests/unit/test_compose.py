@@ -513,5 +513,5 @@ def test_the_placeholders_of_env_example_are_refused_naming_the_variable(tmp_pat
         for key, value in environment(services()["asterisk"]).items()
     }
     env["LAPOR_AGENTS_FILE"] = str(agents)
-    with pytest.raises(RenderError, match="LAPOR_AMI_COLLECTOR_SECRET .*change-me"):
+    with pytest.raises(RenderError, match=r"LAPOR_AMI_COLLECTOR_SECRET .*change-me"):
         render_dir(CONF_DIR, tmp_path / "etc", env)

@@ -130,7 +130,7 @@ def test_a_placeholder_weak_or_multiline_value_is_refused_by_name(
 def test_a_weak_sip_secret_in_the_agents_file_is_refused(tmp_path: Path) -> None:
     env = only_secrets(tmp_path)
     Path(env["LAPOR_AGENTS_FILE"]).write_text("1001:1001\n")
-    with pytest.raises(RenderError, match="agents.txt:1: the SIP secret of 1001"):
+    with pytest.raises(RenderError, match=r"agents\.txt:1: the SIP secret of 1001"):
         render_dir(CONF_DIR, tmp_path / "etc", env)
 
 
