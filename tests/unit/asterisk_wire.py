@@ -43,7 +43,8 @@ def agi_args(line: str) -> list[str]:
 def app_args(data: str, delim: str = ",") -> list[str]:
     args: list[str] = []
     current: list[str] = []
-    paren = bracket = 0
+    depth = {"(": 0, "[": 0}
+    closing = {")": "(", "]": "["}
     quoted = escaped = False
     for char in data:
         if escaped:
@@ -53,22 +54,14 @@ def app_args(data: str, delim: str = ",") -> list[str]:
             escaped = True
         elif char == '"':
             quoted = not quoted
-        elif char == "(":
-            paren += 1
-            current.append(char)
-        elif char == ")":
-            paren = max(0, paren - 1)
-            current.append(char)
-        elif char == "[":
-            bracket += 1
-            current.append(char)
-        elif char == "]":
-            bracket = max(0, bracket - 1)
-            current.append(char)
-        elif char == delim and not (paren or bracket or quoted):
+        elif char == delim and not (any(depth.values()) or quoted):
             args.append("".join(current))
             current = []
         else:
+            if char in depth:
+                depth[char] += 1
+            elif char in closing:
+                depth[closing[char]] = max(0, depth[closing[char]] - 1)
             current.append(char)
     args.append("".join(current))
     return args
