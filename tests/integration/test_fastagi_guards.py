@@ -74,10 +74,7 @@ async def until(check: Callable[[], bool]) -> None:
 
 
 async def ended(peer: AGIPeer) -> bytes:
-    try:
-        return await asyncio.wait_for(peer.reader.read(), OUTCOME_TIMEOUT)
-    except ConnectionError:
-        return b""
+    return await asyncio.wait_for(peer.read_until_gone(), OUTCOME_TIMEOUT)
 
 
 class Recorder:

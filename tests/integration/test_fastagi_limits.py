@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.agi_peer import AGIPeer
+from tests.integration.agi_peer import AGIPeer, flood
 
 # Generous bound on anything the server should do "at once" or "after its timeout".
 SERVER_TIMEOUT = 30.0
@@ -97,18 +97,6 @@ async def start_ivr(tmp_path: Path) -> AsyncIterator[StartIvr]:
                 await ivr.process.wait()
 
 
-async def ended(peer: AGIPeer) -> bytes:
-    """What the server still sends until its side of the connection is gone.
-
-    A server that closes without reading what the peer sent makes the kernel answer with
-    a reset; that counts as closed too.
-    """
-    try:
-        return await peer.reader.read()
-    except ConnectionError:
-        return b""
-
-
 async def greet_session(port: int, script: str = "greet") -> list[str]:
     """A well-behaved Asterisk's session: headers, then "200 result=0" to every command."""
     peer = await AGIPeer.connect(port)
@@ -124,28 +112,6 @@ async def greet_session(port: int, script: str = "greet") -> list[str]:
 def assert_served(commands: list[str]) -> None:
     assert commands[:1] == ["ANSWER"], commands
     assert commands[-1:] == ["SET VARIABLE LAPOR_STATUS OK"], commands
-
-
-async def flood(port: int, line: bytes, budget: int) -> bool:
-    """Write ``line`` over and over; True once the server cut the connection, False if
-    ``budget`` bytes went through without that."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    chunk = line * max(1, 64 * 1024 // len(line))
-    sent = 0
-    try:
-        while sent < budget:
-            writer.write(chunk)
-            await writer.drain()
-            sent += len(chunk)
-            if reader.at_eof():
-                return True
-        return False
-    except ConnectionError:
-        return True
-    finally:
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
 
 
 async def test_header_flood_is_cut_memory_stays_bounded_and_calls_are_served(
@@ -200,7 +166,7 @@ async def test_slow_drip_of_header_bytes_is_cut_after_the_header_timeout(
 
     dripping = asyncio.create_task(drip())
     try:
-        assert await asyncio.wait_for(ended(peer), SERVER_TIMEOUT) == b""
+        assert await asyncio.wait_for(peer.read_until_gone(), SERVER_TIMEOUT) == b""
     finally:
         dripping.cancel()
         await peer.close()
@@ -221,7 +187,7 @@ async def test_idle_peers_over_the_session_cap_are_refused_at_once(
     ivr = await start_ivr(LAPOR_IVR_MAX_SESSIONS="100", LAPOR_IVR_HEADER_TIMEOUT="600")
     peers = await connect_silent_peers(ivr.port, 1000)
     try:
-        waits = {asyncio.create_task(ended(peer)): peer for peer in peers}
+        waits = {asyncio.create_task(peer.read_until_gone()): peer for peer in peers}
         async with asyncio.timeout(SERVER_TIMEOUT):
             for count, finished in enumerate(asyncio.as_completed(waits), 1):
                 assert await finished == b""
@@ -234,7 +200,7 @@ async def test_idle_peers_over_the_session_cap_are_refused_at_once(
         # Over the cap, a real request is refused too, without a single command...
         refused = await AGIPeer.connect(ivr.port)
         await refused.send_headers("call")
-        assert await asyncio.wait_for(ended(refused), SERVER_TIMEOUT) == b""
+        assert await asyncio.wait_for(refused.read_until_gone(), SERVER_TIMEOUT) == b""
         await refused.close()
         # ...and served again once there is room.
         for peer in held[:10]:
@@ -259,7 +225,7 @@ async def test_idle_peers_time_out_while_a_call_is_served(start_ivr: StartIvr) -
     try:
         assert_served(await greet_session(ivr.port))
         gone = await asyncio.wait_for(
-            asyncio.gather(*(ended(peer) for peer in peers)), SERVER_TIMEOUT * 2
+            asyncio.gather(*(peer.read_until_gone() for peer in peers)), SERVER_TIMEOUT * 2
         )
         assert gone == [b""] * len(peers)
     finally:
@@ -277,7 +243,7 @@ async def test_a_peer_that_never_answers_a_command_loses_its_session(
         await peer.send_headers("greet")
         assert await peer.read_command() == "ANSWER"
         # No reply, ever: the server gives up after the reply timeout.
-        assert await asyncio.wait_for(ended(peer), SERVER_TIMEOUT) == b""
+        assert await asyncio.wait_for(peer.read_until_gone(), SERVER_TIMEOUT) == b""
     finally:
         await peer.close()
     assert "no reply to ANSWER within 0.5 s" in ivr.log_text()
@@ -295,7 +261,7 @@ async def test_a_peer_outside_the_allowed_networks_runs_no_handler(
     peer = await AGIPeer.connect(ivr.port)
     try:
         await peer.send_headers("call")
-        assert await asyncio.wait_for(ended(peer), SERVER_TIMEOUT) == b""
+        assert await asyncio.wait_for(peer.read_until_gone(), SERVER_TIMEOUT) == b""
     finally:
         await peer.close()
     assert "denied: address not allowed" in ivr.log_text()
@@ -314,7 +280,7 @@ async def test_a_request_without_the_agi_secret_runs_no_handler(
     peer = await AGIPeer.connect(ivr.port)
     try:
         await peer.send_headers(script)
-        assert await asyncio.wait_for(ended(peer), SERVER_TIMEOUT) == b""
+        assert await asyncio.wait_for(peer.read_until_gone(), SERVER_TIMEOUT) == b""
     finally:
         await peer.close()
     # The right secret still opens a session.
