@@ -376,6 +376,7 @@ def main() -> None:
             **prepare_ivr_node(sandbox, wanted).as_env(),
             "LAPOR_AGI_HOST": sandbox.config.agi_host,
             "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
+            "LAPOR_AGI_SECRET": sandbox.secrets.agi,
             "LAPOR_LOG_LEVEL": "WARNING",
         }
         ivr = subprocess.Popen([BIN / "lapor-ivr"], env=env)
