@@ -394,15 +394,14 @@ class FastAGIServer:
         if env is None:
             self._log_empty.log("connection from %s closed before any header", peer)
             return CallOutcome("", "", "bad_request", "no headers")
+        request = request_from_env(redact_secret(env))
         if not self.access.secret_matches(env.get("agi_network_script", "")):
-            script = request_from_env(redact_secret(env)).script
             self._log_denied.log(
                 "FastAGI request from %s denied: missing or wrong AGI secret (script %r)",
                 peer,
-                script[:64],
+                request.script[:64],
             )
-            return CallOutcome("", script, "denied", "missing or wrong AGI secret")
-        request = request_from_env(redact_secret(env))
+            return CallOutcome("", request.script, "denied", "missing or wrong AGI secret")
         with call_context(request.uniqueid):
             logger.info("call start script=%s channel=%s", request.script, request.channel)
             channel = StreamChannel(request, reader, writer, self.limits)
