@@ -15,18 +15,24 @@ import sys
 from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
 from ivr import FastAGIServer, configure_logging
-from ivr.settings import IvrSettings
+from ivr.settings import FastAGISettings, IvrSettings, SettingsError
 
 logger = logging.getLogger("agi_scripts")
 
-# Loopback by default: FastAGI has no authentication, never expose it publicly.
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 4573
 
-
-async def serve(host: str, port: int, settings: IvrSettings) -> None:
+async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> None:
     services = Services.from_settings(settings)
-    server = FastAGIServer(make_routes(services), host=host, port=port)
+    server = FastAGIServer(
+        make_routes(services),
+        host=server_settings.host,
+        port=server_settings.port,
+        limits=server_settings.limits,
+        access=server_settings.access,
+    )
+    if not server_settings.access.secret:
+        logger.warning(
+            "no AGI secret set (LAPOR_AGI_SECRET): FastAGI peers are checked by address only"
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -55,12 +61,14 @@ async def flush(settings: IvrSettings) -> int:
 
 def main() -> None:
     configure_logging(os.environ.get("LAPOR_LOG_LEVEL", "INFO"))
-    settings = IvrSettings.from_env()
-    if sys.argv[1:] == ["flush"]:
-        raise SystemExit(asyncio.run(flush(settings)))
-    host = os.environ.get("LAPOR_AGI_HOST", DEFAULT_HOST)
-    port = int(os.environ.get("LAPOR_AGI_PORT", str(DEFAULT_PORT)))
-    asyncio.run(serve(host, port, settings))
+    try:
+        settings = IvrSettings.from_env()
+        if sys.argv[1:] == ["flush"]:
+            raise SystemExit(asyncio.run(flush(settings)))
+        server_settings = FastAGISettings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"lapor-ivr: {exc}") from None
+    asyncio.run(serve(server_settings, settings))
 
 
 if __name__ == "__main__":

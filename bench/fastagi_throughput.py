@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ivr import Channel, FastAGIServer
+from ivr.fastagi import FastAGILimits
 from tests.integration.agi_peer import AGIPeer
 
 
@@ -32,7 +33,10 @@ async def ivr_turn(channel: Channel) -> None:
 
 def serve(ready: Connection) -> None:
     async def main() -> None:
-        server = FastAGIServer({"turn": ivr_turn}, port=0)
+        # No session cap in the way: this measures the server's own cost per call.
+        server = FastAGIServer(
+            {"turn": ivr_turn}, port=0, limits=FastAGILimits(max_sessions=100_000)
+        )
         await server.start()
         ready.send(server.bound_port)
         await asyncio.Event().wait()

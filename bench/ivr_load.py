@@ -376,6 +376,9 @@ def main() -> None:
             **prepare_ivr_node(sandbox, wanted).as_env(),
             "LAPOR_AGI_HOST": sandbox.config.agi_host,
             "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
+            "LAPOR_AGI_SECRET": sandbox.secrets.agi,
+            # Room for every call of the run: the cap is not what this measures.
+            "LAPOR_IVR_MAX_SESSIONS": str(max(args.concurrency * 2, 300)),
             "LAPOR_LOG_LEVEL": "WARNING",
         }
         ivr = subprocess.Popen([BIN / "lapor-ivr"], env=env)

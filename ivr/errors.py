@@ -3,6 +3,7 @@
 AGIError
 ├── AGIProtocolError      malformed data on the wire (headers or replies)
 ├── AGIHangup             the channel hung up (or the connection closed)
+├── AGITimeout            the peer did not reply to a command in time
 └── AGICommandError       Asterisk rejected a command; ``.reply`` holds the reply
     ├── AGIInvalidCommand 510: unknown command
     ├── AGIDeadChannel    511: command not permitted on a dead channel
@@ -27,6 +28,10 @@ class AGIProtocolError(AGIError):
 
 class AGIHangup(AGIError):
     """The channel hung up; only a few commands are still allowed."""
+
+
+class AGITimeout(AGIError):
+    """No reply to a command within its reply timeout; the session cannot go on."""
 
 
 class AGICommandError(AGIError):

@@ -1,4 +1,15 @@
-"""FastAGI server: one asyncio task per connection, routed by script name."""
+"""FastAGI server: one asyncio task per connection, routed by script name.
+
+Whatever reaches the port may be a healthy Asterisk or not, so every session is bounded
+(``FastAGILimits``): the longest line, the size and the time of the header block, the
+time to wait for each reply, and the number of sessions at once. A peer that breaks a
+limit is closed, with a log line, and nothing it sent beyond the limit is kept. Who may
+open a session at all is ``ivr.access.PeerAccess``: an address allow-list and an
+optional shared secret in the AGI URL.
+
+A refused session is safe for the caller: the dialplan queues the call after ``AGI()``
+whatever ``AGISTATUS`` says (asterisk_conf/extensions.conf, ``[ivr]``).
+"""
 
 from __future__ import annotations
 
@@ -6,30 +17,117 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ivr.access import PeerAccess, redact_secret
 from ivr.channel import Channel, Handler
-from ivr.errors import AGIHangup, AGIProtocolError
+from ivr.errors import AGIHangup, AGIProtocolError, AGITimeout
 from ivr.logs import call_context
-from ivr.protocol import HANGUP_LINE, AGIReply, AGIRequest, ReplyCollector, parse_headers
-from ivr.session import CallOutcome, reject_unknown_script, run_call
+from ivr.protocol import (
+    HANGUP_LINE,
+    AGIReply,
+    AGIRequest,
+    ReplyCollector,
+    command_duration,
+    parse_header_env,
+    request_from_env,
+    split_command,
+)
+from ivr.session import CallOutcome, CallStatus, reject_unknown_script, run_call
 
 logger = logging.getLogger(__name__)
 
-# Longest accepted header or reply line, in bytes.
-LINE_LIMIT = 16 * 1024
+# Longest accepted line (header or reply), in bytes, without its newline. Asterisk's own
+# agi_* values are short (a channel name, a caller name of at most 80 characters).
+LINE_LIMIT = 8 * 1024
+# Header lines in one request: Asterisk 22 sends 21, plus one per AGI() argument.
+MAX_HEADER_LINES = 256
+# Bytes in one header block, blank line included (a real one is about 1 KiB).
+MAX_HEADER_BYTES = 32 * 1024
+# Seconds from the connection to the end of the header block. Asterisk writes the whole
+# block as soon as it has connected.
+HEADER_TIMEOUT = 5.0
+# Seconds a command may take beyond its own duration; see ``FastAGILimits``.
+REPLY_TIMEOUT = 60.0
+# Sessions at once, each connection counted from its accept: room for the ~300 calls one
+# Asterisk node holds, each in at most one AGI at a time.
+MAX_SESSIONS = 300
 # Reply lines buffered before the line reader stops reading (backpressure).
-_QUEUED_LINES = 64
+_QUEUED_LINES = 16
 # Seconds a running handler gets to finish when the server closes.
 CLOSE_GRACE = 5.0
+# Seconds between two log lines about one kind of refused connection; the lines in
+# between are counted and reported on the next one, so a flood cannot flood the log.
+REFUSAL_LOG_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class FastAGILimits:
+    """What one peer may cost the server.
+
+    ``reply_timeout`` is a margin, not the whole wait: a command gets ``reply_timeout``
+    seconds plus its own duration as its arguments declare it (``command_duration``):
+    RECORD FILE its maximum length, GET DATA its timeout per key times its number of
+    keys, WAIT FOR DIGIT its timeout, and EXEC of an application that may run for long
+    (Dial, Queue) an hour. The margin covers what no argument tells: the prompt that
+    STREAM FILE, GET DATA or Playback plays (ours last up to about 15 s: the ticket read
+    back twice), the beep before a recording, a busy Asterisk. So the default of 60 s
+    never cuts a real call short (a complaint's 180 s recording gets 240 s, the menu's
+    one-key GET DATA with 5 s gets 65 s), while a peer that stops answering loses its
+    session a minute after any quick command.
+    """
+
+    max_line_bytes: int = LINE_LIMIT
+    max_header_lines: int = MAX_HEADER_LINES
+    max_header_bytes: int = MAX_HEADER_BYTES
+    header_timeout: float = HEADER_TIMEOUT
+    reply_timeout: float = REPLY_TIMEOUT
+    max_sessions: int = MAX_SESSIONS
+
+    def __post_init__(self) -> None:
+        for name in ("max_line_bytes", "max_header_lines", "max_header_bytes", "max_sessions"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("header_timeout", "reply_timeout"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise ValueError(f"{name} must be a positive number of seconds")
+
+    def reply_window(self, command_line: str) -> float:
+        """Seconds to wait for the reply to ``command_line``."""
+        return self.reply_timeout + command_duration(command_line)
 
 
 @dataclass
 class ServerStats:
     handled: int = 0
-    failed: int = 0
-    rejected: int = 0
+    failed: int = 0  # handler errors, and peers that stopped replying
+    rejected: int = 0  # bad requests and unknown scripts
+    refused: int = 0  # over the session cap
+    denied: int = 0  # peer address or AGI secret refused
+
+
+@dataclass
+class _ThrottledLog:
+    """Log lines of one kind, at most one per ``interval``; the others are counted."""
+
+    interval: float
+    level: int = logging.WARNING
+    _last: float | None = field(default=None, init=False)
+    _suppressed: int = field(default=0, init=False)
+
+    def log(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self._suppressed += 1
+            return
+        if self._suppressed:
+            message += " (and %d more since the last such line)"
+            args = (*args, self._suppressed)
+        logger.log(self.level, message, *args)
+        self._last, self._suppressed = now, 0
 
 
 class StreamChannel(Channel):
@@ -37,18 +135,26 @@ class StreamChannel(Channel):
 
     A background task reads every incoming line, so a ``HANGUP`` that Asterisk writes
     after a reply marks the channel hung up before the handler sends its next command.
+    Each command waits for its reply ``limits.reply_window(command)`` seconds; once one
+    went unanswered, every later command fails at once with ``AGITimeout``.
     """
 
     def __init__(
-        self, request: AGIRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        request: AGIRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        limits: FastAGILimits | None = None,
     ) -> None:
         super().__init__(request)
         self._reader = reader
         self._writer = writer
+        self._limits = limits or FastAGILimits()
         self._lines: asyncio.Queue[str | AGIProtocolError | None] = asyncio.Queue(_QUEUED_LINES)
         self._line_reader = asyncio.create_task(self._read_lines())
         # One command in flight at a time, or replies would be matched to the wrong command.
         self._lock = asyncio.Lock()
+        self._stalled: str | None = None
 
     async def aclose(self) -> None:
         self._line_reader.cancel()
@@ -56,17 +162,25 @@ class StreamChannel(Channel):
 
     async def send(self, command_line: str) -> AGIReply:
         async with self._lock:
+            if self._stalled is not None:
+                raise AGITimeout(self._stalled)
+            window = self._limits.reply_window(command_line)
             try:
-                self._writer.write(command_line.encode() + b"\n")
-                await self._writer.drain()
-            except ConnectionError as exc:
-                self.hung_up = True
-                raise AGIHangup("connection lost while sending a command") from exc
-            return await self._read_reply()
+                async with asyncio.timeout(window):
+                    try:
+                        self._writer.write(command_line.encode() + b"\n")
+                        await self._writer.drain()
+                    except ConnectionError as exc:
+                        self.hung_up = True
+                        raise AGIHangup("connection lost while sending a command") from exc
+                    return await self._read_reply()
+            except TimeoutError:
+                self._stalled = f"no reply to {_command_name(command_line)} within {window:g} s"
+                raise AGITimeout(self._stalled) from None
 
     async def _read_lines(self) -> None:
         try:
-            while (line := await read_line(self._reader)) is not None:
+            while (line := await read_line(self._reader, self._limits.max_line_bytes)) is not None:
                 if line.rstrip("\r\n") == HANGUP_LINE:
                     self.hung_up = True
                 else:
@@ -90,20 +204,34 @@ class StreamChannel(Channel):
                 return reply
 
 
-async def read_line(reader: asyncio.StreamReader) -> str | None:
-    """One full line, decoded only once complete (a split UTF-8 character survives).
+def _command_name(command_line: str) -> str:
+    """The command's leading words, for messages (its arguments may be a caller's data)."""
+    words = split_command(command_line)[:3]
+    name = [word for word in words if word.isalpha() and word.isupper()]
+    return " ".join(name) or "a command"
 
-    Returns None at end of stream, including a last line without its newline.
+
+async def read_raw_line(reader: asyncio.StreamReader, limit: int = LINE_LIMIT) -> bytes | None:
+    """One full line, newline included; None at end of stream (a last partial line too).
+
+    A line longer than the reader's limit (``limit``, for the message) raises
+    ``AGIProtocolError``. The reader never buffers much more than its limit, and what it
+    holds goes with the connection.
     """
     try:
-        data = await reader.readline()
-    except ValueError as exc:  # StreamReader's way of saying "longer than the limit"
-        raise AGIProtocolError(f"line longer than {LINE_LIMIT} bytes") from exc
+        return await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError:
+        return None
+    except asyncio.LimitOverrunError as exc:
+        raise AGIProtocolError(f"line longer than {limit} bytes") from exc
     except OSError:  # connection reset and the like
         return None
-    if not data.endswith(b"\n"):
-        return None
-    return data.decode("utf-8", errors="replace")
+
+
+async def read_line(reader: asyncio.StreamReader, limit: int = LINE_LIMIT) -> str | None:
+    """``read_raw_line``, decoded once complete (a split UTF-8 character survives)."""
+    data = await read_raw_line(reader, limit)
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 def _is_coroutine_function(handler: object) -> bool:
@@ -113,13 +241,27 @@ def _is_coroutine_function(handler: object) -> bool:
     return callable(handler) and inspect.iscoroutinefunction(type(handler).__call__)
 
 
+def _peer_host(peername: object) -> str:
+    if isinstance(peername, tuple) and peername:
+        return str(peername[0])
+    return "unknown"
+
+
 class FastAGIServer:
+    """Serves ``routes`` on ``host:port`` within ``limits``, to the peers ``access`` lets in.
+
+    Without ``access``, a server bound to loopback accepts loopback peers only, one bound
+    elsewhere loopback and private addresses, and no AGI secret is asked for.
+    """
+
     def __init__(
         self,
         routes: Mapping[str, Handler],
         host: str = "127.0.0.1",
         port: int = 4573,
-        header_timeout: float = 5.0,
+        *,
+        limits: FastAGILimits | None = None,
+        access: PeerAccess | None = None,
         on_call_end: Callable[[CallOutcome], None] | None = None,
     ) -> None:
         for script, handler in routes.items():
@@ -128,7 +270,8 @@ class FastAGIServer:
         self._routes = dict(routes)
         self._host = host
         self._port = port
-        self._header_timeout = header_timeout
+        self.limits = limits or FastAGILimits()
+        self.access = access or PeerAccess.for_host(host)
         self._on_call_end = on_call_end
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[object]] = set()
@@ -136,6 +279,12 @@ class FastAGIServer:
         self._closed = asyncio.Event()
         self._closing = False
         self.stats = ServerStats()
+        self._log_refused = _ThrottledLog(REFUSAL_LOG_INTERVAL)
+        self._log_denied = _ThrottledLog(REFUSAL_LOG_INTERVAL)
+        # One throttle per kind of bad request (the message up to its first colon; our
+        # own fixed texts, so the dict stays small).
+        self._log_bad: dict[str, _ThrottledLog] = {}
+        self._log_empty = _ThrottledLog(REFUSAL_LOG_INTERVAL, logging.INFO)
 
     @property
     def bound_port(self) -> int:
@@ -143,11 +292,27 @@ class FastAGIServer:
             raise RuntimeError("server is not listening")
         return int(self._server.sockets[0].getsockname()[1])
 
+    @property
+    def active_sessions(self) -> int:
+        """Connections being served now (headers being read, or a handler running)."""
+        return len(self._connections)
+
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._on_connection, self._host, self._port, limit=LINE_LIMIT
+            self._on_connection,
+            self._host,
+            self._port,
+            limit=self.limits.max_line_bytes,
+            # A burst of calls connects at once: let the kernel queue up to the cap.
+            backlog=max(100, self.limits.max_sessions),
         )
-        logger.info("FastAGI listening on %s:%d", self._host, self.bound_port)
+        logger.info(
+            "FastAGI listening on %s:%d (%s; at most %d sessions)",
+            self._host,
+            self.bound_port,
+            self.access.describe(),
+            self.limits.max_sessions,
+        )
 
     async def serve_forever(self) -> None:
         if self._server is None:
@@ -173,6 +338,20 @@ class FastAGIServer:
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        peer = writer.get_extra_info("peername")
+        if not self.access.address_allowed(peer):
+            self._refuse(writer, "denied", f"peer address {_peer_host(peer)} not allowed")
+            self._log_denied.log("FastAGI connection from %s denied: address not allowed", peer)
+            return
+        if len(self._connections) >= self.limits.max_sessions:
+            self._refuse(writer, "refused", "session cap reached")
+            self._log_refused.log(
+                "FastAGI connection from %s refused: %d sessions already (the cap); "
+                "the dialplan queues the call",
+                peer,
+                self.limits.max_sessions,
+            )
+            return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -191,6 +370,11 @@ class FastAGIServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    def _refuse(self, writer: asyncio.StreamWriter, status: CallStatus, reason: str) -> None:
+        """Close at once, reading nothing (the kernel drops whatever the peer sent)."""
+        writer.transport.abort()
+        self._record(CallOutcome("", "", status, reason))
+
     async def _serve(
         self,
         reader: asyncio.StreamReader,
@@ -199,17 +383,28 @@ class FastAGIServer:
     ) -> CallOutcome:
         peer = writer.get_extra_info("peername")
         try:
-            request = await self._read_request(reader)
+            lines = await self._read_headers(reader)
+            env = None if lines is None else parse_header_env(lines)
         except (AGIProtocolError, TimeoutError) as exc:
             error = str(exc) or "header timeout"
-            logger.warning("bad request from %s: %s", peer, error)
+            kind = error.split(":", 1)[0]
+            throttle = self._log_bad.setdefault(kind, _ThrottledLog(REFUSAL_LOG_INTERVAL))
+            throttle.log("bad request from %s: %s; closed", peer, error)
             return CallOutcome("", "", "bad_request", error)
-        if request is None:
-            logger.info("connection from %s closed before any header", peer)
+        if env is None:
+            self._log_empty.log("connection from %s closed before any header", peer)
             return CallOutcome("", "", "bad_request", "no headers")
+        request = request_from_env(redact_secret(env))
+        if not self.access.secret_matches(env.get("agi_network_script", "")):
+            self._log_denied.log(
+                "FastAGI request from %s denied: missing or wrong AGI secret (script %r)",
+                peer,
+                request.script[:64],
+            )
+            return CallOutcome("", request.script, "denied", "missing or wrong AGI secret")
         with call_context(request.uniqueid):
             logger.info("call start script=%s channel=%s", request.script, request.channel)
-            channel = StreamChannel(request, reader, writer)
+            channel = StreamChannel(request, reader, writer, self.limits)
             handler = self._routes.get(request.script)
             try:
                 if handler is None:
@@ -222,24 +417,37 @@ class FastAGIServer:
             logger.info("call end status=%s", outcome.status)
             return outcome
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> AGIRequest | None:
+    async def _read_headers(self, reader: asyncio.StreamReader) -> list[str] | None:
+        """The header lines before the blank line; None if the peer sent nothing at all."""
+        limits = self.limits
         lines: list[str] = []
-        async with asyncio.timeout(self._header_timeout):
+        size = 0
+        async with asyncio.timeout(limits.header_timeout):
             while True:
-                line = await read_line(reader)
-                if line is None:
+                data = await read_raw_line(reader, limits.max_line_bytes)
+                if data is None:
                     if lines:
                         raise AGIProtocolError("connection closed in the middle of the headers")
                     return None
+                size += len(data)
+                if size > limits.max_header_bytes:
+                    raise AGIProtocolError(f"headers longer than {limits.max_header_bytes} bytes")
+                line = data.decode("utf-8", errors="replace")
                 if not line.rstrip("\r\n"):
-                    return parse_headers(lines)
+                    return lines
+                if len(lines) >= limits.max_header_lines:
+                    raise AGIProtocolError(f"more than {limits.max_header_lines} header lines")
                 lines.append(line)
 
     def _record(self, outcome: CallOutcome) -> None:
         if outcome.status in ("ok", "hangup"):
             self.stats.handled += 1
-        elif outcome.status == "failed":
+        elif outcome.status in ("failed", "timeout"):
             self.stats.failed += 1
+        elif outcome.status == "refused":
+            self.stats.refused += 1
+        elif outcome.status == "denied":
+            self.stats.denied += 1
         else:
             self.stats.rejected += 1
         if self._on_call_end is not None:

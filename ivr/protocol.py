@@ -15,8 +15,11 @@ _ARG_KEY = re.compile(r"agi_arg_(\d+)")
 _REPLY = re.compile(r"(\d{3})(?: (.*))?")
 _RESULT = re.compile(r"result=(\S*)(.*)")
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
+_LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 
 HANGUP_LINE = "HANGUP"
+# Lines in one multi-line 520 reply (Asterisk's usage texts run to about 40).
+MAX_REPLY_LINES = 256
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class AGIReply:
 
 def parse_headers(lines: Iterable[str]) -> AGIRequest:
     """Parse the ``agi_xxx: value`` block; parsing stops at the first blank line."""
+    return request_from_env(parse_header_env(lines))
+
+
+def parse_header_env(lines: Iterable[str]) -> dict[str, str]:
+    """The ``agi_xxx: value`` block as a dict; parsing stops at the first blank line."""
     env: dict[str, str] = {}
     for raw_line in lines:
         line = raw_line.rstrip("\r\n")
@@ -67,10 +75,10 @@ def parse_headers(lines: Iterable[str]) -> AGIRequest:
             break
         match = _HEADER.fullmatch(line)
         if match is None:
-            raise AGIProtocolError(f"malformed header line: {line!r}")
+            raise AGIProtocolError(f"malformed header line: {line[:80]!r}")
         value = match.group(2)
         env[match.group(1)] = value[1:] if value.startswith(" ") else value
-    return request_from_env(env)
+    return env
 
 
 def request_from_env(env: Mapping[str, str]) -> AGIRequest:
@@ -146,12 +154,14 @@ def _split_data_and_fields(rest: str, raw: str) -> tuple[str | None, Mapping[str
 class ReplyCollector:
     """Assembles one reply from raw lines, taking out-of-band ``HANGUP`` lines aside.
 
-    Feed lines one by one; ``feed`` returns the reply once complete, else None.
+    Feed lines one by one; ``feed`` returns the reply once complete, else None. A 520
+    reply longer than ``max_lines`` is a protocol error, so a peer cannot grow it forever.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_lines: int = MAX_REPLY_LINES) -> None:
         self.hangup_seen = False
         self._usage_lines: list[str] | None = None
+        self._max_lines = max_lines
 
     def feed(self, line: str) -> AGIReply | None:
         line = line.rstrip("\r\n")
@@ -170,6 +180,8 @@ class ReplyCollector:
         assert self._usage_lines is not None
         self._usage_lines.append(line)
         if not line.startswith("520 "):
+            if len(self._usage_lines) >= self._max_lines:
+                raise AGIProtocolError(f"520 reply longer than {self._max_lines} lines")
             return None
         usage = "\n".join(self._usage_lines[1:-1])
         raw = "\n".join(self._usage_lines)
@@ -192,3 +204,126 @@ def _quote(arg: str) -> str:
         return arg
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+def split_command(line: str) -> list[str]:
+    """A command line's words as res_agi splits them (the inverse of ``format_command``).
+
+    Whitespace separates words, double quotes group them, and a backslash takes the next
+    character literally; ``""`` is an empty word.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    in_word = quoted = escaped = False
+    for char in line.rstrip("\r\n"):
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char.isspace() and not quoted:
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+            continue
+        else:
+            current.append(char)
+        in_word = True
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+# Seconds Asterisk waits for a key when GET DATA or GET OPTION names no timeout: the
+# channel's response timeout (TIMEOUT(response)), 10 s unless the dialplan changed it.
+DEFAULT_KEY_TIMEOUT = 10.0
+# The longest any one command may take: what a command without a limit of its own gets
+# (RECORD FILE with -1, EXEC Dial or Queue), and the cap on every other estimate.
+UNBOUNDED_COMMAND_SECONDS = 3600.0
+# SAY DIGITS, NUMBER, ALPHA and PHONETIC: seconds per character said.
+SAY_SECONDS_PER_CHARACTER = 1.0
+# EXEC applications that return at once, or once their prompts have played (which the
+# caller's reply margin covers). Any other application may take as long as it likes.
+QUICK_APPLICATIONS = frozenset(
+    {
+        "answer",
+        "background",
+        "log",
+        "noop",
+        "playback",
+        "progress",
+        "sayalpha",
+        "saydigits",
+        "saynumber",
+        "set",
+        "userevent",
+        "verbose",
+    }
+)
+_SAID_WORD = frozenset({"DIGITS", "NUMBER", "ALPHA", "PHONETIC"})
+
+
+def command_duration(command_line: str) -> float:
+    """Seconds a command may keep Asterisk busy before its reply, by its own arguments.
+
+    Prompt playback is not counted (its length is not on the command line): a caller of
+    this function adds a margin for it. What is counted is the time the command itself
+    asks Asterisk to wait:
+
+    - ``RECORD FILE``: its maximum length (``timeout`` ms; -1 is unbounded);
+    - ``GET DATA``: ``timeout`` per key, for ``max_digits`` keys (Asterisk's defaults:
+      the channel's response timeout, 1024 digits; a negative timeout is unbounded);
+    - ``WAIT FOR DIGIT``, ``GET OPTION``, ``SPEECH RECOGNIZE``: their timeout;
+    - ``SAY DIGITS|NUMBER|ALPHA|PHONETIC``: a second per character;
+    - ``EXEC``: nothing for the applications in ``QUICK_APPLICATIONS``, the seconds of
+      ``Wait``, and ``UNBOUNDED_COMMAND_SECONDS`` for any other (Dial, Queue, Read…).
+
+    Every other command replies at once (0). The result never exceeds
+    ``UNBOUNDED_COMMAND_SECONDS``.
+    """
+    words = split_command(command_line)
+    upper = [word.upper() for word in words]
+    seconds = 0.0
+    if upper[:2] == ["RECORD", "FILE"] and len(words) > 5:
+        seconds = _timeout_seconds(words, 5, default_ms=-1)
+    elif upper[:2] == ["GET", "DATA"]:
+        per_key = _timeout_seconds(words, 3, default_ms=0) or DEFAULT_KEY_TIMEOUT
+        seconds = per_key * max(_atoi(words, 4, 1024), 1)
+    elif upper[:3] == ["WAIT", "FOR", "DIGIT"]:
+        seconds = _timeout_seconds(words, 3, default_ms=-1)
+    elif upper[:2] == ["GET", "OPTION"]:
+        seconds = _timeout_seconds(words, 4, default_ms=0) or DEFAULT_KEY_TIMEOUT
+    elif upper[:2] == ["SPEECH", "RECOGNIZE"]:
+        seconds = _timeout_seconds(words, 3, default_ms=0)
+    elif upper[:1] == ["SAY"] and upper[1:2] and upper[1] in _SAID_WORD and len(words) > 2:
+        seconds = SAY_SECONDS_PER_CHARACTER * len(words[2])
+    elif upper[:1] == ["EXEC"] and len(words) > 1:
+        seconds = _exec_seconds(words[1].lower(), words[2] if len(words) > 2 else "")
+    return min(seconds, UNBOUNDED_COMMAND_SECONDS)
+
+
+def _exec_seconds(application: str, args: str) -> float:
+    if application in QUICK_APPLICATIONS:
+        return 0.0
+    if application == "wait":
+        try:
+            return max(float(args.split(",", 1)[0] or 0), 0.0)
+        except ValueError:
+            return 0.0
+    return UNBOUNDED_COMMAND_SECONDS
+
+
+def _timeout_seconds(words: list[str], index: int, default_ms: int) -> float:
+    """A millisecond argument in seconds; a negative one means "no limit"."""
+    milliseconds = _atoi(words, index, default_ms)
+    return UNBOUNDED_COMMAND_SECONDS if milliseconds < 0 else milliseconds / 1000
+
+
+def _atoi(words: list[str], index: int, default: int) -> int:
+    """C's ``atoi`` as Asterisk applies it: leading digits, else 0; ``default`` if absent."""
+    if index >= len(words):
+        return default
+    match = _LEADING_INT.match(words[index])
+    return int(match.group(1)) if match else 0

@@ -6,13 +6,16 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from asterisk_values import free_text
 from ivr.channel import Channel, Handler
-from ivr.errors import AGIDeadChannel, AGIError, AGIHangup
+from ivr.errors import AGIDeadChannel, AGIError, AGIHangup, AGITimeout
 
 logger = logging.getLogger(__name__)
 
-CallStatus = Literal["ok", "failed", "unknown_script", "hangup", "bad_request"]
+# "timeout": the peer stopped answering commands; "refused": over the session cap;
+# "denied": the peer's address or the AGI secret did not pass the access check.
+CallStatus = Literal[
+    "ok", "failed", "unknown_script", "hangup", "bad_request", "timeout", "refused", "denied"
+]
 
 # Channel variables the dialplan branches on after AGI() returns.
 STATUS_VARIABLE = "LAPOR_STATUS"
@@ -36,6 +39,10 @@ async def run_call(channel: Channel, handler: Handler) -> CallOutcome:
     except (AGIHangup, AGIDeadChannel) as exc:
         logger.info("caller hung up: %s", exc)
         return CallOutcome(request.uniqueid, request.script, "hangup")
+    except AGITimeout as exc:
+        # Nothing more can be sent on this session, so no status variables either.
+        logger.warning("session abandoned: %s", exc)
+        return CallOutcome(request.uniqueid, request.script, "timeout", short_error(exc))
     except Exception as exc:
         logger.exception("handler %s failed", request.script)
         error = short_error(exc)
@@ -57,7 +64,9 @@ async def reject_unknown_script(channel: Channel) -> CallOutcome:
 
 def short_error(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return free_text(text, _MAX_ERROR_CHARS)
+    # An AGI argument (format_command quotes it); the dialplan FILTER()s it before its
+    # UserEvent, so parentheses and commas may stay for the reader.
+    return " ".join(text.split())[:_MAX_ERROR_CHARS]
 
 
 async def _report_failure(channel: Channel, error: str) -> None:

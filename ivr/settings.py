@@ -1,5 +1,8 @@
 """IVR settings from the environment (``LAPOR_IVR_*``), optionally from an env file.
 
+``FastAGISettings`` are the FastAGI server's own (``lapor-ivr`` only): where it listens,
+its limits and who may connect.
+
 The FastAGI server reads them at start-up. A classic AGI script is started by Asterisk,
 whose environment we do not control, so it also reads ``KEY=VALUE`` lines from
 ``$LAPOR_IVR_ENV_FILE`` or else ``$AST_CONFIG_DIR/lapor-ivr.env`` (Asterisk sets
@@ -11,10 +14,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivr.access import PeerAccess
+from ivr.fastagi import FastAGILimits
+
 ENV_FILE_NAME = "lapor-ivr.env"
+# Loopback by default: never expose FastAGI beyond the Asterisk nodes that use it.
+DEFAULT_AGI_HOST = "127.0.0.1"
+DEFAULT_AGI_PORT = 4573
 
 
 class SettingsError(ValueError):
@@ -81,6 +90,68 @@ class IvrSettings:
             "LAPOR_IVR_CALLBACK_WAIT_SECONDS": str(self.callback_wait_seconds),
             "LAPOR_IVR_API_TIMEOUT": str(self.api_timeout),
         }
+
+
+@dataclass(frozen=True)
+class FastAGISettings:
+    """The FastAGI server's settings, from the environment.
+
+    ``LAPOR_AGI_HOST``/``_PORT``: where it listens. ``LAPOR_AGI_SECRET`` (or
+    ``LAPOR_AGI_SECRET_FILE``): the shared secret the dialplan sends in the AGI URL
+    (asterisk_conf renders the same variable into it); empty asks for none.
+    ``LAPOR_IVR_ALLOWED_PEERS``: addresses and CIDR networks that may connect (empty:
+    loopback for a loopback-bound server, else loopback and private networks).
+    ``LAPOR_IVR_MAX_SESSIONS``, ``LAPOR_IVR_HEADER_TIMEOUT``, ``LAPOR_IVR_REPLY_TIMEOUT``:
+    see ``ivr.fastagi.FastAGILimits``.
+    """
+
+    host: str = DEFAULT_AGI_HOST
+    port: int = DEFAULT_AGI_PORT
+    limits: FastAGILimits = field(default_factory=FastAGILimits)
+    access: PeerAccess = field(default_factory=lambda: PeerAccess.for_host(DEFAULT_AGI_HOST))
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FastAGISettings:
+        env = os.environ if env is None else env
+        defaults = FastAGILimits()
+        host = env.get("LAPOR_AGI_HOST") or DEFAULT_AGI_HOST
+        port = _env_int(env, "LAPOR_AGI_PORT", DEFAULT_AGI_PORT)
+        max_sessions = _env_int(env, "LAPOR_IVR_MAX_SESSIONS", defaults.max_sessions)
+        header_timeout = _env_float(env, "LAPOR_IVR_HEADER_TIMEOUT", defaults.header_timeout)
+        reply_timeout = _env_float(env, "LAPOR_IVR_REPLY_TIMEOUT", defaults.reply_timeout)
+        try:
+            limits = FastAGILimits(
+                max_sessions=max_sessions,
+                header_timeout=header_timeout,
+                reply_timeout=reply_timeout,
+            )
+            allowed = env.get("LAPOR_IVR_ALLOWED_PEERS", "")
+            access = PeerAccess.from_text(allowed, host, _agi_secret(env))
+        except (ValueError, OSError) as exc:  # AccessConfigError is a ValueError
+            raise SettingsError(str(exc)) from exc
+        return cls(host=host, port=port, limits=limits, access=access)
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(env.get(name) or default)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {env.get(name)!r}") from None
+
+
+def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name) or default)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, not {env.get(name)!r}") from None
+
+
+def _agi_secret(env: Mapping[str, str]) -> str:
+    """``LAPOR_AGI_SECRET``, or the content of the file ``LAPOR_AGI_SECRET_FILE`` names."""
+    if env.get("LAPOR_AGI_SECRET"):
+        return env["LAPOR_AGI_SECRET"]
+    path = env.get("LAPOR_AGI_SECRET_FILE", "")
+    return Path(path).read_text(encoding="utf-8").strip() if path else ""
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -113,6 +113,7 @@ def main() -> int:
                 {
                     "LAPOR_AGI_HOST": sandbox.config.agi_host,
                     "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
+                    "LAPOR_AGI_SECRET": sandbox.secrets.agi,
                     **ivr_env(sandbox, bin_dir),
                 },
             )

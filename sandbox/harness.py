@@ -54,10 +54,12 @@ class Secrets:
     collector: str
     carrier: str
     control: str
+    # The FastAGI secret the dialplan sends; our IVR server must be given it too.
+    agi: str = ""
 
     @classmethod
     def generate(cls) -> Secrets:
-        return cls(*(secrets.token_urlsafe(18) for _ in range(3)))
+        return cls(*(secrets.token_urlsafe(18) for _ in range(4)))
 
 
 class Sandbox:
@@ -97,6 +99,7 @@ class Sandbox:
             values["AMI_COLLECTOR_SECRET"],
             values["CARRIER_AMI_SECRET"],
             values.get("AMI_CONTROL_SECRET", ""),
+            values.get("AGI_SECRET", ""),
         )
 
     def _write_state(self) -> None:
@@ -106,6 +109,7 @@ class Sandbox:
             f"AMI_COLLECTOR_SECRET={self.secrets.collector}\n"
             f"CARRIER_AMI_SECRET={self.secrets.carrier}\n"
             f"AMI_CONTROL_SECRET={self.secrets.control}\n"
+            f"AGI_SECRET={self.secrets.agi}\n"
             f"AMI_PORT={self.config.ami_port}\n"
             f"QUEUE_LOG={self.callcenter.queue_log}\n"
         )
@@ -146,6 +150,7 @@ class Sandbox:
             "LAPOR_AMI_CONTROL_SECRET": self.secrets.control,
             "LAPOR_AGI_HOST": c.agi_host,
             "LAPOR_AGI_PORT": str(c.agi_port),
+            "LAPOR_AGI_SECRET": self.secrets.agi,
             "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
             "LAPOR_RECORDING_DIR": self.callcenter.path("recordings"),
         }

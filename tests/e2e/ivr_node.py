@@ -15,6 +15,8 @@ from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
 from api.auth import Role
 from ivr import CallOutcome, FastAGIServer
+from ivr.access import PeerAccess
+from ivr.fastagi import FastAGILimits
 from ivr.prompts import synthesize
 from ivr.settings import IvrSettings
 from sandbox.ami import AMIClient, Message
@@ -88,17 +90,28 @@ def prepare_node(sandbox: Sandbox, api: ApiProcess) -> IvrNode:
 
 
 class IvrServer:
-    """Our FastAGI server with every route, plus the outbox delivery loop."""
+    """Our FastAGI server with every route, plus the outbox delivery loop.
 
-    def __init__(self, node: IvrNode, settings: IvrSettings | None = None) -> None:
+    It asks for the sandbox's AGI secret, as production's ``lapor-ivr`` does.
+    """
+
+    def __init__(
+        self,
+        node: IvrNode,
+        settings: IvrSettings | None = None,
+        limits: FastAGILimits | None = None,
+    ) -> None:
         self.node = node
         self.settings = settings or node.settings
         self.services = Services.from_settings(self.settings)
         self.outcomes: list[CallOutcome] = []
+        host = node.sandbox.config.agi_host
         self.server = FastAGIServer(
             make_routes(self.services),
-            host=node.sandbox.config.agi_host,
+            host=host,
             port=node.sandbox.config.agi_port,
+            limits=limits,
+            access=PeerAccess.for_host(host, node.sandbox.secrets.agi),
             on_call_end=self.outcomes.append,
         )
         self._stop = asyncio.Event()

@@ -92,7 +92,38 @@ class AGIPeer:
         """Everything the server still sends until it closes the connection."""
         return await asyncio.wait_for(self.reader.read(), IO_TIMEOUT)
 
+    async def read_until_gone(self) -> bytes:
+        """Like ``read_until_closed``, without a timeout of its own, and a reset counts as
+        closed: a server that closes without reading what the peer sent makes the kernel
+        answer with a reset."""
+        try:
+            return await self.reader.read()
+        except ConnectionError:
+            return b""
+
     async def close(self) -> None:
         self.writer.close()
         with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()
+
+
+async def flood(port: int, line: bytes, budget: int, host: str = "127.0.0.1") -> bool:
+    """Write ``line`` over and over on a new connection: True once the server cut it
+    off, False if ``budget`` bytes went through without that."""
+    reader, writer = await asyncio.open_connection(host, port)
+    chunk = line * max(1, 64 * 1024 // len(line))
+    sent = 0
+    try:
+        while sent < budget:
+            writer.write(chunk)
+            await writer.drain()
+            sent += len(chunk)
+            if reader.at_eof():
+                return True
+        return False
+    except ConnectionError:
+        return True
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()

@@ -27,7 +27,7 @@ from ivr import (
     RecordResult,
     UniqueIdFilter,
 )
-from ivr.fastagi import LINE_LIMIT
+from ivr.fastagi import LINE_LIMIT, FastAGILimits
 from tests.integration.agi_peer import DEFAULT_UNIQUEID, AGIPeer, agi_headers, header_bytes
 
 OUTCOME_TIMEOUT = 5.0
@@ -61,7 +61,10 @@ async def start_server() -> AsyncIterator[StartServer]:
     async def start(routes: Mapping[str, Handler], header_timeout: float = 5.0) -> ServerUnderTest:
         outcomes: asyncio.Queue[CallOutcome] = asyncio.Queue()
         server = FastAGIServer(
-            routes, port=0, header_timeout=header_timeout, on_call_end=outcomes.put_nowait
+            routes,
+            port=0,
+            limits=FastAGILimits(header_timeout=header_timeout),
+            on_call_end=outcomes.put_nowait,
         )
         sut = ServerUnderTest(server, outcomes)
         started.append(sut)
@@ -221,7 +224,7 @@ class ThreadedServer:
         server = FastAGIServer(
             self._routes,
             port=0,
-            header_timeout=self._header_timeout,
+            limits=FastAGILimits(header_timeout=self._header_timeout),
             on_call_end=self.outcomes.put,
         )
         await server.start()

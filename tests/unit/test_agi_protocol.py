@@ -7,7 +7,16 @@ import pytest
 import ivr
 from ivr.channel import allowed_after_hangup
 from ivr.errors import AGIProtocolError
-from ivr.protocol import ReplyCollector, format_command, parse_headers, parse_reply
+from ivr.protocol import (
+    UNBOUNDED_COMMAND_SECONDS,
+    ReplyCollector,
+    command_duration,
+    format_command,
+    parse_header_env,
+    parse_headers,
+    parse_reply,
+    split_command,
+)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +110,14 @@ def test_reply_collector_multiline_usage() -> None:
     assert not collector.hangup_seen
 
 
+def test_reply_collector_bounds_a_usage_reply() -> None:
+    collector = ReplyCollector(max_lines=4)
+    for line in ("520-Invalid command syntax.", " Usage: X", "  more"):
+        assert collector.feed(line) is None
+    with pytest.raises(AGIProtocolError, match="longer than 4 lines"):
+        collector.feed("  and more")
+
+
 STANDARD_HEADERS = [
     "agi_network: yes",
     "agi_network_script: greet?x=1&y=2",
@@ -141,6 +158,17 @@ def test_parse_headers_keeps_value_spaces_and_colons() -> None:
     assert request.script == "a/b"
 
 
+def test_parse_header_env_is_the_raw_block() -> None:
+    env = parse_header_env(["agi_network_script: call?secret=x\n", "agi_arg_1: a b\n", "\n"])
+    assert env == {"agi_network_script": "call?secret=x", "agi_arg_1": "a b"}
+
+
+def test_parse_headers_malformed_line_is_quoted_short() -> None:
+    with pytest.raises(AGIProtocolError) as caught:
+        parse_headers(["x" * 10_000])
+    assert len(str(caught.value)) < 120
+
+
 def test_parse_headers_classic_script_from_request_path() -> None:
     request = parse_headers(["agi_request: /opt/lapor/lib/agi_scripts/greet.py"])
     assert request.script == "greet"
@@ -176,6 +204,52 @@ def test_parse_headers_malformed(line: str) -> None:
 )
 def test_format_command_quoting(name: str, args: tuple[str, ...], expected: str) -> None:
     assert format_command(name, *args) == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("lapor/selamat-datang", ""),
+        ("LAPOR_ERROR", "unknown script: x"),
+        ('say "hi"', "1"),
+        (r"C:\tmp", "a\tb", "x"),
+        ("Lapor", "Ticket: 99000001,Line: 0822"),
+    ],
+)
+def test_split_command_reads_what_format_command_writes(args: tuple[str, ...]) -> None:
+    assert split_command(format_command("SET VARIABLE", *args)) == ["SET", "VARIABLE", *args]
+
+
+@pytest.mark.parametrize(
+    ("line", "seconds"),
+    [
+        ("ANSWER", 0),
+        ("SET VARIABLE LAPOR_STATUS OK", 0),
+        ('STREAM FILE lapor/menu-utama "129"', 0),
+        ("RECORD FILE /rec/1 wav # 180000 BEEP s=6", 180),
+        ("record file /rec/1 wav # 5000", 5),
+        ("RECORD FILE /rec/1 wav # -1 BEEP", UNBOUNDED_COMMAND_SECONDS),
+        ("RECORD FILE /rec/1 wav #", 0),  # a usage error, answered at once
+        ("GET DATA lapor/menu-utama 5000 1", 5),
+        ("GET DATA lapor/status-masukkan 10000 8", 80),
+        ("GET DATA lapor/x 2000", 2 * 1024),  # Asterisk's default: 1024 digits
+        ("GET DATA lapor/x 0 3", 30),  # 0: the channel's 10 s response timeout per key
+        ("GET DATA lapor/x", UNBOUNDED_COMMAND_SECONDS),  # 1024 keys of 10 s, capped
+        ("GET DATA lapor/x -1 1", UNBOUNDED_COMMAND_SECONDS),
+        ("WAIT FOR DIGIT 3000", 3),
+        ("WAIT FOR DIGIT -1", UNBOUNDED_COMMAND_SECONDS),
+        ('GET OPTION lapor/x "12" 4000', 4),
+        ('GET OPTION lapor/x "12"', 10),
+        ('SAY DIGITS 99000001 ""', 8),
+        ('EXEC UserEvent "LaporTicket,Ticket: 1"', 0),
+        ("EXEC Playback lapor/tiket-anda&lapor/angka-9", 0),
+        ("EXEC Wait 2.5", 2.5),
+        ("EXEC Queue pengaduan", UNBOUNDED_COMMAND_SECONDS),
+        ("EXEC Dial PJSIP/1001,30", UNBOUNDED_COMMAND_SECONDS),
+    ],
+)
+def test_command_duration(line: str, seconds: float) -> None:
+    assert command_duration(line) == seconds
 
 
 @pytest.mark.parametrize("bad", ["x\nHANGUP", "x\r", "\n"])

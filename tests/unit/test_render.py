@@ -163,3 +163,18 @@ def test_the_trunk_is_ip_identified_unless_digest_auth_and_registration_are_set(
     assert "password = provider-password-123" in digest
     assert "type = registration" in digest
     assert "client_uri = sip:lapor@gsm-gateway" in digest
+
+
+def test_the_agi_secret_reaches_every_fastagi_url(tmp_path: Path) -> None:
+    secret = "agi-secret-0123456789"
+    render_dir(CONF_DIR, tmp_path / "etc", {**only_secrets(tmp_path), "LAPOR_AGI_SECRET": secret})
+    dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
+    assert f"AGI_SECRET = {secret}" in dialplan
+    fastagi = re.findall(r"AGI\((\$\{AGI_URL\}[^)]*)\)", dialplan)
+    assert sorted(fastagi) == [
+        "${AGI_URL}/call?secret=${AGI_SECRET}",
+        "${AGI_URL}/callback?secret=${AGI_SECRET}",
+    ]
+    # Without one, the dialplan sends an empty secret (only a server without one accepts).
+    render_dir(CONF_DIR, tmp_path / "plain", only_secrets(tmp_path))
+    assert re.search(r"^AGI_SECRET = $", (tmp_path / "plain" / "extensions.conf").read_text(), re.M)
