@@ -39,9 +39,12 @@ PRIVATE_PORTS = {5038: "AMI", 4573: "FastAGI"}
 # Filled per agent from the agents file, never from the environment.
 AGENT_PLACEHOLDERS = {"AGENT_ID", "AGENT_SECRET"}
 SECRET_KEY = re.compile(r"PASSWORD|SECRET", re.IGNORECASE)
-# ${NAME} or ${NAME:?message} / ${NAME?message}: no literal default for a secret.
-SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}")
+# ${NAME} or ${NAME:?message} / ${NAME?message}, or ${NAME:-} for an optional secret (the
+# trunk's password): no literal default for a secret.
+SECRET_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*|:-)?\}")
 URL_PASSWORD = re.compile(r"://[^/:@\s]+:(?P<password>[^@\s]*)@")
+# ;{{#NAME}}: a block kept only when NAME has a value.
+BLOCK_NAME = re.compile(r"^;\{\{#([A-Z][A-Z0-9_]*)\}\}$", re.M)
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -195,8 +198,9 @@ def built_services() -> dict[str, tuple[Path, Path]]:
 def conf_placeholders() -> set[str]:
     names: set[str] = set()
     for path in CONF_DIR.glob("*.conf"):
-        names |= set(PLACEHOLDER.findall(path.read_text(encoding="utf-8")))
-    return names
+        text = path.read_text(encoding="utf-8")
+        names |= set(PLACEHOLDER.findall(text)) | set(BLOCK_NAME.findall(text))
+    return names - {"AGENTS"}  # the block repeated per agent, not a value
 
 
 def placeholder_of(env_name: str) -> str | None:
@@ -295,11 +299,26 @@ def test_ami_permit_covers_exactly_the_private_network() -> None:
     asterisk = services()["asterisk"]
     permit = ipaddress.ip_network(environment(asterisk)["LAPOR_AMI_PERMIT"])
     networks = asterisk.get("networks") or []
-    assert networks, "asterisk must sit on an explicit private network"
-    for network in networks:
-        ipam = compose["networks"][network]["ipam"]["config"]
-        subnets = [ipaddress.ip_network(entry["subnet"]) for entry in ipam]
-        assert permit in subnets, f"LAPOR_AMI_PERMIT {permit} is not the subnet of {network}"
+    assert "lapor" in networks, "asterisk must sit on the explicit private network lapor"
+    ipam = compose["networks"]["lapor"]["ipam"]["config"]
+    subnets = [ipaddress.ip_network(entry["subnet"]) for entry in ipam]
+    assert permit in subnets, f"LAPOR_AMI_PERMIT {permit} is not the subnet of lapor"
+
+
+def test_fastagi_listens_only_on_the_network_the_ivr_shares_with_asterisk() -> None:
+    compose = load_compose()
+    agi = compose["networks"]["agi"]
+    assert agi.get("internal") is True
+    members = [
+        name for name, service in services().items() if "agi" in (service.get("networks") or [])
+    ]
+    assert sorted(members) == ["asterisk", "ivr"]
+    ivr_address = services()["ivr"]["networks"]["agi"]["ipv4_address"]
+    asterisk_address = services()["asterisk"]["networks"]["agi"]["ipv4_address"]
+    ivr = environment(services()["ivr"])
+    assert ivr["LAPOR_AGI_HOST"] == ivr_address  # not 0.0.0.0: not on the lapor network
+    assert ivr["LAPOR_IVR_ALLOWED_PEERS"] == asterisk_address
+    assert environment(services()["asterisk"])["LAPOR_AGI_HOST"] == ivr_address
 
 
 def test_asterisk_volumes_hold_recordings_and_queue_log() -> None:
@@ -380,7 +399,7 @@ def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) ->
     assert "secret = " + variables["LAPOR_AMI_COLLECTOR_SECRET"] in rendered["manager.conf"]
     assert "permit = 172.30.0.0/255.255.255.0" in rendered["manager.conf"]
     assert "bindaddr = 0.0.0.0" in rendered["manager.conf"]
-    assert "AGI_URL = agi://ivr:4573" in rendered["extensions.conf"]
+    assert "AGI_URL = agi://172.30.1.3:4573" in rendered["extensions.conf"]
     assert "match = " + variables["LAPOR_TRUNK_MATCH"] in rendered["pjsip.conf"]
     assert "password = agent-secret" in rendered["pjsip.conf"]
 
@@ -513,5 +532,5 @@ def test_the_placeholders_of_env_example_are_refused_naming_the_variable(tmp_pat
         for key, value in environment(services()["asterisk"]).items()
     }
     env["LAPOR_AGENTS_FILE"] = str(agents)
-    with pytest.raises(RenderError, match=r"LAPOR_AMI_COLLECTOR_SECRET .*change-me"):
+    with pytest.raises(RenderError, match=r"LAPOR_\w+_SECRET is still the change-me placeholder"):
         render_dir(CONF_DIR, tmp_path / "etc", env)
