@@ -27,9 +27,14 @@ class ApiSettings(BaseSettings):
     service_level_seconds: int = 20
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).
     token_ttl_minutes: int = 480
-    # Failed logins per username allowed in the window before login answers 429.
-    login_max_failures: int = 5
-    login_window_minutes: int = 15
+    # Failed logins per username and client address allowed in the window before login
+    # answers 429 to that pair (other addresses can still log in as that user).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    # The client address is the TCP peer's, or, from these proxy addresses only, the one
+    # in X-Forwarded-For (uvicorn's --forwarded-allow-ips; "*" trusts every peer). Behind
+    # a reverse proxy, name it here, or every login counts as the proxy's.
+    forwarded_allow_ips: str = "127.0.0.1"
     # AMI command user of the agents' console (queue login, logout, pause).
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038

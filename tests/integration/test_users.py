@@ -98,6 +98,7 @@ def test_admin_manages_users_and_deactivation_ends_sessions(api: ApiHarness) -> 
     [
         ({"role": "ivr"}, 422, "invalid_input"),
         ({"password": "short"}, 422, "invalid_input"),
+        ({"password": "p" * 257}, 422, "invalid_input"),
         ({"role": "unit"}, 422, "invalid_input"),
         ({"username": "siti"}, 409, "username_taken"),
     ],
