@@ -22,6 +22,12 @@ class ApiSettings(BaseSettings):
     # Worker processes (one per core suits PostgreSQL; keep 1 on SQLite).
     workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
+    # Request bodies over this many bytes get 413 before they are read: 1 MiB by default
+    # (the largest SMS a gateway posts is under 0.3 MiB) and 32 MiB for POST /events, where
+    # the collector's largest batch (10 000 events of about 1.2 KB, the size of an
+    # AgentComplete with both channels) is about 12 MiB.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    events_max_body_bytes: int = Field(default=32 << 20, ge=1024)
     # KPI defaults (ASTERISK.md §6); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
     service_level_seconds: int = 20
