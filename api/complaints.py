@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import StringConstraints, field_validator
 from sqlalchemy import Text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -20,7 +21,12 @@ from api.workdays import WorkCalendar
 from api.workflow import ComplaintStatus, deadline
 
 TICKET_PATTERN = r"^[0-9]{1,8}$"
-NUMBER_PATTERN = r"^\+?[0-9]{0,32}$"
+# A phone number: 3 to 20 digits, an optional leading +; or empty, for a caller who
+# withheld it. Pydantic matches patterns with Rust's regex, where $ is the end of the text
+# (Python's re would let "0812\n" through).
+NUMBER_PATTERN = r"^(\+?[0-9]{3,20})?$"
+# What Asterisk and SIP put in a caller id or dnid when there is no number; stored as "".
+NO_NUMBER = frozenset({"unknown", "anonymous", "restricted", "private", "unavailable"})
 
 
 class ComplaintCategory(StrEnum):
@@ -40,7 +46,7 @@ def utc_now() -> datetime:
 
 
 class ComplaintBase(SQLModel):
-    ticket: str = Field(max_length=8, regex=TICKET_PATTERN)
+    ticket: str = Field(max_length=8)
     category: ComplaintCategory
     caller_number: str = Field(max_length=32)
     line: str = Field(max_length=32)
@@ -55,8 +61,25 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+# SQLModel's Field drops ``regex`` (Pydantic 2 calls it ``pattern``): these enforce it.
+Ticket = Annotated[str, StringConstraints(max_length=8, pattern=TICKET_PATTERN)]
+PhoneNumber = Annotated[str, StringConstraints(max_length=21, pattern=NUMBER_PATTERN)]
+
+
 class ComplaintCreate(ComplaintBase):
+    ticket: Ticket
+    # The caller's number and the line they called, as the IVR and SMS paths send them.
+    caller_number: PhoneNumber
+    line: PhoneNumber
+
     _aware = field_validator("taken_at")(as_utc)
+
+    @field_validator("caller_number", "line", mode="before")
+    @classmethod
+    def _withheld_is_empty(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in NO_NUMBER:
+            return ""
+        return value
 
     @field_validator("recording_path")
     @classmethod

@@ -61,7 +61,7 @@ class ApiSettings(BaseSettings):
     # The same sender and text again within this many minutes is a retransmission.
     sms_dedup_minutes: int = Field(default=10, ge=1)
     # The line recorded when an HTTP gateway does not say which number it received on.
-    sms_default_line: str = "082282204761"
+    sms_default_line: str = Field(default="082282204761", pattern=r"^\+?[0-9]{3,20}$")
     # SIP path: replies go out as AMI MessageSend on this PJSIP endpoint (the trunk).
     sms_sip_endpoint: str = "trunk"
     # HTTP path: where replies are POSTed ({"number", "text"}, JSON or form); unset means
