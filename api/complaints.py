@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import Text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
@@ -56,9 +56,33 @@ class ComplaintBase(SQLModel):
     taken_at: datetime
 
 
+# The instants a client may send (times taken, search bounds): far beyond any real one,
+# far enough from datetime's limits (years 1 and 9999) that adding days never overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def as_utc(value: datetime) -> datetime:
-    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC.
+
+    ValueError (a 422 in a validator) for a time whose UTC is past datetime's range, such
+    as 0001-01-01T00:00:00+14:00."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+
+
+def client_instant(value: datetime) -> datetime:
+    """A time from a client, in UTC; ValueError outside EARLIEST..LATEST."""
+    at = as_utc(value)
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(f"times must be from {EARLIEST.year} to {LATEST.year - 1}")
+    return at
+
+
+# A client's time as a validated field or query parameter (in UTC, in range, else 422).
+ClientInstant = Annotated[datetime, AfterValidator(client_instant)]
 
 
 # SQLModel's Field drops ``regex`` (Pydantic 2 calls it ``pattern``): these enforce it.
@@ -72,7 +96,7 @@ class ComplaintCreate(ComplaintBase):
     caller_number: PhoneNumber
     line: PhoneNumber
 
-    _aware = field_validator("taken_at")(as_utc)
+    taken_at: ClientInstant
 
     @field_validator("caller_number", "line", mode="before")
     @classmethod

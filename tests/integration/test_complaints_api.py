@@ -146,3 +146,47 @@ def test_a_ticket_is_digits(api: ApiHarness, ticket: str) -> None:
     body = complaint(ticket=ticket)
     response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"taken_from": "0001-01-01T00:00:00+14:00"},
+        {"taken_to": "9999-12-31T23:59:59-14:00"},
+        {"taken_from": "0001-01-01T00:00:00"},
+    ],
+)
+def test_search_bounds_past_the_years_datetime_holds_are_422(
+    api: ApiHarness, params: dict[str, str]
+) -> None:
+    response = api.client.get("/complaints", params=params, headers=api.headers(Role.supervisor))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "query"
+
+
+@pytest.mark.parametrize(
+    "taken_at",
+    ["9999-12-31T23:59:59-14:00", "9999-12-30T00:00:00Z", "0001-01-01T00:00:00+14:00"],
+)
+def test_a_complaint_taken_past_the_years_datetime_holds_is_422(
+    api: ApiHarness, taken_at: str
+) -> None:
+    body = complaint(taken_at=taken_at)
+    response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "taken_at"]
+
+
+def test_a_callback_requested_past_the_years_datetime_holds_is_422(api: ApiHarness) -> None:
+    body = {
+        "request_id": "5b0c1a8e-ivr-test",
+        "ticket": None,
+        "number": "081234567890",
+        "line": "082282204761",
+        "uniqueid": "1795890124.7",
+        "queue_entered_at": "0001-01-01T00:00:00+14:00",
+        "requested_at": "2026-11-28T10:00:00+07:00",
+    }
+    response = api.client.post("/callbacks", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "queue_entered_at"]
