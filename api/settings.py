@@ -6,14 +6,19 @@ from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ivr.placeholders import refuse_placeholder
 
 
 class ApiSettings(BaseSettings):
     """Built by ``ApiSettings()`` at start-up, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="LAPOR_API_", env_file=".env", extra="ignore")
+    # Errors don't echo the input: it holds the secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="LAPOR_API_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = "sqlite:///var/lapor.db"
     # Loopback by default; a deployment binds a private address behind its proxy.
@@ -71,3 +76,13 @@ class ApiSettings(BaseSettings):
     # Sent as the Authorization header of the reply call, e.g. "Bearer <token>".
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> ApiSettings:
+        # The database URL holds the database password.
+        refuse_placeholder(self.database_url, "LAPOR_API_DATABASE_URL", "LAPOR_DB_PASSWORD")
+        refuse_placeholder(
+            self.ami_control_secret, "LAPOR_API_AMI_CONTROL_SECRET", "LAPOR_AMI_CONTROL_SECRET"
+        )
+        refuse_placeholder(self.sms_reply_authorization, "LAPOR_API_SMS_REPLY_AUTHORIZATION")
+        return self

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.placeholders import refuse_placeholder
+
 ENV_FILE_NAME = "lapor-ivr.env"
 
 
@@ -38,6 +40,10 @@ class IvrSettings:
     api_timeout: float = 1.0
 
     def __post_init__(self) -> None:
+        try:
+            refuse_placeholder(self.api_token, "LAPOR_IVR_API_TOKEN")
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if not 10 <= self.node_id <= 99:
             raise SettingsError(f"LAPOR_IVR_NODE_ID must be 10-99, not {self.node_id}")
         if self.record_max_seconds < 1 or self.callback_wait_seconds < 1:
