@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,28 +17,21 @@ ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 COMPOSE_URL = "postgresql+psycopg://lapor:{}@postgres:5432/lapor"
 
 
-def start_api(variables: dict[str, str]) -> None:
-    values = {"LAPOR_API_DATABASE_URL": "sqlite://"} | variables
-    ApiSettings(**{k.removeprefix("LAPOR_API_").lower(): v for k, v in values.items()})
+@dataclass(frozen=True)
+class Service:
+    """How a service starts, and which of its variables docker compose fills from .env."""
+
+    start: Callable[[], object]
+    variable: str
+    template: str = "{}"
 
 
-def start_collector(variables: dict[str, str]) -> None:
-    CollectorSettings(
-        **{k.removeprefix("LAPOR_COLLECTOR_").lower(): v for k, v in variables.items()}
-    )
-
-
-def start_ivr(variables: dict[str, str]) -> None:
-    IvrSettings.from_env(variables)
-
-
-# Each .env.example secret, as docker compose hands it to a service: (start, variables).
 SERVICES = {
-    "LAPOR_DB_PASSWORD": lambda v: (start_api, {"LAPOR_API_DATABASE_URL": COMPOSE_URL.format(v)}),
-    "LAPOR_AMI_CONTROL_SECRET": lambda v: (start_api, {"LAPOR_API_AMI_CONTROL_SECRET": v}),
-    "LAPOR_AMI_COLLECTOR_SECRET": lambda v: (start_collector, {"LAPOR_COLLECTOR_AMI_SECRET": v}),
-    "LAPOR_COLLECTOR_API_TOKEN": lambda v: (start_collector, {"LAPOR_COLLECTOR_API_TOKEN": v}),
-    "LAPOR_IVR_API_TOKEN": lambda v: (start_ivr, {"LAPOR_IVR_API_TOKEN": v}),
+    "LAPOR_DB_PASSWORD": Service(ApiSettings, "LAPOR_API_DATABASE_URL", COMPOSE_URL),
+    "LAPOR_AMI_CONTROL_SECRET": Service(ApiSettings, "LAPOR_API_AMI_CONTROL_SECRET"),
+    "LAPOR_AMI_COLLECTOR_SECRET": Service(CollectorSettings, "LAPOR_COLLECTOR_AMI_SECRET"),
+    "LAPOR_COLLECTOR_API_TOKEN": Service(CollectorSettings, "LAPOR_COLLECTOR_API_TOKEN"),
+    "LAPOR_IVR_API_TOKEN": Service(IvrSettings.from_env, "LAPOR_IVR_API_TOKEN"),
 }
 PLACEHOLDERS = {
     name: value for name, value in read_env_file(ENV_EXAMPLE).items() if "change-me" in value
@@ -49,21 +44,24 @@ def test_every_placeholder_of_the_example_is_checked() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PLACEHOLDERS))
-def test_a_placeholder_is_refused_naming_the_variable(name: str) -> None:
-    start, variables = SERVICES[name](PLACEHOLDERS[name])
+def test_a_placeholder_is_refused_naming_the_variable(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = SERVICES[name]
+    monkeypatch.setenv(service.variable, service.template.format(PLACEHOLDERS[name]))
     with pytest.raises((ValidationError, SettingsError)) as refused:
-        start(variables)
+        service.start()
     message = str(refused.value)
-    (variable,) = variables
-    assert variable in message
+    assert service.variable in message
     assert name in message  # the one to set in .env
-    assert PLACEHOLDERS[name] not in message.replace(variable, "")  # no secret echoed
+    assert PLACEHOLDERS[name] not in message  # no secret echoed
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
-def test_a_real_secret_is_taken(name: str) -> None:
-    start, variables = SERVICES[name]("3f9c1e0b7a5d4c2e8f6a1b3c5d7e9f0a")
-    start(variables)
+def test_a_real_secret_is_taken(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = SERVICES[name]
+    monkeypatch.setenv(service.variable, service.template.format("3f9c1e0b7a5d4c2e8f6a1b3c5d"))
+    service.start()
 
 
 def test_a_placeholder_in_the_collectors_secret_files_is_refused(tmp_path: Path) -> None:
