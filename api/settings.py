@@ -27,6 +27,10 @@ class ApiSettings(BaseSettings):
     # Worker processes (one per core suits PostgreSQL; keep 1 on SQLite).
     workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
+    # /docs, /redoc and /openapi.json: off unless asked for (`make run` turns them on). The
+    # schema maps every route and role for whoever asks, and a browser can't send a bearer
+    # token to load the docs page, so they are not put behind one.
+    docs_enabled: bool = False
     # Request bodies over this many bytes get 413 before they are read: 1 MiB by default
     # (the largest SMS a gateway posts is under 0.3 MiB) and 32 MiB for POST /events, where
     # the collector's largest batch (10 000 events of about 1.2 KB, the size of an
