@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, select
 from api.auth import Role
 from api.users import LoginAttempt, client_key, create_user
 from tests.conftest import ApiHarness
+from tests.e2e.services import ApiProcess
 from tests.integration.test_collector import ApiServer
 
 PASSWORD = "kota-tapis-berseri"
@@ -154,3 +156,25 @@ def test_attempts_older_than_the_window_are_purged_on_the_next_login(api: ApiHar
     form = {"username": "someone", "password": "wrong-password"}
     assert api.client.post("/auth/login", data=form).status_code == 401
     assert sorted(a.username for a in attempts(api.engine)) == ["recent", "someone"]
+
+
+def test_behind_a_proxy_the_forwarded_address_counts(tmp_path: Path) -> None:
+    """lapor-api trusts X-Forwarded-For only from LAPOR_API_FORWARDED_ALLOW_IPS."""
+    proxy = {"LAPOR_API_FORWARDED_ALLOW_IPS": "127.0.0.2"}
+    process = ApiProcess(f"sqlite:///{tmp_path / 'lapor.db'}", tmp_path / "api.log", proxy)
+    process.start()
+    try:
+        for source in ("127.0.0.2", "127.0.0.1"):
+            transport = httpx.HTTPTransport(local_address=source)
+            with httpx.Client(base_url=process.url, transport=transport) as client:
+                response = client.post(
+                    "/auth/login",
+                    data={"username": f"from-{source}", "password": "wrong-password"},
+                    headers={"X-Forwarded-For": "203.0.113.5"},
+                )
+            assert response.status_code == 401
+        clients = {a.username: a.client for a in attempts(process.engine)}
+    finally:
+        process.close()
+    # From the proxy, the address it forwarded; from anyone else, their own.
+    assert clients == {"from-127.0.0.2": "203.0.113.5", "from-127.0.0.1": "127.0.0.1"}
