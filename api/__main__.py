@@ -36,9 +36,18 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         return
-    uvicorn.run(served_app(), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        served_app(),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 if __name__ == "__main__":

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import Text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+import asterisk_values as values
 from api.errors import Conflict, NotFound
 from api.workdays import WorkCalendar
 from api.workflow import ComplaintStatus, deadline
 
-TICKET_PATTERN = r"^[0-9]{1,8}$"
-NUMBER_PATTERN = r"^\+?[0-9]{0,32}$"
+TICKET_PATTERN = values.TICKET_PATTERN
+# A phone number (asterisk_values' kind: 3 to 20 digits, an optional leading +); or
+# empty, for a caller who withheld it. Pydantic matches patterns with Rust's regex, where
+# $ is the end of the text (Python's re would let "0812\n" through).
+NUMBER_PATTERN = rf"^({values.PHONE_NUMBER_PATTERN[1:-1]})?$"
+# What Asterisk and SIP put in a caller id or dnid when there is no number; stored as "".
+NO_NUMBER = frozenset({"unknown", "anonymous", "restricted", "private", "unavailable"})
 
 
 class ComplaintCategory(StrEnum):
@@ -40,7 +47,7 @@ def utc_now() -> datetime:
 
 
 class ComplaintBase(SQLModel):
-    ticket: str = Field(max_length=8, regex=TICKET_PATTERN)
+    ticket: str = Field(max_length=8)
     category: ComplaintCategory
     caller_number: str = Field(max_length=32)
     line: str = Field(max_length=32)
@@ -50,13 +57,54 @@ class ComplaintBase(SQLModel):
     taken_at: datetime
 
 
+# The instants a client may send (times taken, search bounds): far beyond any real one,
+# far enough from datetime's limits (years 1 and 9999) that adding days never overflows.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def as_utc(value: datetime) -> datetime:
-    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC."""
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC.
+
+    ValueError (a 422 in a validator) for a time whose UTC is past datetime's range, such
+    as 0001-01-01T00:00:00+14:00."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+
+
+def client_instant(value: datetime) -> datetime:
+    """A time from a client, in UTC; ValueError outside EARLIEST..LATEST."""
+    at = as_utc(value)
+    if not EARLIEST <= at < LATEST:
+        raise ValueError(f"times must be from {EARLIEST.year} to {LATEST.year - 1}")
+    return at
+
+
+# A client's time as a validated field or query parameter (in UTC, in range, else 422).
+ClientInstant = Annotated[datetime, AfterValidator(client_instant)]
+
+
+# SQLModel's Field drops ``regex`` (Pydantic 2 calls it ``pattern``): these enforce it.
+Ticket = Annotated[str, StringConstraints(max_length=8, pattern=TICKET_PATTERN)]
+PhoneNumber = Annotated[str, StringConstraints(max_length=21, pattern=NUMBER_PATTERN)]
 
 
 class ComplaintCreate(ComplaintBase):
-    _aware = field_validator("taken_at")(as_utc)
+    ticket: Ticket
+    # The caller's number and the line they called, as the IVR and SMS paths send them.
+    caller_number: PhoneNumber
+    line: PhoneNumber
+
+    taken_at: ClientInstant
+
+    @field_validator("caller_number", "line", mode="before")
+    @classmethod
+    def _withheld_is_empty(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in NO_NUMBER:
+            return ""
+        return value
 
     @field_validator("recording_path")
     @classmethod

@@ -7,7 +7,8 @@ ApiError
 └── Unavailable     503  (e.g. the database is unreachable)
 
 A value the database refuses (a NUL in text, which PostgreSQL can't store, or a number out
-of its column's range) is the client's input error, 422 ``invalid_value``, not a 500.
+of its column's range) is the client's input error, 422 ``invalid_value``, not a 500; so
+is a value that overflows Python's arithmetic (OverflowError, e.g. a date near year 9999).
 
 Raise these from services; ``install_error_handlers`` maps them to JSON bodies of the form
 ``{"error": "<error_id>", "message": "..."}``.
@@ -67,6 +68,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=503,
             content={"error": "database_unavailable", "message": "the database is unreachable"},
+        )
+
+    @app.exception_handler(OverflowError)
+    async def value_out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # A date or number from the client that datetime arithmetic can't hold (a date
+        # near the year 1 or 9999 moved by a time zone or a deadline). The edges check
+        # what they know; this keeps any other from being a 500.
+        log.warning("%s %s: a value overflowed: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=422,
+            content={"error": "invalid_value", "message": "a value is out of range"},
         )
 
     @app.exception_handler(DataError)

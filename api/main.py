@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.body_limit import BodyLimit
 from api.db import make_engine
 from api.errors import install_error_handlers
 from api.reports.schedule import scheduled
@@ -32,10 +33,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Complaints, call records and KPIs for a city's 24-hour complaint line.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        routes={("POST", "/events"): settings.events_max_body_bytes},
+    )
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(events.router)

@@ -6,14 +6,19 @@ from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ivr.placeholders import refuse_placeholder
 
 
 class ApiSettings(BaseSettings):
     """Built by ``ApiSettings()`` at start-up, never at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="LAPOR_API_", env_file=".env", extra="ignore")
+    # Errors don't echo the input: it holds the secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="LAPOR_API_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = "sqlite:///var/lapor.db"
     # Loopback by default; a deployment binds a private address behind its proxy.
@@ -22,14 +27,29 @@ class ApiSettings(BaseSettings):
     # Worker processes (one per core suits PostgreSQL; keep 1 on SQLite).
     workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
+    # /docs, /redoc and /openapi.json: off unless asked for (`make run` turns them on). The
+    # schema maps every route and role for whoever asks, and a browser can't send a bearer
+    # token to load the docs page, so they are not put behind one.
+    docs_enabled: bool = False
+    # Request bodies over this many bytes get 413 before they are read: 1 MiB by default
+    # (the largest SMS a gateway posts is under 0.3 MiB) and 32 MiB for POST /events, where
+    # the collector's largest batch (10 000 events of about 1.2 KB, the size of an
+    # AgentComplete with both channels) is about 12 MiB.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    events_max_body_bytes: int = Field(default=32 << 20, ge=1024)
     # KPI defaults (ASTERISK.md §6); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
     service_level_seconds: int = 20
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).
     token_ttl_minutes: int = 480
-    # Failed logins per username allowed in the window before login answers 429.
-    login_max_failures: int = 5
-    login_window_minutes: int = 15
+    # Failed logins per username and client address allowed in the window before login
+    # answers 429 to that pair (other addresses can still log in as that user).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    # The client address is the TCP peer's, or, from these proxy addresses only, the one
+    # in X-Forwarded-For (uvicorn's --forwarded-allow-ips; "*" trusts every peer). Behind
+    # a reverse proxy, name it here, or every login counts as the proxy's.
+    forwarded_allow_ips: str = "127.0.0.1"
     # AMI command user of the agents' console (queue login, logout, pause).
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
@@ -50,7 +70,7 @@ class ApiSettings(BaseSettings):
     # The same sender and text again within this many minutes is a retransmission.
     sms_dedup_minutes: int = Field(default=10, ge=1)
     # The line recorded when an HTTP gateway does not say which number it received on.
-    sms_default_line: str = "082282204761"
+    sms_default_line: str = Field(default="082282204761", pattern=r"^\+?[0-9]{3,20}$")
     # SIP path: replies go out as AMI MessageSend on this PJSIP endpoint (the trunk).
     sms_sip_endpoint: str = "trunk"
     # HTTP path: where replies are POSTed ({"number", "text"}, JSON or form); unset means
@@ -60,3 +80,13 @@ class ApiSettings(BaseSettings):
     # Sent as the Authorization header of the reply call, e.g. "Bearer <token>".
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> ApiSettings:
+        # The database URL holds the database password.
+        refuse_placeholder(self.database_url, "LAPOR_API_DATABASE_URL", "LAPOR_DB_PASSWORD")
+        refuse_placeholder(
+            self.ami_control_secret, "LAPOR_API_AMI_CONTROL_SECRET", "LAPOR_AMI_CONTROL_SECRET"
+        )
+        refuse_placeholder(self.sms_reply_authorization, "LAPOR_API_SMS_REPLY_AUTHORIZATION")
+        return self

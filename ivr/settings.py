@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ivr.access import PeerAccess
 from ivr.fastagi import FastAGILimits
+from ivr.placeholders import refuse_placeholder
 
 ENV_FILE_NAME = "lapor-ivr.env"
 # Loopback by default: never expose FastAGI beyond the Asterisk nodes that use it.
@@ -47,6 +48,10 @@ class IvrSettings:
     api_timeout: float = 1.0
 
     def __post_init__(self) -> None:
+        try:
+            refuse_placeholder(self.api_token, "LAPOR_IVR_API_TOKEN")
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         if not 10 <= self.node_id <= 99:
             raise SettingsError(f"LAPOR_IVR_NODE_ID must be 10-99, not {self.node_id}")
         if self.record_max_seconds < 1 or self.callback_wait_seconds < 1:
@@ -148,10 +153,15 @@ def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _agi_secret(env: Mapping[str, str]) -> str:
     """``LAPOR_AGI_SECRET``, or the content of the file ``LAPOR_AGI_SECRET_FILE`` names."""
-    if env.get("LAPOR_AGI_SECRET"):
-        return env["LAPOR_AGI_SECRET"]
     path = env.get("LAPOR_AGI_SECRET_FILE", "")
-    return Path(path).read_text(encoding="utf-8").strip() if path else ""
+    secret = env.get("LAPOR_AGI_SECRET") or (
+        Path(path).read_text(encoding="utf-8").strip() if path else ""
+    )
+    try:
+        refuse_placeholder(secret, "LAPOR_AGI_SECRET")
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return secret
 
 
 def read_env_file(path: Path) -> dict[str, str]:

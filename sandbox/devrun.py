@@ -126,6 +126,7 @@ def main() -> int:
                     "LAPOR_API_PORT": str(API_PORT),
                     "LAPOR_API_DATABASE_URL": DATABASE_URL,
                     "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir),
+                    "LAPOR_API_DOCS_ENABLED": "true",
                     **sms_env(sandbox, bin_dir),
                 },
             )

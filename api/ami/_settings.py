@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ivr.placeholders import refuse_placeholder
 
 
 class CollectorSettings(BaseSettings):
+    # Errors don't echo the input: it holds the secrets.
     model_config = SettingsConfigDict(
-        env_prefix="LAPOR_COLLECTOR_", env_file=".env", extra="ignore"
+        env_prefix="LAPOR_COLLECTOR_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
     node: str = "callcenter"
@@ -35,6 +39,15 @@ class CollectorSettings(BaseSettings):
     backoff_max: float = 30.0
     log_level: str = "INFO"
 
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> CollectorSettings:
+        ami = "LAPOR_AMI_COLLECTOR_SECRET"  # what docker compose fills them from
+        refuse_placeholder(self.ami_secret, "LAPOR_COLLECTOR_AMI_SECRET", ami)
+        refuse_placeholder(_read_if_there(self.ami_secret_file), "LAPOR_COLLECTOR_AMI_SECRET_FILE")
+        refuse_placeholder(self.api_token, "LAPOR_COLLECTOR_API_TOKEN")
+        refuse_placeholder(_read_if_there(self.api_token_file), "LAPOR_COLLECTOR_API_TOKEN_FILE")
+        return self
+
     def secret(self) -> str:
         return _read(self.ami_secret_file) or self.ami_secret
 
@@ -44,3 +57,8 @@ class CollectorSettings(BaseSettings):
 
 def _read(path: Path | None) -> str:
     return path.read_text().strip() if path else ""
+
+
+def _read_if_there(path: Path | None) -> str:
+    """A secret file's text, or "" if it is missing yet (its reader reports that later)."""
+    return _read(path) if path is not None and path.is_file() else ""

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel
 
 from api.auth import Principal, Role, require_roles, revoke_token
 from api.db import SessionDep
 from api.settings import ApiSettings
-from api.users import login
+from api.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, client_key, login
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -27,14 +26,23 @@ class LoginResult(BaseModel):
 
 @router.post("/login")
 def log_in(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, request: Request
+    # The OAuth2 password flow's fields, bounded: an oversize one is 422, nothing stored.
+    username: Annotated[str, Form(min_length=1, max_length=MAX_USERNAME_LENGTH)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
+    session: SessionDep,
+    request: Request,
+    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
 ) -> LoginResult:
-    """Exchange a username and password for a short-lived bearer token."""
+    """Exchange a username and password for a short-lived bearer token.
+
+    Failed logins are counted per username and client address: past
+    ``LAPOR_API_LOGIN_MAX_FAILURES`` within the window, that pair gets 429."""
     settings: ApiSettings = request.app.state.settings
     user, token, record = login(
         session,
-        username=form.username,
-        password=form.password,
+        username=username,
+        password=password,
+        client=client_key(request.client.host if request.client else None),
         ttl=timedelta(minutes=settings.token_ttl_minutes),
         max_failures=settings.login_max_failures,
         window=timedelta(minutes=settings.login_window_minutes),

@@ -21,6 +21,7 @@ from api.complaint_changes import ComplaintEdit, StatusChange, change_status, ed
 from api.complaint_search import ComplaintFilter, overdue, search
 from api.complaints import (
     TICKET_PATTERN,
+    ClientInstant,
     Complaint,
     ComplaintCategory,
     ComplaintChannel,
@@ -123,8 +124,8 @@ def list_complaints(
     category: ComplaintCategory | None = None,
     channel: ComplaintChannel | None = None,
     unit: Annotated[str | None, Query(max_length=100)] = None,
-    taken_from: datetime | None = None,
-    taken_to: datetime | None = None,
+    taken_from: ClientInstant | None = None,
+    taken_to: ClientInstant | None = None,
     caller: Annotated[str | None, Query(pattern=r"^\+?[0-9]{1,32}$")] = None,
     text: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,

@@ -13,7 +13,7 @@ from api.auth import Principal, Role, require_roles, revoke_token
 from api.db import SessionDep
 from api.errors import NotFound
 from api.units import check_unit
-from api.users import User, create_user, hash_password
+from api.users import User, check_person_role, create_user, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 AdminDep = Annotated[Principal, Depends(require_roles(Role.admin))]
@@ -84,6 +84,8 @@ def update_user(user_id: UserId, body: UserUpdate, session: SessionDep, _: Admin
     if user is None:
         raise NotFound(f"no user {user_id}")
     changes = body.model_dump(exclude_unset=True)
+    if "role" in changes:
+        check_person_role(changes["role"])  # service roles are for `lapor token create`
     if changes.get("unit") is not None:
         check_unit(changes["unit"])
     if "password" in changes:

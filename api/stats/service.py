@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
+from api.complaints import EARLIEST, LATEST
 from api.errors import InvalidInput
 from api.events.models import AgentEvent, AgentRing, Call
 from api.events.service import utc
@@ -25,17 +26,28 @@ HOUR = timedelta(hours=1)
 
 
 def parse_bound(value: str | None, *, end: bool) -> datetime | None:
-    """``YYYY-MM-DD`` is a whole Asia/Jakarta day (``to`` includes it); else ISO 8601."""
+    """``YYYY-MM-DD`` is a whole Asia/Jakarta day (``to`` includes it); else ISO 8601.
+
+    Bounds outside EARLIEST..LATEST are refused (422): the hours and days counted from
+    them would overflow datetime's range."""
     if value is None:
         return None
     try:
-        if len(value) == 10:
-            day = datetime.fromisoformat(value).replace(tzinfo=JAKARTA)
-            return (day + timedelta(days=1) if end else day).astimezone(UTC)
         at = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(f"not a date or ISO 8601 time: {value!r}") from exc
-    return (at if at.tzinfo else at.replace(tzinfo=JAKARTA)).astimezone(UTC)
+    try:
+        if len(value) == 10 and end:
+            at += timedelta(days=1)
+        bound: datetime | None = (at if at.tzinfo else at.replace(tzinfo=JAKARTA)).astimezone(UTC)
+    except OverflowError:  # past datetime's years 1 to 9999
+        bound = None
+    if bound is None or not EARLIEST <= bound <= LATEST:
+        raise InvalidInput(
+            f"{value!r} is out of range: from and to must be from {EARLIEST.year}"
+            f" to {LATEST.year - 1}"
+        )
+    return bound
 
 
 def window(start: str | None, end: str | None) -> tuple[datetime, datetime]:

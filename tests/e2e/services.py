@@ -48,6 +48,11 @@ class ApiProcess:
         with Session(self.engine) as session:
             return create_token(session, name=name or f"e2e-{role}", role=role)
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
     def start(self, timeout: float = 20) -> None:
         env = {
             **os.environ,

@@ -30,3 +30,15 @@ def test_sqlite_file_folder_is_created(tmp_path: object) -> None:
     with TestClient(create_app(ApiSettings(database_url=f"sqlite:///{target}"))) as client:
         assert client.get("/health").status_code == 200
     assert target.exists()
+
+
+DOCS = ("/docs", "/redoc", "/openapi.json")
+
+
+def test_the_docs_are_off_unless_enabled(sqlite_url: str) -> None:
+    with TestClient(create_app(ApiSettings(database_url=sqlite_url))) as client:
+        assert [client.get(path).status_code for path in DOCS] == [404, 404, 404]
+    enabled = ApiSettings(database_url=sqlite_url, docs_enabled=True)
+    with TestClient(create_app(enabled)) as client:
+        assert [client.get(path).status_code for path in DOCS] == [200, 200, 200]
+        assert "/complaints" in client.get("/openapi.json").json()["paths"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from api.auth import Role
 from tests.conftest import ApiHarness
 
@@ -87,7 +89,7 @@ def test_callback_request_is_idempotent(api: ApiHarness) -> None:
 def test_a_nul_in_text_is_a_clear_error_not_a_server_failure(api: ApiHarness) -> None:
     """PostgreSQL can't store NUL (SQLite can): there it is a 422, never a 500."""
     postgres = api.engine.dialect.name == "postgresql"
-    body = complaint(caller_number="0812\x00")
+    body = complaint(uniqueid="1795890124.7\x00")
     created = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
     assert created.status_code == (422 if postgres else 201), created.text
     if postgres:
@@ -97,3 +99,94 @@ def test_a_nul_in_text_is_a_clear_error_not_a_server_failure(api: ApiHarness) ->
         "/complaints", params={"text": "jalan\x00"}, headers=api.headers(Role.supervisor)
     )
     assert found.status_code == (422 if postgres else 200), found.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("caller_number", "0812345\n"),
+        ("caller_number", "0812 3456"),
+        ("caller_number", "'; DROP TABLE complaint; --"),
+        ("caller_number", "08123456789012345678901"),
+        ("caller_number", "12"),
+        ("caller_number", "++62812"),
+        ("caller_number", "0812+"),
+        ("line", "082282204761\n"),
+        ("line", "line-1"),
+    ],
+)
+def test_caller_number_and_line_must_be_phone_numbers(
+    api: ApiHarness, field: str, value: str
+) -> None:
+    body = complaint(**{field: value})
+    response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("+6281234567890", "+6281234567890"),
+        ("1001", "1001"),
+        ("", ""),  # the IVR's empty caller id
+        ("anonymous", ""),  # a withheld SIP caller id
+        ("Unknown", ""),
+    ],
+)
+def test_what_the_ivr_sends_for_a_caller_is_taken(api: ApiHarness, sent: str, stored: str) -> None:
+    body = complaint(caller_number=sent, line="unknown" if sent == "Unknown" else "082282204761")
+    response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 201, response.text
+    assert response.json()["caller_number"] == stored
+
+
+@pytest.mark.parametrize("ticket", ["abc", "0100000\n", "-1"])
+def test_a_ticket_is_digits(api: ApiHarness, ticket: str) -> None:
+    body = complaint(ticket=ticket)
+    response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"taken_from": "0001-01-01T00:00:00+14:00"},
+        {"taken_to": "9999-12-31T23:59:59-14:00"},
+        {"taken_from": "0001-01-01T00:00:00"},
+    ],
+)
+def test_search_bounds_past_the_years_datetime_holds_are_422(
+    api: ApiHarness, params: dict[str, str]
+) -> None:
+    response = api.client.get("/complaints", params=params, headers=api.headers(Role.supervisor))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] == "query"
+
+
+@pytest.mark.parametrize(
+    "taken_at",
+    ["9999-12-31T23:59:59-14:00", "9999-12-30T00:00:00Z", "0001-01-01T00:00:00+14:00"],
+)
+def test_a_complaint_taken_past_the_years_datetime_holds_is_422(
+    api: ApiHarness, taken_at: str
+) -> None:
+    body = complaint(taken_at=taken_at)
+    response = api.client.post("/complaints", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "taken_at"]
+
+
+def test_a_callback_requested_past_the_years_datetime_holds_is_422(api: ApiHarness) -> None:
+    body = {
+        "request_id": "5b0c1a8e-ivr-test",
+        "ticket": None,
+        "number": "081234567890",
+        "line": "082282204761",
+        "uniqueid": "1795890124.7",
+        "queue_entered_at": "0001-01-01T00:00:00+14:00",
+        "requested_at": "2026-11-28T10:00:00+07:00",
+    }
+    response = api.client.post("/callbacks", json=body, headers=api.headers(Role.ivr))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "queue_entered_at"]

@@ -37,6 +37,7 @@ APP = create_app(
         recordings_dir=FOLDER,
         ami_port=CLOSED_PORT,
         report_enabled=False,
+        docs_enabled=True,  # the schema is read from /openapi.json
     )
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

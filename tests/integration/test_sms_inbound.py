@@ -126,7 +126,9 @@ def test_the_window_not_its_bucket_decides_what_is_a_retransmission(api: ApiHarn
     start = datetime(2026, 11, 28, 9, 59, 30, tzinfo=UTC)  # a bucket ends at 10:00
 
     def send(at: datetime) -> str | None:
-        sms = InboundSms(sender=CITIZEN, text="lapor 3 loket tutup", line="1", received_at=at)
+        sms = InboundSms(
+            sender=CITIZEN, text="lapor 3 loket tutup", line="082282204761", received_at=at
+        )
         with Session(api.engine) as session:
             return handle_sms(session, sms, rules=rules, calendar=WorkCalendar([])).ticket
 
@@ -144,7 +146,9 @@ def test_copies_racing_on_many_threads_file_one_complaint(api: ApiHarness) -> No
     now = datetime.now(UTC)
 
     def send(number: str) -> str | None:
-        sms = InboundSms(sender=number, text="lapor 1 jembatan retak", line="1", received_at=now)
+        sms = InboundSms(
+            sender=number, text="lapor 1 jembatan retak", line="082282204761", received_at=now
+        )
         with Session(api.engine) as session:
             return handle_sms(session, sms, rules=rules, calendar=WorkCalendar([])).ticket
 

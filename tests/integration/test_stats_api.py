@@ -272,3 +272,23 @@ def test_live_shows_waiting_callers_and_agent_states(api: ApiHarness) -> None:
 def test_bad_windows_are_422(api: ApiHarness, bad: dict[str, str]) -> None:
     response = api.client.get("/stats/summary", params=bad, headers=api.headers(Role.supervisor))
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("path", ["/stats/summary", "/stats/timeseries", "/stats/agents"])
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"from": "0001-01-01", "to": "9999-12-31"},
+        {"from": "0001-01-01T00:00:00+14:00"},
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31T23:00:00-14:00", "to": "9999-12-31T23:30:00-14:00"},
+        {"from": "1969-12-31", "to": "1970-01-02"},
+    ],
+)
+def test_windows_past_the_years_datetime_holds_are_422(
+    api: ApiHarness, path: str, window: dict[str, str]
+) -> None:
+    response = api.client.get(path, params=window, headers=api.headers(Role.supervisor))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "invalid_input"
+    assert "out of range" in response.json()["message"]

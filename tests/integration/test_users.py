@@ -98,6 +98,7 @@ def test_admin_manages_users_and_deactivation_ends_sessions(api: ApiHarness) -> 
     [
         ({"role": "ivr"}, 422, "invalid_input"),
         ({"password": "short"}, 422, "invalid_input"),
+        ({"password": "p" * 257}, 422, "invalid_input"),
         ({"role": "unit"}, 422, "invalid_input"),
         ({"username": "siti"}, 409, "username_taken"),
     ],
@@ -133,3 +134,28 @@ def test_cli_creates_the_first_admin(
     with TestClient(create_app(ApiSettings(database_url=sqlite_url))) as client:
         response = client.post("/auth/login", data={"username": "admin", "password": PASSWORD})
     assert response.json()["role"] == "admin"
+
+
+@pytest.mark.parametrize("role", ["gateway", "ivr", "collector"])
+def test_a_password_user_never_gets_a_service_role(api: ApiHarness, role: str) -> None:
+    user = add_user(api, "budi")
+    response = api.client.patch(
+        f"/users/{user.id}", headers=api.headers(Role.admin), json={"role": role}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_input"
+    status, body = log_in(api, "budi", PASSWORD)
+    assert (status, body["role"]) == (200, "agent")
+
+
+def test_a_password_user_with_a_service_role_from_before_cannot_log_in(api: ApiHarness) -> None:
+    """A user given a service role before that was refused can't post as the gateway."""
+    user = add_user(api, "budi")
+    with Session(api.engine) as session:
+        stored = session.get(User, user.id)
+        assert stored is not None
+        stored.role = Role.gateway
+        session.add(stored)
+        session.commit()
+    status, body = log_in(api, "budi", PASSWORD)
+    assert (status, body["error"]) == (401, "bad_credentials")
