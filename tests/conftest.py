@@ -6,8 +6,9 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 # Before the API is imported: the daily report's schedule stays off unless a test turns it
 # on, or every test app (and every `lapor-api` a test starts) would make yesterday's report
@@ -26,16 +27,64 @@ from api.main import create_app
 from api.migrate import upgrade
 from api.settings import ApiSettings
 from api.users import PERSON_ROLES, User
+from sandbox import postgres
 
-PG_ADMIN_DSN = os.environ.get("LAPOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip a test whose real dependency is missing, except in CI, where that is a failure."""
     if IN_CI:
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+@dataclass
+class PostgresServer:
+    """The tests' PostgreSQL: ``LAPOR_TEST_PG_DSN`` if set (a server the user already has),
+    else the repo's throwaway cluster in var/pg (sandbox/postgres.py), started the first
+    time a test needs it and released when the session ends (stopped unless another run
+    or ``make run`` still uses it)."""
+
+    given: str | None = field(default_factory=lambda: os.environ.get("LAPOR_TEST_PG_DSN") or None)
+    lease: postgres.ClusterLease | None = None
+    error: str | None = None
+    stopped: bool = False
+
+    def admin_dsn(self) -> str:
+        if self.given:
+            return self.given
+        if self.lease is None and self.error is None:
+            try:
+                self.lease = postgres.acquire()
+            except (postgres.ClusterError, OSError) as exc:
+                self.error = f"PostgreSQL cluster in {postgres.default_root()}: {exc}"
+        if self.lease is None:
+            unavailable(self.error or "no PostgreSQL")
+        return self.lease.dsn
+
+    def release(self) -> None:
+        if self.lease is not None:
+            self.stopped = self.lease.release()
+
+    def describe(self) -> str:
+        if self.given:
+            return f"PostgreSQL: LAPOR_TEST_PG_DSN={self.given}"
+        if self.lease is not None:
+            end = "stopped at the end" if self.stopped else "left running for another user"
+            return f"PostgreSQL: {self.lease.dsn} in {self.lease.cluster.root} ({end})"
+        return f"PostgreSQL: {self.error or 'not used'}"
+
+
+POSTGRES = PostgresServer()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    POSTGRES.release()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.write_line(POSTGRES.describe())
 
 
 @pytest.fixture
@@ -47,15 +96,15 @@ def sqlite_url(tmp_path: Path) -> str:
 def temporary_postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database (SQLAlchemy URL), dropped on exit."""
     name = f"lapor_test_{secrets.token_hex(6)}"
+    admin_dsn = POSTGRES.admin_dsn()
     try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        unavailable(f"PostgreSQL at {PG_ADMIN_DSN}: {exc}")
-        raise
+        unavailable(f"PostgreSQL at {admin_dsn}: {exc}")
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         try:
-            base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+            base = admin_dsn.rsplit("/", 1)[0]
             yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
         finally:
             admin.execute(

@@ -1,0 +1,149 @@
+"""The throwaway PostgreSQL cluster (sandbox/postgres.py): made once, reused, shared.
+
+Each test makes its own cluster in a temporary folder on a free port, so none depends on a
+server already running on this machine (5432) or on the repo's var/pg.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sandbox import postgres
+from sandbox.config import REPO_ROOT
+from tests.conftest import unavailable
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    """A cluster folder the server's user (postgres or nobody, under root) can reach:
+    pytest's tmp_path lives in a folder only root may enter."""
+    try:
+        postgres.find_bindir()
+    except postgres.ClusterError as exc:
+        unavailable(str(exc))
+    base = Path(tempfile.mkdtemp(prefix="lapor-pg-test-"))
+    base.chmod(0o755)
+    try:
+        yield base / "pg"
+    finally:
+        postgres.stop(base / "pg", force=True)
+        shutil.rmtree(base)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def answers(dsn: str) -> bool:
+    try:
+        psycopg.connect(dsn, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def test_a_stopped_cluster_starts_again_with_its_data_and_without_initdb(root: Path) -> None:
+    port = free_port()
+    first = postgres.acquire(root, port)
+    assert (first.initialized, first.started, first.port) == (True, True, port)
+    assert first.dsn == f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    with psycopg.connect(first.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (note text)")
+        conn.execute("INSERT INTO kept VALUES ('from the first run')")
+    assert first.release() is True
+    assert not answers(first.dsn)
+    assert postgres.status(root).startswith("stopped")
+
+    second = postgres.acquire(root, port)
+    assert (second.initialized, second.started) == (False, True)
+    with psycopg.connect(second.dsn) as conn:
+        assert conn.execute("SELECT note FROM kept").fetchall() == [("from the first run",)]
+    assert second.release() is True
+
+
+def test_the_server_listens_on_loopback_and_a_socket_in_its_folder_with_local_trust(
+    root: Path,
+) -> None:
+    lease = postgres.acquire(root, free_port())
+    try:
+        with psycopg.connect(lease.dsn) as conn:
+            settings: dict[str, str] = dict(
+                conn.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('listen_addresses', 'unix_socket_directories', 'port', 'fsync')"
+                ).fetchall()
+            )
+        assert settings == {
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(root / "run"),
+            "port": str(lease.port),
+            "fsync": "off",
+        }
+        over_socket = f"host={root / 'run'} port={lease.port} user=postgres dbname=postgres"
+        assert answers(over_socket)
+        rules = [
+            line.split()
+            for line in (root / "data" / "pg_hba.conf").read_text().splitlines()
+            if line and not line.startswith("#")
+        ]
+        assert rules == [
+            ["local", "all", "all", "trust"],
+            ["host", "all", "all", "127.0.0.1/32", "trust"],
+        ]
+    finally:
+        lease.release()
+
+
+def test_the_last_user_stops_it_and_a_running_one_is_reused(root: Path) -> None:
+    tests = postgres.acquire(root, free_port())
+    dev_run = postgres.acquire(root, free_port())  # finds it running: same server
+    assert (dev_run.initialized, dev_run.started, dev_run.port) == (False, False, tests.port)
+    assert tests.release() is False
+    assert answers(dev_run.dsn), "still in use by the other run"
+    with pytest.raises(postgres.ClusterError, match="in use"):
+        postgres.stop(root)
+    assert dev_run.release() is True
+    assert not answers(dev_run.dsn)
+
+
+def test_a_busy_port_moves_the_cluster_to_the_next_free_one(root: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        if not postgres.port_free(busy + 1):
+            pytest.skip(f"port {busy + 1} is taken too")
+        lease = postgres.acquire(root, busy)
+        try:
+            assert lease.port == busy + 1
+            assert answers(lease.dsn)
+        finally:
+            lease.release()
+
+
+def test_two_runs_starting_at_once_make_one_cluster(root: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "sandbox.postgres", "start", "--dir", str(root)]
+    runs = [
+        subprocess.Popen(
+            [*command, "--port", str(port)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0].strip() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert outputs == [postgres.dsn(port)] * 2
+    assert sorted(path.name for path in root.iterdir() if path.name.startswith("data")) == ["data"]
+    assert answers(postgres.dsn(port))
