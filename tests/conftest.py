@@ -79,7 +79,10 @@ class PostgresServer:
 POSTGRES = PostgresServer()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After pytest's own sessionfinish, which tears session-scoped fixtures down (and
+    every fixture on Ctrl-C): they may still drop their databases."""
     POSTGRES.release()
 
 
