@@ -7,13 +7,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # mmdebstrap builds the Asterisk rootfs; sox and espeak-ng make the prompts; SIPp drives
-# load tests; the keyring verifies the Debian sid packages.
-APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppler-utils chromium
+# load tests; the keyring verifies the Debian sid packages; postgresql runs the tests'
+# throwaway cluster in var/pg (sandbox/postgres.py), and make run's with DB=postgres.
+APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppler-utils chromium \
+	postgresql
+# make run's database: sqlite (var/lapor.db) or postgres (database lapor in var/pg).
+DB ?= sqlite
 
 .PHONY: run test lint bench clean setup apt-packages venv
 
 run: setup
-	$(BIN)/python -m sandbox.devrun
+	LAPOR_DEV_DB=$(DB) $(BIN)/python -m sandbox.devrun
 
 test: setup lint
 	$(BIN)/pytest
@@ -55,5 +59,6 @@ $(VENV)/.installed: pyproject.toml
 
 clean:
 	-[ -x $(BIN)/lapor-sandbox ] && $(BIN)/lapor-sandbox down
+	-[ -x $(BIN)/python ] && $(BIN)/python -m sandbox.postgres stop --force
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,7 +1,12 @@
 """``make run``: the whole call center on localhost until Ctrl-C.
 
-Starts the sandbox Asterisk pair, the FastAGI IVR server and the API on SQLite, prints
-where everything is, and stops all of it on Ctrl-C (or SIGTERM).
+Starts the sandbox Asterisk pair, the FastAGI IVR server and the API, prints where
+everything is, and stops all of it on Ctrl-C (or SIGTERM).
+
+The API's database: ``LAPOR_API_DATABASE_URL`` if set; else, with ``LAPOR_DEV_DB=postgres``
+(``make run DB=postgres``), the database ``lapor`` in the throwaway PostgreSQL cluster in
+var/pg (sandbox/postgres.py; kept across runs, stopped on exit unless a test run uses it);
+else SQLite in var/lapor.db.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import sys
 from pathlib import Path
 
 from ivr.settings import IvrSettings
+from sandbox import postgres
 from sandbox.config import REPO_ROOT
 from sandbox.harness import Sandbox
 from sandbox.ivr_node import prepare_ivr_node
 
 API_PORT = int(os.environ.get("LAPOR_API_PORT", "8000"))
-DATABASE_URL = os.environ.get("LAPOR_API_DATABASE_URL", f"sqlite:///{REPO_ROOT}/var/lapor.db")
+SQLITE_URL = f"sqlite:///{REPO_ROOT}/var/lapor.db"
+DEV_DATABASES = ("sqlite", "postgres")
 
 
 def start_service(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -27,7 +34,7 @@ def start_service(name: str, args: list[str], env: dict[str, str]) -> subprocess
     return subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO_ROOT)
 
 
-def banner(sandbox: Sandbox) -> str:
+def banner(sandbox: Sandbox, database_url: str) -> str:
     c = sandbox.config
     return f"""
 Lapor Call Center is running (Ctrl-C stops everything)
@@ -35,6 +42,7 @@ Lapor Call Center is running (Ctrl-C stops everything)
   Sandbox carrier       SIP udp 127.0.0.1:{c.carrier_sip_port}   AMI 127.0.0.1:{c.carrier_ami_port}
   FastAGI IVR server    127.0.0.1:{c.agi_port}
   API                   http://127.0.0.1:{API_PORT}   docs: http://127.0.0.1:{API_PORT}/docs
+  API database          {database_url}
   queue_log             {sandbox.callcenter.queue_log}
   Asterisk log          {sandbox.callcenter.host("log/messages.log")}
 
@@ -45,9 +53,9 @@ Send a test SMS (the reply is printed):
 """
 
 
-def service_token(bin_dir: Path, role: str, name: str) -> str:
+def service_token(bin_dir: Path, database_url: str, role: str, name: str) -> str:
     """A new service token on the dev database (printed once by `lapor token create`)."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": database_url}
     return subprocess.run(
         [str(bin_dir / "lapor"), "token", "create", "--role", role, "--name", name],
         env=env,
@@ -57,19 +65,19 @@ def service_token(bin_dir: Path, role: str, name: str) -> str:
     ).stdout.strip()
 
 
-def ivr_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+def ivr_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
     """A fresh IVR token on the dev database, and the node's spool and classic env file."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": database_url}
     lapor = str(bin_dir / "lapor")
     subprocess.run([lapor, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-    token = service_token(bin_dir, "ivr", "ivr-devrun")
+    token = service_token(bin_dir, database_url, "ivr", "ivr-devrun")
     wanted = IvrSettings(api_url=f"http://127.0.0.1:{API_PORT}", api_token=token)
     return prepare_ivr_node(sandbox, wanted).as_env()
 
 
-def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+def collector_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
     """The AMI collector on the call center, posting to the dev API with a fresh token."""
-    token = service_token(bin_dir, "collector", "collector")
+    token = service_token(bin_dir, database_url, "collector", "collector")
     return {
         "LAPOR_COLLECTOR_NODE": "callcenter",
         "LAPOR_COLLECTOR_AMI_PORT": str(sandbox.config.ami_port),
@@ -80,10 +88,10 @@ def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     }
 
 
-def sms_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
+def sms_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
     """SMS: the dialplan posts them to the dev API with a fresh gateway token, and the API
     replies over AMI as the control user (which also drives the agents' console)."""
-    token = service_token(bin_dir, "gateway", "sms-devrun")
+    token = service_token(bin_dir, database_url, "gateway", "sms-devrun")
     sandbox.callcenter.rx(f"dialplan set global SMS_API_URL http://127.0.0.1:{API_PORT}")
     sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
     return {
@@ -100,7 +108,37 @@ async def wait_for_signal() -> None:
     await stop.wait()
 
 
+def dev_database() -> tuple[str, postgres.ClusterLease | None]:
+    """The API's database URL, and the var/pg cluster's lease when it runs there."""
+    given = os.environ.get("LAPOR_API_DATABASE_URL")
+    if given:
+        return given, None
+    kind = os.environ.get("LAPOR_DEV_DB") or "sqlite"
+    if kind not in DEV_DATABASES:
+        raise SystemExit(f"DB (LAPOR_DEV_DB) must be sqlite or postgres, not {kind!r}")
+    if kind == "sqlite":
+        return SQLITE_URL, None
+    try:
+        lease = postgres.acquire()
+    except postgres.ClusterError as exc:
+        raise SystemExit(f"PostgreSQL for make run: {exc}") from exc
+    try:
+        return postgres.ensure_database(lease.dsn, "lapor"), lease
+    except BaseException:
+        lease.release()
+        raise
+
+
 def main() -> int:
+    database_url, lease = dev_database()
+    try:
+        return run(database_url)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def run(database_url: str) -> int:
     sandbox = Sandbox()
     services: list[subprocess.Popen[bytes]] = []
     bin_dir = Path(sys.executable).parent
@@ -114,7 +152,7 @@ def main() -> int:
                     "LAPOR_AGI_HOST": sandbox.config.agi_host,
                     "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
                     "LAPOR_AGI_SECRET": sandbox.secrets.agi,
-                    **ivr_env(sandbox, bin_dir),
+                    **ivr_env(sandbox, bin_dir, database_url),
                 },
             )
         )
@@ -124,19 +162,21 @@ def main() -> int:
                 [str(bin_dir / "lapor-api")],
                 {
                     "LAPOR_API_PORT": str(API_PORT),
-                    "LAPOR_API_DATABASE_URL": DATABASE_URL,
+                    "LAPOR_API_DATABASE_URL": database_url,
                     "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir),
                     "LAPOR_API_DOCS_ENABLED": "true",
-                    **sms_env(sandbox, bin_dir),
+                    **sms_env(sandbox, bin_dir, database_url),
                 },
             )
         )
         services.append(
             start_service(
-                "collector", [str(bin_dir / "lapor-collector")], collector_env(sandbox, bin_dir)
+                "collector",
+                [str(bin_dir / "lapor-collector")],
+                collector_env(sandbox, bin_dir, database_url),
             )
         )
-        print(banner(sandbox), flush=True)
+        print(banner(sandbox, database_url), flush=True)
         asyncio.run(wait_for_signal())
     finally:
         print("\nstopping…", flush=True)

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
-from sandbox import postgres
+from api.auth import Role, create_token
+from api.migrate import upgrade
+from sandbox import devrun, postgres
 from sandbox.config import REPO_ROOT
 from tests.conftest import unavailable
 
@@ -147,3 +151,41 @@ def test_two_runs_starting_at_once_make_one_cluster(root: Path) -> None:
     assert outputs == [postgres.dsn(port)] * 2
     assert sorted(path.name for path in root.iterdir() if path.name.startswith("data")) == ["data"]
     assert answers(postgres.dsn(port))
+
+
+def test_make_run_on_postgres_keeps_its_lapor_database_across_runs(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LAPOR_API_DATABASE_URL", raising=False)
+    monkeypatch.setenv("LAPOR_DEV_DB", "postgres")
+    monkeypatch.setenv("LAPOR_PG_DIR", str(root))
+    monkeypatch.setenv("LAPOR_PG_PORT", str(free_port()))
+    url, lease = devrun.dev_database()
+    assert lease is not None
+    assert url == f"postgresql+psycopg://postgres@127.0.0.1:{lease.port}/lapor"
+    engine = create_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        create_token(session, name="ivr-devrun", role=Role.ivr)
+    engine.dispose()
+    assert lease.release() is True
+
+    again, lease = devrun.dev_database()
+    assert (again, lease is not None) == (url, True)
+    engine = create_engine(again)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM api_token")).scalars().all() == ["ivr-devrun"]
+    engine.dispose()
+    assert lease is not None
+    assert lease.release() is True
+
+
+def test_make_run_stays_on_sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAPOR_API_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LAPOR_DEV_DB", raising=False)
+    assert devrun.dev_database() == (devrun.SQLITE_URL, None)
+    monkeypatch.setenv("LAPOR_DEV_DB", "mysql")
+    with pytest.raises(SystemExit, match="sqlite or postgres"):
+        devrun.dev_database()
+    monkeypatch.setenv("LAPOR_API_DATABASE_URL", "postgresql+psycopg://u@db/x")
+    assert devrun.dev_database() == ("postgresql+psycopg://u@db/x", None)
