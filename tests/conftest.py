@@ -67,13 +67,14 @@ class PostgresServer:
         if self.lease is not None:
             self.stopped = self.lease.release()
 
-    def describe(self) -> str:
+    def describe(self) -> str | None:
+        """Which server the tests used, for the end of pytest's report."""
         if self.given:
             return f"PostgreSQL: LAPOR_TEST_PG_DSN={self.given}"
         if self.lease is not None:
             end = "stopped at the end" if self.stopped else "left running for another user"
             return f"PostgreSQL: {self.lease.dsn} in {self.lease.cluster.root} ({end})"
-        return f"PostgreSQL: {self.error or 'not used'}"
+        return f"PostgreSQL: {self.error}" if self.error else None
 
 
 POSTGRES = PostgresServer()
@@ -87,7 +88,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    terminalreporter.write_line(POSTGRES.describe())
+    line = POSTGRES.describe()
+    if line:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture
