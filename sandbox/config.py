@@ -14,7 +14,7 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
     if os.environ.get("LAPOR_CACHE_DIR"):
         return Path(os.environ["LAPOR_CACHE_DIR"])
     if os.geteuid() == 0:
@@ -26,7 +26,7 @@ def _default_cache_dir() -> Path:
 class SandboxConfig:
     """Where the sandbox lives and which loopback ports its two Asterisk instances use."""
 
-    cache_dir: Path = field(default_factory=_default_cache_dir)
+    cache_dir: Path = field(default_factory=default_cache_dir)
     sip_port: int = 5060
     ami_port: int = 5038
     rtp_start: int = 10000

@@ -43,12 +43,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import os
 import pwd
 import re
 import shlex
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -59,7 +61,7 @@ from typing import IO
 import psycopg
 from psycopg import sql
 
-from sandbox.config import REPO_ROOT
+from sandbox.config import REPO_ROOT, default_cache_dir
 
 DEFAULT_PORT = 55432
 # Ports tried from the preferred one upward when another server holds it.
@@ -85,9 +87,25 @@ class ClusterError(RuntimeError):
 
 
 def default_root() -> Path:
-    """The cluster's folder: ``LAPOR_PG_DIR``, else ``var/pg`` in the repo."""
+    """The cluster's folder: ``LAPOR_PG_DIR``, else ``var/pg`` in the repo.
+
+    As root the server runs as another user, who must reach the folder. A checkout inside
+    a private folder (``/root``, a ``mktemp -d``) keeps its cluster in the cache instead,
+    one per checkout: ``<cache>/pg-<hash of the repo's path>``.
+    """
     configured = os.environ.get("LAPOR_PG_DIR")
-    return Path(configured) if configured else REPO_ROOT / "var" / "pg"
+    if configured:
+        return Path(configured)
+    in_repo = REPO_ROOT / "var" / "pg"
+    if os.geteuid() != 0 or others_can_reach(REPO_ROOT):
+        return in_repo
+    key = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:12]
+    return default_cache_dir() / f"pg-{key}"
+
+
+def others_can_reach(folder: Path) -> bool:
+    """Whether any user may pass through ``folder`` and every folder above it."""
+    return all(path.stat().st_mode & stat.S_IXOTH for path in (folder, *folder.parents))
 
 
 def default_port() -> int:

@@ -6,6 +6,7 @@ server already running on this machine (5432) or on the repo's var/pg.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -189,3 +190,20 @@ def test_make_run_stays_on_sqlite_unless_asked(monkeypatch: pytest.MonkeyPatch) 
         devrun.dev_database()
     monkeypatch.setenv("LAPOR_API_DATABASE_URL", "postgresql+psycopg://u@db/x")
     assert devrun.dev_database() == ("postgresql+psycopg://u@db/x", None)
+
+
+def test_a_checkout_in_a_private_folder_keeps_its_cluster_in_the_cache(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    private = tmp_path / "private" / "lapor"
+    private.mkdir(parents=True)
+    (tmp_path / "private").chmod(0o700)
+    monkeypatch.delenv("LAPOR_PG_DIR", raising=False)
+    monkeypatch.setattr(postgres, "REPO_ROOT", private)
+    if os.geteuid() == 0:
+        root = postgres.default_root()
+        assert not postgres.others_can_reach(private)
+        assert root.parent == postgres.default_cache_dir()
+        assert root.name.startswith("pg-")
+    else:
+        assert postgres.default_root() == private / "var" / "pg"

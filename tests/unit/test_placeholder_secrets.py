@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api.ami import CollectorSettings
 from api.settings import ApiSettings
-from ivr.settings import IvrSettings, SettingsError, read_env_file
+from ivr.settings import FastAGISettings, IvrSettings, SettingsError, read_env_file
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 COMPOSE_URL = "postgresql+psycopg://lapor:{}@postgres:5432/lapor"
@@ -32,6 +32,7 @@ SERVICES = {
     "LAPOR_AMI_COLLECTOR_SECRET": Service(CollectorSettings, "LAPOR_COLLECTOR_AMI_SECRET"),
     "LAPOR_COLLECTOR_API_TOKEN": Service(CollectorSettings, "LAPOR_COLLECTOR_API_TOKEN"),
     "LAPOR_IVR_API_TOKEN": Service(IvrSettings.from_env, "LAPOR_IVR_API_TOKEN"),
+    "LAPOR_AGI_SECRET": Service(FastAGISettings.from_env, "LAPOR_AGI_SECRET"),
 }
 PLACEHOLDERS = {
     name: value for name, value in read_env_file(ENV_EXAMPLE).items() if "change-me" in value
