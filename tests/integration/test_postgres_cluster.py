@@ -23,7 +23,7 @@ from sqlmodel import Session
 from api.auth import Role, create_token
 from api.migrate import upgrade
 from sandbox import devrun, postgres
-from sandbox.config import REPO_ROOT
+from sandbox.config import REPO_ROOT, default_cache_dir
 from tests.conftest import unavailable
 
 
@@ -203,7 +203,7 @@ def test_a_checkout_in_a_private_folder_keeps_its_cluster_in_the_cache(
     if os.geteuid() == 0:
         root = postgres.default_root()
         assert not postgres.others_can_reach(private)
-        assert root.parent == postgres.default_cache_dir()
+        assert root.parent == default_cache_dir()
         assert root.name.startswith("pg-")
     else:
         assert postgres.default_root() == private / "var" / "pg"
