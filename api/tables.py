@@ -9,6 +9,7 @@ from api.callback_dial import CallbackDial
 from api.callbacks import CallbackRequest
 from api.complaints import Complaint, ComplaintHistory
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
+from api.ivr_nodes import IvrNodeLease
 from api.jobs import JobRun
 from api.reports.schemas import DailyReport
 from api.sms_inbox import SmsIntake, SmsTicketCounter
@@ -26,6 +27,7 @@ __all__ = [
     "Complaint",
     "ComplaintHistory",
     "DailyReport",
+    "IvrNodeLease",
     "JobRun",
     "LoginAttempt",
     "SmsIntake",
