@@ -36,6 +36,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.complaints import Complaint, as_utc, utc_now
 from api.errors import Conflict
+from api.refused import RefusedComplaint
 
 TZ_DATETIME = sa.DateTime(timezone=True)
 TICKET_DIGITS = 8
@@ -75,10 +76,11 @@ def _prefix_range(node_id: int) -> tuple[str, str]:
 
 
 def highest_ticket(session: Session, node_id: int) -> str | None:
-    """The highest 8-digit ticket of this node's prefix the API holds, or None."""
+    """The highest 8-digit ticket of this node's prefix the API holds (complaints, and
+    complaints refused and held for a supervisor), or None."""
     lo, hi = _prefix_range(node_id)
     best: str | None = None
-    for column in (col(Complaint.ticket),):
+    for column in (col(Complaint.ticket), col(RefusedComplaint.ticket)):
         found = session.exec(
             select(func.max(column)).where(
                 column >= lo, column <= hi, func.length(column) == TICKET_DIGITS

@@ -11,6 +11,7 @@ from api.complaints import Complaint, ComplaintHistory
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
 from api.ivr_nodes import IvrNodeLease
 from api.jobs import JobRun
+from api.refused import RefusedComplaint
 from api.reports.schemas import DailyReport
 from api.sms_inbox import SmsIntake, SmsTicketCounter
 from api.users import LoginAttempt, User
@@ -30,6 +31,7 @@ __all__ = [
     "IvrNodeLease",
     "JobRun",
     "LoginAttempt",
+    "RefusedComplaint",
     "SmsIntake",
     "SmsTicketCounter",
     "User",

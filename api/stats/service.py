@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
+from api import refused
 from api.errors import InvalidInput
 from api.events.models import AgentEvent, AgentRing, Call
 from api.events.service import utc
@@ -308,4 +309,6 @@ def live(session: Session, t: Thresholds, defaults: Thresholds) -> LiveView:
         waiting=callers,
         agents=states,
         today=summary(session, lo, hi, None, None, t, defaults),
+        refused_complaints=refused.pending_count(session),
+        refused=[refused.public(row) for row in refused.listing(session, limit=refused.LIVE_LIST)],
     )
