@@ -8,7 +8,7 @@ from api.auth import ApiToken
 from api.callback_dial import CallbackDial
 from api.callbacks import CallbackRequest
 from api.complaints import Complaint, ComplaintHistory
-from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
+from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
 from api.ivr_nodes import IvrNodeLease
 from api.jobs import JobRun
 from api.refused import RefusedComplaint
@@ -31,6 +31,7 @@ __all__ = [
     "IvrNodeLease",
     "JobRun",
     "LoginAttempt",
+    "QueueSnapshot",
     "RefusedComplaint",
     "SmsIntake",
     "SmsTicketCounter",
