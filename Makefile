@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # load tests; the keyring verifies the Debian sid packages.
 APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppler-utils chromium
 
-.PHONY: run test lint bench clean setup apt-packages venv
+.PHONY: run test lint bench clean reset setup apt-packages venv
 
 run: setup
 	$(BIN)/python -m sandbox.devrun
@@ -52,6 +52,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@
+
+# A clean start for `make run`: its database, recordings, IVR spool and collector buffer
+# in var/ go (make run itself never deletes them).
+reset: venv
+	$(BIN)/lapor-sandbox reset
 
 clean:
 	-[ -x $(BIN)/lapor-sandbox ] && $(BIN)/lapor-sandbox down
