@@ -14,7 +14,7 @@ APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppl
 # make run's database: sqlite (var/lapor.db) or postgres (database lapor in var/pg).
 DB ?= sqlite
 
-.PHONY: run test lint bench clean setup apt-packages venv
+.PHONY: run test lint bench clean reset setup apt-packages venv
 
 run: setup
 	LAPOR_DEV_DB=$(DB) $(BIN)/python -m sandbox.devrun
@@ -56,6 +56,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@
+
+# A clean start for `make run`: its database, recordings, IVR spool and collector buffer
+# in var/ go (make run itself never deletes them).
+reset: venv
+	$(BIN)/lapor-sandbox reset
 
 clean:
 	-[ -x $(BIN)/lapor-sandbox ] && $(BIN)/lapor-sandbox down

@@ -1,7 +1,13 @@
 """``lapor-ivr``: run the FastAGI server (and the outbox delivery) until SIGINT/SIGTERM.
 
-``lapor-ivr flush`` delivers what is in the outbox once and exits (status 1 if some
-records are still pending), e.g. from cron on a node that runs classic AGI only.
+Before serving, it claims its node id with the API (ivr/node_lease.py) and raises its
+ticket counter to the API's highest ticket of the node; it refuses to start (status 2)
+while another IVR with another spool holds the node id, and stops (status 3) if one
+takes it later.
+
+``lapor-ivr flush`` raises the counter the same way (without a claim), delivers what is
+in the outbox once and exits (status 1 if some records are still pending), e.g. from
+cron on a node that runs classic AGI only.
 """
 
 from __future__ import annotations
@@ -15,13 +21,35 @@ import sys
 from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
 from ivr import FastAGIServer, configure_logging
+from ivr.lapor_api import ApiRejected, ApiUnavailable
+from ivr.node_lease import NodeIdInUse, NodeLease
 from ivr.settings import FastAGISettings, IvrSettings, SettingsError
 
 logger = logging.getLogger("agi_scripts")
 
 
-async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> None:
+async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> int:
     services = Services.from_settings(settings)
+    lease = NodeLease(services.api, services.tickets, settings.spool_dir, settings.lease_seconds)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    claiming = asyncio.create_task(lease.claim_at_start())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({claiming, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not claiming.done():  # asked to stop while waiting for the API
+        claiming.cancel()
+        await asyncio.gather(claiming, return_exceptions=True)
+        await services.aclose()
+        return 0
+    try:
+        claiming.result()
+    except NodeIdInUse as exc:
+        logger.critical("refusing to start: %s", exc)
+        await services.aclose()
+        return 2
     server = FastAGIServer(
         make_routes(services),
         host=server_settings.host,
@@ -33,25 +61,36 @@ async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> None
         logger.warning(
             "no AGI secret set (LAPOR_AGI_SECRET): FastAGI peers are checked by address only"
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     await server.start()
     delivery = asyncio.create_task(services.deliverer.run(stop))
+    renewal = asyncio.create_task(lease.run(stop))
+    status = 0
     try:
-        await stop.wait()
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, renewal}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        lost = renewal.result() if renewal.done() else None
+        if lost is not None:
+            logger.critical("stopping: %s", lost)
+            status = 3
         logger.info("shutting down")
     finally:
         await server.close()
         stop.set()
-        await delivery
+        await asyncio.gather(delivery, renewal)
+        if status == 0:
+            await lease.release()
         await services.aclose()
+    return status
 
 
 async def flush(settings: IvrSettings) -> int:
     services = Services.from_settings(settings)
     try:
+        try:
+            await NodeLease(services.api, services.tickets, settings.spool_dir).seed()
+        except (ApiUnavailable, ApiRejected) as exc:
+            logger.warning("ticket counter not checked against the API: %s", exc)
         left = await services.deliverer.flush()
     finally:
         await services.aclose()
@@ -68,7 +107,7 @@ def main() -> None:
         server_settings = FastAGISettings.from_env()
     except SettingsError as exc:
         raise SystemExit(f"lapor-ivr: {exc}") from None
-    asyncio.run(serve(server_settings, settings))
+    raise SystemExit(asyncio.run(serve(server_settings, settings)))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ so an API outage costs nothing.
 from __future__ import annotations
 
 import logging
+import re
 
 from agi_scripts.common import (
     called_line,
@@ -49,7 +50,7 @@ async def take_complaint(channel: Channel, services: Services) -> None:
     line = await called_line(channel)
     folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
     ticket = await services.issue_ticket()
-    base = f"{folder}/{ticket}"
+    base = f"{folder}/{recording_name(ticket, channel.request.uniqueid)}"
     await channel.stream_file(RECORD_INSTRUCTIONS)
     try:
         await record_and_review(channel, services, base)
@@ -60,6 +61,18 @@ async def take_complaint(channel: Channel, services: Services) -> None:
     if not channel.hung_up:
         await read_back(channel, ticket)
         await to_officer(channel, "complaint")
+
+
+def recording_name(ticket: str, uniqueid: str) -> str:
+    """The recording's file name without extension: the ticket, then the call's id.
+
+    The call id makes the name collide with no other call's, even if a ticket were ever
+    issued twice (a lost spool before the API was reachable): a recording is never
+    written over another citizen's. Asterisk's uniqueid (``<epoch>.<n>``, optionally
+    after a system name) is cut to letters, digits and dashes so the name has one dot.
+    """
+    call = re.sub(r"[^A-Za-z0-9-]+", "-", uniqueid).strip("-") or "call"
+    return f"{ticket}-{call}"
 
 
 async def record_and_review(channel: Channel, services: Services, base: str) -> None:

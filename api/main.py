@@ -12,6 +12,7 @@ from api.db import make_engine
 from api.errors import install_error_handlers
 from api.reports.schedule import scheduled
 from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, units, users
+from api.routes import ivr_nodes as ivr_node_routes
 from api.routes import reports as report_routes
 from api.routes import sms as sms_routes
 from api.settings import ApiSettings
@@ -57,4 +58,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(callbacks.router)
     app.include_router(report_routes.router)
     app.include_router(sms_routes.router)
+    app.include_router(ivr_node_routes.router)
     return app

@@ -142,7 +142,7 @@ def _file(
     earlier = _earlier(session, sms.sender, digest, since)
     if earlier is not None:
         return _received(session, earlier, created=False)
-    ticket = _next_ticket(session, rules.ticket_prefix)
+    ticket = next_api_ticket(session, rules.ticket_prefix)
     bucket = int(received_at.timestamp()) // (rules.dedup_minutes * 60)
     intake = SmsIntake(
         sender=sms.sender, text_hash=digest, bucket=bucket, ticket=ticket, received_at=received_at
@@ -207,8 +207,9 @@ def _earlier(session: Session, sender: str, digest: str, since: datetime) -> str
     return session.exec(statement).first()
 
 
-def _next_ticket(session: Session, prefix: str) -> str:
-    """The next SMS ticket of ``prefix``; the counter row stays locked until commit."""
+def next_api_ticket(session: Session, prefix: str) -> str:
+    """The next ticket the API issues under ``prefix`` (SMS complaints, and refused phone
+    complaints re-filed, api/refused.py); the counter row stays locked until commit."""
     _ensure_counter(session, prefix)
     row = col(SmsTicketCounter.prefix) == prefix
     session.execute(update(SmsTicketCounter).where(row).values(last=SmsTicketCounter.last + 1))

@@ -8,8 +8,10 @@ from api.auth import ApiToken
 from api.callback_dial import CallbackDial
 from api.callbacks import CallbackRequest
 from api.complaints import Complaint, ComplaintHistory
-from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly
+from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
+from api.ivr_nodes import IvrNodeLease
 from api.jobs import JobRun
+from api.refused import RefusedComplaint
 from api.reports.schemas import DailyReport
 from api.sms_inbox import SmsIntake, SmsTicketCounter
 from api.users import LoginAttempt, User
@@ -26,8 +28,11 @@ __all__ = [
     "Complaint",
     "ComplaintHistory",
     "DailyReport",
+    "IvrNodeLease",
     "JobRun",
     "LoginAttempt",
+    "QueueSnapshot",
+    "RefusedComplaint",
     "SmsIntake",
     "SmsTicketCounter",
     "User",

@@ -19,6 +19,11 @@ class ApiUnavailable(Exception):
 class ApiRejected(Exception):
     """The API refused the request for good (it will never succeed as is)."""
 
+    def __init__(self, message: str, status: int = 0, error: str = "") -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status (409, 422…)
+        self.error = error  # the API's error id, e.g. "conflict" or "node_id_in_use"
+
 
 _RETRYABLE_4XX = {401, 403, 408, 425, 429}
 
@@ -43,11 +48,19 @@ class LaporApi:
 
     async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST a JSON body; returns the stored record (201 created or 200 already known)."""
-        response = await self._request("POST", path, json=payload)
-        if response.status_code in (200, 201):
-            body: dict[str, Any] = response.json()
-            return body
-        raise ApiRejected(f"{path}: {response.status_code} {response.text[:200]}")
+        return _accepted(path, await self._request("POST", path, json=payload))
+
+    async def put(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """PUT a JSON body; returns the answer (200)."""
+        return _accepted(path, await self._request("PUT", path, json=payload))
+
+    async def get(self, path: str, **params: str) -> dict[str, Any]:
+        return _accepted(path, await self._request("GET", path, params=params))
+
+    async def delete(self, path: str, **params: str) -> None:
+        response = await self._request("DELETE", path, params=params)
+        if response.status_code not in (200, 204, 404):
+            raise _rejected(path, response)
 
     async def complaint_status(self, ticket: str) -> str | None:
         """A complaint's status, or None when no complaint has that ticket."""
@@ -67,3 +80,24 @@ class LaporApi:
         if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:
             raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
         return response
+
+
+def _accepted(path: str, response: httpx.Response) -> dict[str, Any]:
+    if response.status_code in (200, 201):
+        body: dict[str, Any] = response.json()
+        return body
+    raise _rejected(path, response)
+
+
+def _rejected(path: str, response: httpx.Response) -> ApiRejected:
+    error = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = str(body.get("error", ""))
+        message = str(body.get("message", "")) or response.text[:200]
+    else:
+        message = response.text[:200]
+    return ApiRejected(f"{path}: {response.status_code} {message}", response.status_code, error)

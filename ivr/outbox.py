@@ -5,8 +5,13 @@ fsync'd, renamed into place and the folder fsync'd, so after ``put`` returns the
 survives a crash or power loss. Delivery POSTs it; the API is idempotent on the record's
 key (ticket or request id), so a record sent twice (a retry after a timeout, two
 processes racing) is still stored exactly once. A record is removed only after the API
-has acknowledged it. Records the API rejects for good move to ``<spool>/rejected/`` for
-a person to look at.
+has acknowledged it.
+
+A complaint the API refuses for good (409: its ticket belongs to another call; 422) is
+not dropped: it becomes a ``refused`` record, posted to ``/complaints/refused``, where
+the API keeps it for a supervisor to see and re-file under a fresh ticket
+(api/refused.py). Only a record the API won't take even there is moved to
+``<spool>/rejected/``, loudly, as the last resort.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,7 +33,11 @@ from ivr.lapor_api import ApiRejected, ApiUnavailable, LaporApi
 logger = logging.getLogger(__name__)
 
 # Where each kind of record is POSTed.
-ENDPOINTS = {"complaint": "/complaints", "callback": "/callbacks"}
+ENDPOINTS = {
+    "complaint": "/complaints",
+    "callback": "/callbacks",
+    "refused": "/complaints/refused",
+}
 # Background delivery: first retry after 1 s, doubling up to 30 s while the API is down.
 RETRY_FIRST = 1.0
 RETRY_MAX = 30.0
@@ -117,15 +127,20 @@ class Deliverer:
         self.outbox = outbox
         self.api = api
         self.delivered = 0
+        self._unavailable = False  # the last delivery found the API unreachable
 
     async def deliver(self, record: OutboxRecord) -> bool:
         """Try once; True when the API has the record (it is then removed from disk)."""
+        self._unavailable = False
         try:
             await self.api.post(ENDPOINTS[record.kind], record.payload)
         except ApiUnavailable as exc:
+            self._unavailable = True
             logger.warning("outbox: %s %s kept for later: %s", record.kind, record.key, exc)
             return False
         except ApiRejected as exc:
+            if record.kind == "complaint":
+                return await self._hand_over(record, exc)
             logger.error("outbox: %s %s rejected, set aside: %s", record.kind, record.key, exc)
             await asyncio.to_thread(self.outbox.reject, record)
             return False
@@ -134,6 +149,23 @@ class Deliverer:
         logger.info("outbox: %s %s delivered", record.kind, record.key)
         return True
 
+    async def _hand_over(self, record: OutboxRecord, refusal: ApiRejected) -> bool:
+        """The refused complaint goes to the API's refused list, kept until it is there."""
+        logger.error(
+            "outbox: complaint %s refused by the API (%s); handing it to the refused list",
+            record.key,
+            refusal,
+        )
+        payload = {
+            "complaint": record.payload,
+            "status_code": refusal.status,
+            "reason": str(refusal),
+        }
+        call = re.sub(r"[^A-Za-z0-9.-]+", "-", str(record.payload.get("uniqueid", ""))) or "call"
+        held = await asyncio.to_thread(self.outbox.put, "refused", f"{record.key}-{call}", payload)
+        await asyncio.to_thread(self.outbox.done, record)  # after the held copy is on disk
+        return await self.deliver(held)
+
     async def flush(self) -> int:
         """Try every pending record once, oldest first; returns how many are still pending.
 
@@ -141,7 +173,7 @@ class Deliverer:
         """
         records = await asyncio.to_thread(self.outbox.pending)
         for index, record in enumerate(records):
-            if not await self.deliver(record) and record.path.exists():
+            if not await self.deliver(record) and self._unavailable:
                 return len(records) - index
         return 0
 

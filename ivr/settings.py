@@ -46,6 +46,9 @@ class IvrSettings:
     callback_wait_seconds: int = 120
     # Seconds the IVR waits for the API before it keeps the complaint in the outbox.
     api_timeout: float = 1.0
+    # The node id's lease with the API (ivr/node_lease.py) lapses after this many seconds
+    # without renewal; it is renewed every third of it.
+    lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         try:
@@ -56,6 +59,8 @@ class IvrSettings:
             raise SettingsError(f"LAPOR_IVR_NODE_ID must be 10-99, not {self.node_id}")
         if self.record_max_seconds < 1 or self.callback_wait_seconds < 1:
             raise SettingsError("record and callback times must be at least 1 s")
+        if not 5 <= self.lease_seconds <= 600:
+            raise SettingsError("LAPOR_IVR_LEASE_SECONDS must be 5-600")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IvrSettings:
@@ -79,6 +84,7 @@ class IvrSettings:
                     get("CALLBACK_WAIT_SECONDS", defaults.callback_wait_seconds)
                 ),
                 api_timeout=float(get("API_TIMEOUT", defaults.api_timeout)),
+                lease_seconds=float(get("LEASE_SECONDS", defaults.lease_seconds)),
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
@@ -94,6 +100,7 @@ class IvrSettings:
             "LAPOR_IVR_RECORD_SILENCE_SECONDS": str(self.record_silence_seconds),
             "LAPOR_IVR_CALLBACK_WAIT_SECONDS": str(self.callback_wait_seconds),
             "LAPOR_IVR_API_TIMEOUT": str(self.api_timeout),
+            "LAPOR_IVR_LEASE_SECONDS": str(self.lease_seconds),
         }
 
 

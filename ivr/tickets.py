@@ -5,6 +5,10 @@ counter file on the node's spool. The counter is read, incremented, written and 
 under an exclusive ``flock``, so the FastAGI server and classic AGI processes on the same
 node share it safely, and a crash never hands out a number twice. The IVR issues the
 ticket itself, so the caller hears it even while the API is down.
+
+The counter must never fall behind what the API holds, or a ticket is issued twice (a
+lost spool starts it again at 1). The node's lease (ivr/node_lease.py) raises it to the
+API's highest ticket of this node at start-up and at every renewal: ``raise_to``.
 """
 
 from __future__ import annotations
@@ -30,18 +34,68 @@ class TicketIssuer:
 
     def issue(self) -> str:
         """The next ticket number (blocking file I/O: a few milliseconds)."""
-        self.counter.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.counter, os.O_RDWR | os.O_CREAT, 0o660)
+        fd = self._open()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            text = os.pread(fd, 32, 0).decode().strip()
-            sequence = (int(text) if text else 0) + 1
+            sequence = _read(fd) + 1
             if sequence > MAX_SEQUENCE:
                 raise TicketsExhausted(f"node {self.node_id} has no ticket numbers left")
-            data = f"{sequence}\n".encode()
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, data, 0)
-            os.fsync(fd)
+            _write(fd, sequence)
         finally:
             os.close(fd)  # also releases the lock
         return f"{self.node_id:02d}{sequence:0{SEQUENCE_DIGITS}d}"
+
+    def raise_to(self, ticket: str | None) -> int:
+        """Make sure the next ticket comes after ``ticket`` (this node's, from the API);
+        returns the counter's value. Never lowers it. Blocking, like ``issue``."""
+        floor = self.sequence_of(ticket) if ticket else 0
+        fd = self._open()
+        try:
+            current = _read(fd)
+            if floor > current:
+                _write(fd, floor)
+                return floor
+            return current
+        finally:
+            os.close(fd)
+
+    def sequence_of(self, ticket: str) -> int:
+        """The sequence part of one of this node's tickets; ValueError for another's."""
+        prefix = f"{self.node_id:02d}"
+        if len(ticket) != 2 + SEQUENCE_DIGITS or not ticket.isdigit():
+            raise ValueError(f"not a ticket: {ticket!r}")
+        if not ticket.startswith(prefix):
+            raise ValueError(f"ticket {ticket} is not node {self.node_id}'s")
+        return int(ticket[2:])
+
+    def _open(self) -> int:
+        """The counter file, open and exclusively locked (the caller closes it)."""
+        self.counter.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.counter.exists()
+        fd = os.open(self.counter, os.O_RDWR | os.O_CREAT, 0o660)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if created:
+                _fsync_dir(self.counter.parent)  # the new file's name survives a crash too
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+def _read(fd: int) -> int:
+    text = os.pread(fd, 32, 0).decode().strip()
+    return int(text) if text else 0
+
+
+def _write(fd: int, sequence: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{sequence}\n".encode(), 0)
+    os.fsync(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox.harness import Sandbox
+from sandbox.config import state_dir_for
+from sandbox.harness import Sandbox, reset_state
 from sandbox.instance import InstanceError
 from sandbox.rootfs import SandboxUnavailable
 from sandbox.sms import CarrierPhones
@@ -55,6 +56,24 @@ async def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
 async def cmd_down(sandbox: Sandbox, args: argparse.Namespace) -> int:
     sandbox.down()
     print("sandbox stopped")
+    return 0
+
+
+async def cmd_reset(sandbox: Sandbox, args: argparse.Namespace) -> int:
+    """A clean start for ``make run``: its database, recordings, IVR spool and collector
+    buffer go. Never done implicitly; refused while the sandbox runs."""
+    if any(sandbox.status().values()):
+        print(
+            "lapor-sandbox: the sandbox is running (make run?): stop it first (Ctrl-C, or"
+            " lapor-sandbox down)",
+            file=sys.stderr,
+        )
+        return 1
+    state = state_dir_for(sandbox.config.slot)
+    removed = reset_state(state)
+    for path in removed:
+        print(f"removed {path}")
+    print(f"{state} is clean: the next make run starts from an empty call center")
     return 0
 
 
@@ -102,6 +121,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--no-agents", action="store_true", help="don't log agents into the queue")
     sub.add_parser("down", help="stop both instances")
     sub.add_parser("status", help="show whether each instance runs")
+    sub.add_parser(
+        "reset",
+        help="delete make run's kept state (database, recordings, IVR spool, collector buffer)",
+    )
     call = sub.add_parser("call", help="place a test call from the carrier")
     call.add_argument("line", nargs="?", default="082282204761", help="number to call")
     call.add_argument("--digits", default="", help="DTMF digits the citizen presses")
@@ -121,6 +144,7 @@ COMMANDS = {
     "up": cmd_up,
     "down": cmd_down,
     "status": cmd_status,
+    "reset": cmd_reset,
     "call": cmd_call,
     "sms": cmd_sms,
 }

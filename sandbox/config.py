@@ -44,14 +44,14 @@ class SandboxConfig:
     slot: int = 0
 
     @classmethod
-    def from_env(cls) -> SandboxConfig:
-        """Settings from the environment.
+    def from_env(cls, slot: int | None = None) -> SandboxConfig:
+        """Settings from the environment (``slot`` instead of ``LAPOR_SANDBOX_SLOT``).
 
         ``LAPOR_SANDBOX_SLOT=N`` runs an independent sandbox beside the default one (for
         parallel test runs): every port moves up by 100·N (RTP ranges by 2000·N) and its
         files live in their own folder. ``LAPOR_SANDBOX_AGENTS`` lists the agents.
         """
-        slot = _env_int("LAPOR_SANDBOX_SLOT", 0)
+        slot = _env_int("LAPOR_SANDBOX_SLOT", 0) if slot is None else slot
         port, rtp = 100 * slot, 2000 * slot
         agents = os.environ.get("LAPOR_SANDBOX_AGENTS")
         return cls(
@@ -68,3 +68,12 @@ class SandboxConfig:
             agents=tuple(agents.split(",")) if agents else cls.agents,
             slot=slot,
         )
+
+
+def state_dir_for(slot: int) -> Path:
+    """Where ``make run`` keeps its state across runs: the checkout's ``var/``, or
+    ``var/slot-N`` for sandbox slot N (each slot is an independent call center);
+    ``LAPOR_VAR_DIR`` puts it anywhere."""
+    if os.environ.get("LAPOR_VAR_DIR"):
+        return Path(os.environ["LAPOR_VAR_DIR"]).resolve()
+    return REPO_ROOT / "var" if slot == 0 else REPO_ROOT / "var" / f"slot-{slot}"

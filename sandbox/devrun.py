@@ -1,32 +1,51 @@
 """``make run``: the whole call center on localhost until Ctrl-C.
 
-Starts the sandbox Asterisk pair, the FastAGI IVR server and the API, prints where
-everything is, and stops all of it on Ctrl-C (or SIGTERM).
+Starts the sandbox Asterisk pair, the API, the FastAGI IVR server and the AMI
+collector, prints where everything is, and stops all of it on Ctrl-C (or SIGTERM), or as
+soon as one of the services exits on its own.
+
+Everything the call center keeps lives in one state folder, ``var/`` in the checkout
+(``var/slot-N`` for ``LAPOR_SANDBOX_SLOT=N``; ``LAPOR_VAR_DIR`` moves it) and survives
+every restart: the database ``lapor.db``, the recordings, the IVR spool (ticket counter,
+outbox) and the collector's disk buffer. Only ``make clean`` or ``lapor-sandbox reset``
+clears it. Ports follow the sandbox slot, the API's too (8000 + 100·slot unless
+``LAPOR_API_PORT`` is set).
 
 The API's database: ``LAPOR_API_DATABASE_URL`` if set; else, with ``LAPOR_DEV_DB=postgres``
-(``make run DB=postgres``), the database ``lapor`` in the throwaway PostgreSQL cluster in
-var/pg (sandbox/postgres.py; kept across runs, stopped on exit unless a test run uses it);
-else SQLite in var/lapor.db.
+(``make run DB=postgres``), the database ``lapor`` in the throwaway PostgreSQL cluster
+(sandbox/postgres.py; kept across runs, stopped on exit unless a test run uses it); else
+SQLite in the state folder.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from ivr.settings import IvrSettings
 from sandbox import postgres
-from sandbox.config import REPO_ROOT
+from sandbox.config import REPO_ROOT, SandboxConfig, state_dir_for
 from sandbox.harness import Sandbox
 from sandbox.ivr_node import prepare_ivr_node
 
-API_PORT = int(os.environ.get("LAPOR_API_PORT", "8000"))
-SQLITE_URL = f"sqlite:///{REPO_ROOT}/var/lapor.db"
+CONFIG = SandboxConfig.from_env()
+STATE_DIR = state_dir_for(CONFIG.slot)
+API_PORT = int(os.environ.get("LAPOR_API_PORT") or 8000 + 100 * CONFIG.slot)
+API_URL = f"http://127.0.0.1:{API_PORT}"
+SQLITE_URL = f"sqlite:///{STATE_DIR}/lapor.db"
 DEV_DATABASES = ("sqlite", "postgres")
+# Set by main() from dev_database() before anything uses it.
+DATABASE_URL = SQLITE_URL
+COLLECTOR_DIR = STATE_DIR / "collector"
+API_READY_TIMEOUT = 30.0
 
 
 def start_service(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -34,17 +53,24 @@ def start_service(name: str, args: list[str], env: dict[str, str]) -> subprocess
     return subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO_ROOT)
 
 
-def banner(sandbox: Sandbox, database_url: str) -> str:
+def banner(sandbox: Sandbox) -> str:
     c = sandbox.config
     return f"""
 Lapor Call Center is running (Ctrl-C stops everything)
   Asterisk call center  SIP udp 127.0.0.1:{c.sip_port}   AMI 127.0.0.1:{c.ami_port}
   Sandbox carrier       SIP udp 127.0.0.1:{c.carrier_sip_port}   AMI 127.0.0.1:{c.carrier_ami_port}
   FastAGI IVR server    127.0.0.1:{c.agi_port}
-  API                   http://127.0.0.1:{API_PORT}   docs: http://127.0.0.1:{API_PORT}/docs
-  API database          {database_url}
+  API                   {API_URL}   docs: {API_URL}/docs
+  API database          {DATABASE_URL}
   queue_log             {sandbox.callcenter.queue_log}
   Asterisk log          {sandbox.callcenter.host("log/messages.log")}
+
+State, kept across runs in {STATE_DIR}
+  database              {DATABASE_URL}
+  recordings            {sandbox.recordings_dir}
+  IVR spool             {sandbox.spool_dir}   (ticket counter, outbox)
+  collector buffer      {COLLECTOR_DIR}
+  A clean start: {REPO_ROOT}/.venv/bin/lapor-sandbox reset (or make clean)
 
 Place a test call from another terminal:
   {REPO_ROOT}/.venv/bin/lapor-sandbox call 082282204761 --digits 1
@@ -53,46 +79,46 @@ Send a test SMS (the reply is printed):
 """
 
 
-def service_token(bin_dir: Path, database_url: str, role: str, name: str) -> str:
-    """A new service token on the dev database (printed once by `lapor token create`)."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": database_url}
+def lapor(bin_dir: Path, *args: str, check: bool = True) -> str:
+    """Run the ``lapor`` admin command on the dev database; its output."""
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": DATABASE_URL}
     return subprocess.run(
-        [str(bin_dir / "lapor"), "token", "create", "--role", role, "--name", name],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+        [str(bin_dir / "lapor"), *args], env=env, check=check, capture_output=True, text=True
     ).stdout.strip()
 
 
-def ivr_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
+def service_token(bin_dir: Path, role: str, name: str) -> str:
+    """A new service token on the dev database (printed once by `lapor token create`);
+    the previous run's token of that name is revoked first."""
+    lapor(bin_dir, "token", "revoke", "--name", name, check=False)
+    return lapor(bin_dir, "token", "create", "--role", role, "--name", name)
+
+
+def ivr_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     """A fresh IVR token on the dev database, and the node's spool and classic env file."""
-    env = {**os.environ, "LAPOR_API_DATABASE_URL": database_url}
-    lapor = str(bin_dir / "lapor")
-    subprocess.run([lapor, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-    token = service_token(bin_dir, database_url, "ivr", "ivr-devrun")
-    wanted = IvrSettings(api_url=f"http://127.0.0.1:{API_PORT}", api_token=token)
+    token = service_token(bin_dir, "ivr", "ivr-devrun")
+    wanted = IvrSettings(api_url=API_URL, api_token=token)
     return prepare_ivr_node(sandbox, wanted).as_env()
 
 
-def collector_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
+def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     """The AMI collector on the call center, posting to the dev API with a fresh token."""
-    token = service_token(bin_dir, database_url, "collector", "collector")
+    token = service_token(bin_dir, "collector", "collector")
     return {
         "LAPOR_COLLECTOR_NODE": "callcenter",
         "LAPOR_COLLECTOR_AMI_PORT": str(sandbox.config.ami_port),
         "LAPOR_COLLECTOR_AMI_SECRET": sandbox.secrets.collector,
-        "LAPOR_COLLECTOR_API_URL": f"http://127.0.0.1:{API_PORT}",
+        "LAPOR_COLLECTOR_API_URL": API_URL,
         "LAPOR_COLLECTOR_API_TOKEN": token,
-        "LAPOR_COLLECTOR_BUFFER_DIR": str(REPO_ROOT / "var" / "collector"),
+        "LAPOR_COLLECTOR_BUFFER_DIR": str(COLLECTOR_DIR),
     }
 
 
-def sms_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str]:
+def sms_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     """SMS: the dialplan posts them to the dev API with a fresh gateway token, and the API
     replies over AMI as the control user (which also drives the agents' console)."""
-    token = service_token(bin_dir, database_url, "gateway", "sms-devrun")
-    sandbox.callcenter.rx(f"dialplan set global SMS_API_URL http://127.0.0.1:{API_PORT}")
+    token = service_token(bin_dir, "gateway", "sms-devrun")
+    sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {API_URL}")
     sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
     return {
         "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
@@ -100,16 +126,36 @@ def sms_env(sandbox: Sandbox, bin_dir: Path, database_url: str) -> dict[str, str
     }
 
 
-async def wait_for_signal() -> None:
+def wait_healthy(process: subprocess.Popen[bytes], timeout: float = API_READY_TIMEOUT) -> None:
+    """Until the API answers /health (the IVR claims its node id from it at start-up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the API exited during start-up (status {process.returncode})")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{API_URL}/health", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"the API did not answer {API_URL}/health within {timeout:.0f} s")
+
+
+async def wait_for_stop(services: dict[str, subprocess.Popen[bytes]]) -> str | None:
+    """Until Ctrl-C/SIGTERM (None) or a service exits on its own (its name)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    while not stop.is_set():
+        for name, process in services.items():
+            if process.poll() is not None:
+                return name
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    return None
 
 
 def dev_database() -> tuple[str, postgres.ClusterLease | None]:
-    """The API's database URL, and the var/pg cluster's lease when it runs there."""
+    """The API's database URL, and the PostgreSQL cluster's lease when it runs there."""
     given = os.environ.get("LAPOR_API_DATABASE_URL")
     if given:
         return given, None
@@ -130,65 +176,67 @@ def dev_database() -> tuple[str, postgres.ClusterLease | None]:
 
 
 def main() -> int:
-    database_url, lease = dev_database()
+    global DATABASE_URL
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASE_URL, lease = dev_database()
     try:
-        return run(database_url)
+        return run()
     finally:
         if lease is not None:
             lease.release()
 
 
-def run(database_url: str) -> int:
-    sandbox = Sandbox()
-    services: list[subprocess.Popen[bytes]] = []
+def run() -> int:
+    sandbox = Sandbox(CONFIG, state_dir=STATE_DIR)
+    services: dict[str, subprocess.Popen[bytes]] = {}
     bin_dir = Path(sys.executable).parent
+    status = 0
     try:
         asyncio.run(sandbox.up())
-        services.append(
-            start_service(
-                "IVR",
-                [str(bin_dir / "lapor-ivr")],
-                {
-                    "LAPOR_AGI_HOST": sandbox.config.agi_host,
-                    "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
-                    "LAPOR_AGI_SECRET": sandbox.secrets.agi,
-                    **ivr_env(sandbox, bin_dir, database_url),
-                },
-            )
+        lapor(bin_dir, "db", "upgrade")
+        services["API"] = start_service(
+            "API",
+            [str(bin_dir / "lapor-api")],
+            {
+                "LAPOR_API_PORT": str(API_PORT),
+                "LAPOR_API_DATABASE_URL": DATABASE_URL,
+                "LAPOR_API_DOCS_ENABLED": "true",
+                "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir),
+                **sms_env(sandbox, bin_dir),
+            },
         )
-        services.append(
-            start_service(
-                "API",
-                [str(bin_dir / "lapor-api")],
-                {
-                    "LAPOR_API_PORT": str(API_PORT),
-                    "LAPOR_API_DATABASE_URL": database_url,
-                    "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir),
-                    "LAPOR_API_DOCS_ENABLED": "true",
-                    **sms_env(sandbox, bin_dir, database_url),
-                },
-            )
+        wait_healthy(services["API"])
+        services["IVR"] = start_service(
+            "IVR",
+            [str(bin_dir / "lapor-ivr")],
+            {
+                "LAPOR_AGI_HOST": sandbox.config.agi_host,
+                "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
+                "LAPOR_AGI_SECRET": sandbox.secrets.agi,
+                **ivr_env(sandbox, bin_dir),
+            },
         )
-        services.append(
-            start_service(
-                "collector",
-                [str(bin_dir / "lapor-collector")],
-                collector_env(sandbox, bin_dir, database_url),
-            )
+        services["collector"] = start_service(
+            "collector", [str(bin_dir / "lapor-collector")], collector_env(sandbox, bin_dir)
         )
-        print(banner(sandbox, database_url), flush=True)
-        asyncio.run(wait_for_signal())
+        print(banner(sandbox), flush=True)
+        ended = asyncio.run(wait_for_stop(services))
+        if ended is not None:
+            code = services[ended].returncode
+            print(f"\nthe {ended} exited (status {code}); see its log above", flush=True)
+            status = 1
     finally:
         print("\nstopping…", flush=True)
-        for service in services:
-            service.terminate()
-        for service in services:
+        for service in services.values():
+            if service.poll() is None:
+                service.terminate()
+        for service in services.values():
             try:
                 service.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 service.kill()
         sandbox.down()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

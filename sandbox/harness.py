@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +50,10 @@ PROMPT_LANGUAGE = "id"
 CARRIER_AMI_USER = "sandbox"
 COLLECTOR_USER = "collector"
 CONTROL_USER = "control"
+# The call center's folders kept in a state dir across runs (``make run``'s var/).
+RECORDINGS = "recordings"
+IVR_SPOOL = "ivr-spool"
+PERSISTENT = (RECORDINGS, IVR_SPOOL)
 
 
 @dataclass(frozen=True)
@@ -63,11 +70,21 @@ class Secrets:
 
 
 class Sandbox:
-    """Start, stop and drive the two local Asterisk instances."""
+    """Start, stop and drive the two local Asterisk instances.
 
-    def __init__(self, config: SandboxConfig | None = None, build: bool = True) -> None:
+    Every ``up`` starts both instances from empty folders. With a ``state_dir`` (``make
+    run``'s ``var/``), the call center's recordings and the IVR spool live there instead,
+    outside the instance, and survive every ``up``: in a chroot Asterisk sees them at
+    their usual place through bind mounts private to its process (see ``Instance``),
+    without one it is given their host paths.
+    """
+
+    def __init__(
+        self, config: SandboxConfig | None = None, build: bool = True, state_dir: Path | None = None
+    ) -> None:
         self.config = config or SandboxConfig.from_env()
         self.runtime: Runtime = ensure_runtime(self.config.cache_dir, build=build)
+        self.state_dir = state_dir
         folder = "lapor" if self.config.slot == 0 else f"lapor-slot{self.config.slot}"
         base = "/srv" if self.runtime.chroot else str(self.config.cache_dir / "run")
         self.root = f"{base}/{folder}"
@@ -77,7 +94,70 @@ class Sandbox:
 
     def _instance(self, name: str, ami_port: int, user: str) -> Instance:
         secret = self.secrets.collector if name == "callcenter" else self.secrets.carrier
-        return Instance(name, self.runtime, f"{self.root}/{name}", ami_port, user, secret)
+        binds: tuple[tuple[Path, str], ...] = ()
+        if name == "callcenter" and self.state_dir is not None and self.runtime.chroot:
+            binds = tuple((self.state_dir / sub, sub) for sub in PERSISTENT)
+        base = f"{self.root}/{name}"
+        return Instance(name, self.runtime, base, ami_port, user, secret, binds)
+
+    def _kept(self, sub: str) -> tuple[str, Path]:
+        """A call-center folder kept in ``state_dir`` (if any): (Asterisk's path, host path)."""
+        if self.state_dir is None:
+            return self.callcenter.path(sub), self.callcenter.host(sub)
+        host = self.state_dir / sub
+        return (self.callcenter.path(sub) if self.runtime.chroot else str(host)), host
+
+    @property
+    def recording_path(self) -> str:
+        """Where Asterisk records, as it sees the folder."""
+        return self._kept(RECORDINGS)[0]
+
+    @property
+    def spool_path(self) -> str:
+        """The IVR node's spool, as Asterisk (classic AGI scripts) sees it."""
+        return self._kept(IVR_SPOOL)[0]
+
+    @property
+    def spool_dir(self) -> Path:
+        """The IVR node's spool on the host (our FastAGI server's side)."""
+        return self._kept(IVR_SPOOL)[1]
+
+    def host_of(self, path: str) -> Path:
+        """The host path of a path as Asterisk sees it, kept folders included."""
+        for sub in PERSISTENT:
+            inside, host = self._kept(sub)
+            if path == inside or path.startswith(inside + "/"):
+                return host / path[len(inside) :].lstrip("/")
+        return self.runtime.host_path(path)
+
+    def asterisk_ids(self) -> tuple[int, int] | None:
+        """The rootfs's asterisk uid and gid (None without a chroot)."""
+        if not self.runtime.chroot:
+            return None
+        passwd = (self.runtime.host_root / "etc/passwd").read_text()
+        match = re.search(r"^asterisk:[^:]*:(\d+):(\d+):", passwd, re.MULTILINE)
+        return (int(match.group(1)), int(match.group(2))) if match else None
+
+    def give_to_asterisk(self, *paths: Path, recursive: bool = False) -> None:
+        """Hand these host paths to the rootfs's asterisk user (a no-op without a chroot)."""
+        ids = self.asterisk_ids()
+        if ids is None:
+            return
+        for path in paths:
+            os.chown(path, *ids)
+            if recursive and path.is_dir():
+                for inner in path.rglob("*"):
+                    os.chown(inner, *ids, follow_symlinks=False)
+
+    def _prepare_state(self) -> None:
+        """Create the kept folders (never emptied here: see ``reset``) for Asterisk."""
+        if self.state_dir is None:
+            return
+        for sub in PERSISTENT:
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        # Recordings are Asterisk's own files; the spool is shared with our FastAGI server.
+        self.give_to_asterisk(self.state_dir / RECORDINGS)
+        self.give_to_asterisk(self.state_dir / IVR_SPOOL, recursive=True)
 
     @property
     def state_file(self) -> Path:
@@ -89,7 +169,8 @@ class Sandbox:
 
     @property
     def recordings_dir(self) -> Path:
-        return self.callcenter.host("recordings")
+        """Where the recordings are on the host."""
+        return self._kept(RECORDINGS)[1]
 
     def _load_secrets(self) -> Secrets | None:
         if not self.state_file.exists():
@@ -152,7 +233,7 @@ class Sandbox:
             "LAPOR_AGI_PORT": str(c.agi_port),
             "LAPOR_AGI_SECRET": self.secrets.agi,
             "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
-            "LAPOR_RECORDING_DIR": self.callcenter.path("recordings"),
+            "LAPOR_RECORDING_DIR": self.recording_path,
         }
         render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values)
         carrier_values = {
@@ -171,13 +252,15 @@ class Sandbox:
         install_prompts(built, sounds, REPO_ROOT / "prompts" / "studio")
 
     async def up(self, login_agents: bool = True) -> None:
-        """Start both instances from fresh folders and wait until they are usable."""
+        """Start both instances from fresh folders (the kept ones of ``state_dir`` stay as
+        they are) and wait until they are usable."""
         self.secrets = Secrets.generate()
         self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
         self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
         instances = (self.callcenter, self.carrier)
         for instance in instances:
             instance.prepare()
+        self._prepare_state()
         self._write_state()
         self.render()
         self.install_prompts()
@@ -273,6 +356,28 @@ class Sandbox:
                 return last
             log.warning("originate to %s from %s failed: %s", line, caller, last)
         raise InstanceError(f"the carrier could not call {line} from {caller}: {last}")
+
+
+# What ``make run`` keeps in its state folder (sandbox/devrun.py), all of it removed by a
+# reset: the API's SQLite database, the call center's kept folders, the collector's buffer.
+STATE_FILES = ("lapor.db", "lapor.db-wal", "lapor.db-shm", "lapor.db-journal")
+STATE_FOLDERS = (*PERSISTENT, "collector")
+
+
+def reset_state(state_dir: Path) -> list[Path]:
+    """Delete what ``make run`` keeps in ``state_dir`` (nothing else in it); what went."""
+    removed = []
+    for name in STATE_FILES:
+        path = state_dir / name
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    for name in STATE_FOLDERS:
+        path = state_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
 
 
 def originate_response(action_id: str) -> Callable[[Message], bool]:

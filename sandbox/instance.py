@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -17,7 +18,17 @@ from sandbox.rootfs import Runtime
 
 log = logging.getLogger(__name__)
 
-SUBDIRS = ("etc", "run", "log", "log/cdr-csv", "spool", "db", "recordings", "sounds")
+SUBDIRS = (
+    "etc",
+    "run",
+    "log",
+    "log/cdr-csv",
+    "spool",
+    "db",
+    "recordings",
+    "sounds",
+    "ivr-spool",
+)
 # Asterisk processes this Python process started, kept so they can be reaped on stop.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 # The server each instance's start() launched, by config path.
@@ -30,7 +41,17 @@ class InstanceError(RuntimeError):
 
 @dataclass(frozen=True)
 class Instance:
-    """An Asterisk instance living under ``base`` (a path as Asterisk sees it)."""
+    """An Asterisk instance living under ``base`` (a path as Asterisk sees it).
+
+    ``binds`` are host folders Asterisk sees at one of its subfolders (a recordings or
+    spool folder that must outlive the instance's own, which every ``prepare`` empties).
+    In a chroot they are bind mounts made in a mount namespace private to the Asterisk
+    process (``unshare --mount``): they exist only for Asterisk and the AGI scripts it
+    starts, vanish with it, and the host never sees them, so no ``rm -rf`` of the
+    instance folder or of the rootfs can reach through one into the host's folder
+    (ASTERISK.md §1). Without a chroot Asterisk sees host paths, and the sandbox points it
+    at the host folders directly instead.
+    """
 
     name: str
     runtime: Runtime
@@ -38,6 +59,7 @@ class Instance:
     ami_port: int
     ami_user: str
     ami_secret: str
+    binds: tuple[tuple[Path, str], ...] = ()
 
     def path(self, sub: str) -> str:
         """A path inside the instance, as Asterisk sees it."""
@@ -88,7 +110,7 @@ class Instance:
             args += ["-U", "asterisk", "-G", "asterisk"]
         console = self.host("log/console.log").open("ab")
         process = subprocess.Popen(
-            self.runtime.command(*args),
+            self.command_with_binds(self.runtime.command(*args)),
             stdin=subprocess.DEVNULL,
             stdout=console,
             stderr=subprocess.STDOUT,
@@ -101,6 +123,31 @@ class Instance:
             earlier.poll()  # collects its exit status if it has ended (see _settle)
         _STARTED[self.conf] = process
         log.info("%s: started pid %d", self.name, process.pid)
+
+    def command_with_binds(self, command: list[str]) -> list[str]:
+        """``command`` run in a private mount namespace with ``binds`` mounted (chroot only).
+
+        The shell mounts each folder and then execs the command, so the process we start
+        (and track by pid) ends up being Asterisk itself.
+        """
+        if not self.binds or not self.runtime.chroot:
+            return command
+        mounts = "".join(
+            f"mount --bind -- {shlex.quote(str(source))} {shlex.quote(str(self.host(sub)))}\n"
+            for source, sub in self.binds
+        )
+        script = f'set -e\n{mounts}exec "$@"\n'
+        return [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            *command,
+        ]
 
     async def wait_ready(self, timeout: float) -> None:
         """Ready means a successful AMI login; fail fast if the process died."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict
+
+from api.events.schemas import QUEUE_SNAPSHOT
 
 # Subscribed by name (never "*"): queue, agent, channel life and the IVR's own events.
 SUBSCRIBED = (
@@ -98,6 +102,34 @@ def from_fields(node: str, new_id: EventIds, fields: dict[str, str]) -> Received
 
 def from_message(node: str, message: Any, new_id: EventIds | None = None) -> ReceivedEvent | None:
     """Type a panoramisk message; None for one we don't keep. The id is new and globally unique."""
+    return from_fields(node, new_id or EventIds(node), headers_of(message))
+
+
+def headers_of(message: Any) -> dict[str, str]:
+    """A panoramisk message's headers as strings."""
     # Its "content" key is the reply's body (panoramisk's, empty for events), not a header.
-    fields = {str(k): _text(v) for k, v in dict(message).items() if k != "content"}
-    return from_fields(node, new_id or EventIds(node), fields)
+    return {str(k): _text(v) for k, v in dict(message).items() if k != "content"}
+
+
+# QueueStatus's answers, by the key they go under in the snapshot's fields.
+_SNAPSHOT_PARTS = {"QueueParams": "Queues", "QueueMember": "Members", "QueueEntry": "Entries"}
+# Headers of the answer that say nothing about the queue.
+_NOT_STATE = frozenset({"Event", "ActionID", "Privilege"})
+
+
+def snapshot_event(
+    node: str, new_id: EventIds, taken_at: datetime, answers: Iterable[dict[str, str]]
+) -> ReceivedEvent:
+    """QueueStatus's answers as one event: the node's queues, members and waiting callers.
+
+    ``taken_at`` is when the action was sent, on this session: every event from then on
+    reached this session and is applied on top of the snapshot by the API.
+    """
+    parts: dict[str, list[dict[str, str]]] = {key: [] for key in _SNAPSHOT_PARTS.values()}
+    for answer in answers:
+        key = _SNAPSHOT_PARTS.get(answer.get("Event", ""))
+        if key is not None:
+            parts[key].append({k: v for k, v in answer.items() if k not in _NOT_STATE})
+    fields = {"Timestamp": f"{taken_at.timestamp():.6f}"}
+    fields.update({key: json.dumps(rows, ensure_ascii=False) for key, rows in parts.items()})
+    return ReceivedEvent(new_id(), node, datetime.now(UTC), QUEUE_SNAPSHOT, fields)

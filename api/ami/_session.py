@@ -6,12 +6,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from panoramisk import Manager
 
 from api.ami._backoff import Backoff
-from api.ami._events import SUBSCRIBED, EventIds, ReceivedEvent, from_fields, from_message
+from api.ami._events import (
+    SUBSCRIBED,
+    EventIds,
+    ReceivedEvent,
+    from_fields,
+    from_message,
+    headers_of,
+    snapshot_event,
+)
 from api.ami._protocol import SafeAMIProtocol
 from api.ami._settings import CollectorSettings
 
@@ -49,12 +58,20 @@ class _Manager(Manager):  # type: ignore[misc]
 
 
 class NodeSession:
-    """Connect, log in, subscribe by name, heartbeat; reconnect with backoff on any failure."""
+    """Connect, log in, subscribe by name, heartbeat; reconnect with backoff on any failure.
+
+    Right after every login the session asks Asterisk for ``QueueStatus`` and hands the
+    answer to the sink as one ``LaporQueueSnapshot`` event: officers who joined the queue,
+    paused or took a call while no collector listened are invisible to events alone
+    (AMI keeps nothing for absent listeners), and the API rebuilds its live view of this
+    node from the snapshot plus every event after it.
+    """
 
     def __init__(self, settings: CollectorSettings, sink: Callable[[ReceivedEvent], None]) -> None:
         self.settings = settings
         self.sink = sink
         self.connections = 0  # successful logins so far (tests and logs)
+        self.snapshots = 0  # QueueStatus snapshots taken so far
         self.new_id = EventIds(settings.node)
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -111,9 +128,47 @@ class NodeSession:
             self.connections += 1
             backoff.reset()
             log.info("AMI %s: logged in to %s:%s", s.node, s.ami_host, s.ami_port)
-            await self._heartbeat(manager)
+            snapshot = asyncio.create_task(self._snapshot(manager))
+            try:
+                await self._heartbeat(manager)
+            finally:
+                snapshot.cancel()
         finally:
             manager.close()
+
+    async def _snapshot(self, manager: Any) -> None:
+        """Ask QueueStatus once and sink the answer; a failure is logged, never fatal.
+
+        panoramisk collects the answer's events itself (they carry the action's ActionID,
+        so no event handler sees them) until QueueStatusComplete.
+        """
+        s = self.settings
+        taken_at = datetime.now(UTC)
+        try:
+            answer = await asyncio.wait_for(
+                manager.send_action({"Action": "QueueStatus"}), s.snapshot_timeout
+            )
+        except TimeoutError:
+            log.warning("AMI %s: no QueueStatus answer in %s s", s.node, s.snapshot_timeout)
+            return
+        except Exception as exc:
+            log.warning("AMI %s: QueueStatus failed: %r", s.node, exc)
+            return
+        messages = answer if isinstance(answer, list) else [answer]
+        first = messages[0] if messages else {}
+        if str(first.get("Response", "")).lower() != "success":
+            log.warning("AMI %s: QueueStatus refused: %.200r", s.node, dict(first))
+            return
+        answers = [headers_of(m) for m in messages]
+        try:
+            self.sink(snapshot_event(s.node, self.new_id, taken_at, answers))
+        except Exception:
+            log.exception("AMI %s: QueueStatus snapshot dropped", s.node)
+            return
+        self.snapshots += 1
+        members = sum(1 for a in answers if a.get("Event") == "QueueMember")
+        entries = sum(1 for a in answers if a.get("Event") == "QueueEntry")
+        log.info("AMI %s: queue snapshot: %d member(s), %d waiting", s.node, members, entries)
 
     async def _heartbeat(self, manager: Any) -> None:
         s = self.settings

@@ -35,6 +35,9 @@ class CollectorSettings(BaseSettings):
     ping_interval: float = 5.0
     ping_timeout: float = 5.0
     connect_timeout: float = 5.0
+    # How long the QueueStatus answer at each (re)connect may take (a big call center
+    # answers in well under a second).
+    snapshot_timeout: float = 10.0
     backoff_min: float = 0.5
     backoff_max: float = 30.0
     log_level: str = "INFO"

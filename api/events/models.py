@@ -53,6 +53,8 @@ class Call(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("linkedid", "node", name="uq_call_node_linkedid"),
         sa.Index("ix_call_queue_entered_at", "queue_entered_at"),
+        # The live view: did this officer's call end since the node's queue snapshot?
+        sa.Index("ix_call_agent_ended_at", "agent", "ended_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -120,6 +122,23 @@ class AgentRing(SQLModel, table=True):
     linkedid: str | None = Field(default=None, max_length=64)
     ringing: bool = False
     at: datetime = Field(sa_type=TZ_DATETIME)
+
+
+class QueueSnapshot(SQLModel, table=True):
+    """The latest QueueStatus answer of each node (the collector's ``LaporQueueSnapshot``,
+    taken at every AMI (re)connect): the live view of a node is this snapshot plus every
+    event from ``at`` on. A newer snapshot replaces an older one, whatever the order of
+    arrival; the event itself stays in ``ami_event`` too.
+    """
+
+    __tablename__ = "queue_snapshot"
+
+    node: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(sa_type=TZ_DATETIME)
+    event_id: str = Field(max_length=120)
+    queues: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    members: list[dict[str, Any]] = Field(sa_type=sa.JSON)
+    entries: list[dict[str, Any]] = Field(sa_type=sa.JSON)
 
 
 class CallHourly(SQLModel, table=True):

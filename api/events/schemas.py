@@ -6,6 +6,12 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.text import without_nul
 
+# The collector's own event: Asterisk's QueueStatus answer, taken at every AMI (re)connect.
+# Fields: ``Timestamp`` (when QueueStatus was sent, epoch seconds; events from then on are
+# applied on top of it) and ``Queues``, ``Members`` and ``Entries``, each a JSON list of
+# the QueueParams, QueueMember and QueueEntry answers' headers.
+QUEUE_SNAPSHOT = "LaporQueueSnapshot"
+
 
 class EventIn(BaseModel):
     """One AMI event as the collector received it."""

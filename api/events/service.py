@@ -9,6 +9,7 @@ concurrent batch stored); SQLite has a single writer anyway.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import fields as dataclass_fields
@@ -32,8 +33,8 @@ from api.events.bulk import (
 )
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
-from api.events.models import AgentEvent, AgentRing, Call, fit, text_widths
-from api.events.schemas import EventIn, IngestResult
+from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
+from api.events.schemas import QUEUE_SNAPSHOT, EventIn, IngestResult
 from api.stats.aggregate import Thresholds, refresh_hours
 
 __all__ = [
@@ -180,6 +181,48 @@ def update_rings(session: Session, events: Sequence[EventRow]) -> None:
     session.connection().execute(upsert, rows)
 
 
+def _rows(text: Any) -> list[dict[str, str]]:
+    """A snapshot part (a JSON list of header objects); [] for anything else."""
+    try:
+        rows = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return []
+    if not isinstance(rows, list):
+        return []
+    return [
+        {str(k): str(v) for k, v in row.items() if isinstance(v, str | int | float)}
+        for row in rows
+        if isinstance(row, dict)
+    ]
+
+
+def store_snapshots(session: Session, events: Sequence[EventRow]) -> None:
+    """Keep each node's newest QueueStatus snapshot; an older one never replaces it."""
+    latest: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.name != QUEUE_SNAPSHOT:
+            continue
+        row = {
+            "node": e.node,
+            "at": e.at,
+            "event_id": e.id,
+            "queues": _rows(e.fields.get("Queues")),
+            "members": _rows(e.fields.get("Members")),
+            "entries": _rows(e.fields.get("Entries")),
+        }
+        if e.node not in latest or latest[e.node]["at"] <= row["at"]:
+            latest[e.node] = row
+    if not latest:
+        return
+    stmt = _dialect(session).insert(QueueSnapshot)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["node"],
+        set_={n: stmt.excluded[n] for n in ("at", "event_id", "queues", "members", "entries")},
+        where=col(QueueSnapshot.at) <= stmt.excluded.at,
+    )
+    session.connection().execute(upsert, [latest[node] for node in sorted(latest)])
+
+
 def event_row(e: EventIn) -> EventRow:
     at = utc(event_time(e.fields, e.received_at))
     linkedid = linkedid_of(e.name, e.fields)
@@ -233,6 +276,7 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     changes = [change for event in new for change in agent_changes(event)]
     _insert(session, AgentEvent, changes, ["node", "agent", "queue", "kind", "at"])
     update_rings(session, new)
+    store_snapshots(session, new)
     for r in new:
         if r.linkedid:
             stored.events[(r.node, r.linkedid)].append(r)

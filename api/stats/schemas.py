@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from api.refused import RefusedPublic
+
 
 class Figures(BaseModel):
     """Counters and KPIs (seconds; rates in percent, rounded to 2 decimals; null if 0/0)."""
@@ -72,3 +74,9 @@ class LiveView(BaseModel):
     waiting: list[LiveCaller]
     agents: list[LiveAgent]
     today: Summary
+    refused_complaints: int = Field(
+        description="Complaints the API refused and holds for a supervisor to re-file."
+    )
+    refused: list[RefusedPublic] = Field(
+        description="The oldest of them (up to 20); all at GET /complaints/refused."
+    )

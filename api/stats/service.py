@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
+from api import refused
 from api.complaints import EARLIEST, LATEST
 from api.errors import InvalidInput
-from api.events.models import AgentEvent, AgentRing, Call
+from api.events.models import AgentEvent, Call
 from api.events.service import utc
 from api.stats import aggregate as agg
+from api.stats import live_view
 from api.stats.aggregate import Thresholds
-from api.stats.schemas import AgentFigures, Bucket, LiveAgent, LiveCaller, LiveView, Summary
+from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 HOUR = timedelta(hours=1)
@@ -239,85 +241,19 @@ def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
     return out
 
 
-def _still_waiting(session: Session, ring: AgentRing) -> bool:
-    """The call that rang this agent is still in the queue (nobody answered, not over)."""
-    call = session.exec(
-        select(Call).where(Call.node == ring.node, Call.linkedid == ring.linkedid)
-    ).first()
-    return call is not None and call.answered_at is None and call.outcome is None
-
-
 def live(session: Session, t: Thresholds, defaults: Thresholds) -> LiveView:
-    """Callers waiting now, each agent's state, and today's summary."""
+    """Callers waiting now, each agent's state, and today's summary (api/stats/live_view.py:
+    each node's QueueStatus snapshot with every change since applied over it)."""
     now = datetime.now(UTC)
-    waiting = session.exec(
-        select(Call)
-        .where(
-            col(Call.queue_entered_at).is_not(None),
-            col(Call.queue_entered_at) > now - timedelta(hours=12),
-            col(Call.answered_at).is_(None),
-            col(Call.outcome).is_(None),
-        )
-        .order_by(col(Call.queue_entered_at))
-    ).all()
-    callers = [
-        LiveCaller(
-            node=c.node,
-            linkedid=c.linkedid,
-            caller=c.caller,
-            queue=c.queue,
-            position=i + 1,
-            wait_seconds=int((now - utc(c.queue_entered_at)).total_seconds()),  # type: ignore[arg-type]
-            category=c.category,
-            ticket=c.ticket,
-        )
-        for i, c in enumerate(waiting)
-    ]
-    on_call = {
-        c.agent
-        for c in session.exec(
-            select(Call).where(
-                col(Call.answered_at) > now - timedelta(hours=12), col(Call.ended_at).is_(None)
-            )
-        ).all()
-        if c.agent
-    }
-    ringing = {
-        ring.agent
-        for ring in session.exec(
-            select(AgentRing).where(
-                col(AgentRing.ringing).is_(True), col(AgentRing.at) > now - timedelta(minutes=2)
-            )
-        ).all()
-        if _still_waiting(session, ring)
-    }
-    last: dict[str, dict[str, AgentEvent]] = defaultdict(dict)
-    for e in latest_changes(session, None):
-        group = "session" if e.kind in ("login", "logout") else "pause"
-        last[e.agent][group] = e
-    states = []
-    for agent, groups in sorted(last.items()):
-        logged_in = groups.get("session") is not None and groups["session"].kind == "login"
-        pause = groups.get("pause")
-        paused = logged_in and pause is not None and pause.kind == "pause"
-        state = (
-            "logged_out"
-            if not logged_in
-            else "on_call"
-            if agent in on_call
-            else "paused"
-            if paused
-            else "ringing"
-            if agent in ringing
-            else "available"
-        )
-        states.append(
-            LiveAgent(agent=agent, state=state, reason=pause.reason if paused and pause else None)
-        )
+    snapshots = live_view.snapshots(session)
+    callers = live_view.waiting(session, snapshots, now)
+    states = live_view.agents(session, snapshots, now)
     lo, hi = window(None, None)
     return LiveView(
         at=now,
         waiting=callers,
         agents=states,
         today=summary(session, lo, hi, None, None, t, defaults),
+        refused_complaints=refused.pending_count(session),
+        refused=[refused.public(row) for row in refused.listing(session, limit=refused.LIVE_LIST)],
     )

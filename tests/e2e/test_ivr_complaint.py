@@ -67,7 +67,8 @@ async def test_each_category_complaint_is_stored_read_back_and_queued(
         assert stored["uniqueid"] == ivr_done["Uniqueid"]
         assert stored["status"] == "diterima"
         audio = ivr_node.host_path(stored["recording_path"])
-        assert audio.name == f"{ticket}.wav"
+        # Named by ticket and call: never the same file as another call's recording.
+        assert audio.name == f"{ticket}-{ivr_done['Uniqueid'].replace('.', '-')}.wav"
         assert audio.stat().st_size > 8000
         # Officers play it through the API, seeking with Range.
         async with httpx.AsyncClient(timeout=5) as client:

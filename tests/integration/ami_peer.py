@@ -24,6 +24,10 @@ class FakeAmi:
         self.answer_pings = True
         self.logins = 0
         self.pings = 0
+        # QueueStatus: unanswered while None (as before); else these answers' headers, or
+        # an Error reply for "error".
+        self.queue_status: list[dict[str, str]] | str | None = None
+        self.queue_status_asked = 0
         self.clients: list[asyncio.StreamWriter] = []
         # One frame at a time per client: a Pong must not land inside a chunked event.
         self._locks: dict[asyncio.StreamWriter, asyncio.Lock] = {}
@@ -92,6 +96,29 @@ class FakeAmi:
             self.pings += 1
             if self.answer_pings:
                 writer.write(frame(Response="Success", ActionID=action_id, Ping="Pong"))
+        elif name == "queuestatus":
+            self.queue_status_asked += 1
+            if self.queue_status == "error":
+                writer.write(frame(Response="Error", ActionID=action_id, Message="denied"))
+            elif isinstance(self.queue_status, list):
+                writer.write(
+                    frame(
+                        Response="Success",
+                        ActionID=action_id,
+                        EventList="start",
+                        Message="Queue status will follow",
+                    )
+                )
+                for answer in self.queue_status:
+                    writer.write(frame(**answer, ActionID=action_id))
+                writer.write(
+                    frame(
+                        Event="QueueStatusComplete",
+                        ActionID=action_id,
+                        EventList="Complete",
+                        ListItems=str(len(self.queue_status)),
+                    )
+                )
 
     async def send(self, data: bytes, chunk: int | None = None) -> None:
         """Write raw bytes to every logged-in client, optionally in chunks of ``chunk``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from api.events.models import AmiEvent, Call
 from api.main import create_app
 from api.migrate import upgrade
 from api.settings import ApiSettings
+from api.stats import service
+from api.stats.aggregate import Thresholds
 from tests.e2e.services import free_port
 from tests.integration.ami_peer import FakeAmi, event, eventually, frame
 
@@ -376,3 +379,79 @@ def test_protocol_keeps_partial_utf8_between_reads() -> None:
     assert proto.version == "9.0.0"
     (message,) = proto.factory.seen
     assert message["CallerIDName"] == "José"
+
+
+QUEUE_STATUS = [
+    {"Event": "QueueParams", "Queue": "pengaduan", "Max": "0", "Calls": "1"},
+    {
+        "Event": "QueueMember",
+        "Queue": "pengaduan",
+        "Name": "petugas-1001",
+        "Location": "PJSIP/1001",
+        "LoginTime": "1795988003",
+        "InCall": "0",
+        "Status": "1",
+        "Paused": "1",
+        "PausedReason": "istirahat siang",
+    },
+    {
+        "Event": "QueueEntry",
+        "Queue": "pengaduan",
+        "Position": "1",
+        "Channel": "PJSIP/trunk-00000001",
+        "Uniqueid": "1795988100.4",
+        "CallerIDNum": "081233334444",
+        "Wait": "12",
+    },
+]
+
+
+async def test_every_login_takes_a_queue_snapshot_for_the_live_view(
+    api_server: ApiServer, tmp_path: Path
+) -> None:
+    ami = FakeAmi()
+    ami.queue_status = QUEUE_STATUS
+    await ami.start()
+    collector = Collector(settings_for(ami, api_server, tmp_path / "buffer"))
+    task = asyncio.create_task(collector.run())
+    rig = Rig(ami, api_server, collector, task)
+    try:
+        [first] = await rig.wait_stored(1)
+        assert first.name == "LaporQueueSnapshot"
+        assert first.node == "cc1"
+        [member] = json.loads(first.fields["Members"])
+        assert (member["Name"], member["Paused"], member["PausedReason"]) == (
+            "petugas-1001",
+            "1",
+            "istirahat siang",
+        )
+        assert "ActionID" not in member
+        [entry] = json.loads(first.fields["Entries"])
+        assert entry["CallerIDNum"] == "081233334444"
+        with Session(api_server.app.state.engine) as session:
+            live = service.live(session, Thresholds(5, 20), Thresholds(5, 20))
+        assert [(a.agent, a.state, a.reason) for a in live.agents] == [
+            ("petugas-1001", "paused", "istirahat siang")
+        ]
+        assert [c.caller for c in live.waiting] == ["081233334444"]
+        # The link drops: the next session asks again.
+        await ami.drop_all()
+        await ami.wait_logins(2)
+        stored = await rig.wait_stored(2)
+        assert [e.name for e in stored] == ["LaporQueueSnapshot"] * 2
+        assert collector.session.snapshots == 2
+    finally:
+        collector.stop()
+        await asyncio.wait_for(task, 10)
+        await ami.close()
+
+
+async def test_a_refused_queue_status_leaves_the_session_up(rig: Rig) -> None:
+    rig.ami.queue_status = "error"
+    await rig.ami.drop_all()
+    await rig.ami.wait_logins(2)
+    await eventually(lambda: rig.ami.queue_status_asked >= 2)
+    await rig.ami.send(call_events("2.1", "0812"))
+    stored = await rig.wait_stored(5)
+    assert "LaporQueueSnapshot" not in {e.name for e in stored}
+    assert rig.collector.session.connections == 2

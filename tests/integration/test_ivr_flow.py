@@ -86,7 +86,8 @@ async def test_main_path_saves_reads_back_twice_and_sets_the_ticket(tmp_path: Pa
     assert outcome.status == "ok"
     assert list(stored) == ["12000001"]
     assert stored["12000001"]["category"] == "pelayanan_publik"
-    assert stored["12000001"]["recording_path"] == "/rec/12000001.wav"
+    # Ticket and call id: a recording never lands on another call's file.
+    assert stored["12000001"]["recording_path"] == "/rec/12000001-1700000000-1.wav"
     assert stored["12000001"]["caller_number"] == "081299990000"
     [playback] = chan.executed("Playback")
     digits = re.findall(r"angka-(\d)", playback)

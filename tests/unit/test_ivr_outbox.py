@@ -20,6 +20,8 @@ class FakeApi:
     def __init__(self) -> None:
         self.up = True
         self.stored: dict[str, dict[str, object]] = {}
+        self.refused: list[dict[str, object]] = []
+        self.refuse_held = False
         self.posts = 0
         self.got_one = asyncio.Event()
 
@@ -29,6 +31,11 @@ class FakeApi:
         self.posts += 1
         assert request.headers["Authorization"] == "Bearer secret"
         body = json.loads(request.content)
+        if request.url.path == "/complaints/refused":
+            if self.refuse_held:
+                return httpx.Response(422, json={"error": "invalid_input"})
+            self.refused.append(body)
+            return httpx.Response(201, json={"id": len(self.refused)})
         if body.get("category") == "bogus":
             return httpx.Response(422, json={"error": "invalid_input"})
         known = body["ticket"] in self.stored
@@ -78,15 +85,60 @@ async def test_api_down_keeps_the_record_until_it_returns_then_exactly_once(
     await api.aclose()
 
 
-async def test_rejected_record_moves_aside_and_does_not_block_others(tmp_path: Path) -> None:
+async def test_a_refused_complaint_goes_to_the_apis_refused_list_and_blocks_nothing(
+    tmp_path: Path,
+) -> None:
+    fake = FakeApi()
+    api = fake.client()
+    deliverer = Deliverer(Outbox(tmp_path), api)
+    bogus = {**COMPLAINT, "category": "bogus", "uniqueid": "1795890124.7"}
+    deliverer.outbox.put("complaint", "10000001", bogus)
+    deliverer.outbox.put("complaint", "10000002", {**COMPLAINT, "ticket": "10000002"})
+    assert await deliverer.flush() == 0
+    assert list(fake.stored) == ["10000002"]
+    # Not set aside where nobody looks: the API keeps it for a supervisor.
+    [held] = fake.refused
+    assert held["complaint"] == bogus
+    assert held["status_code"] == 422
+    assert "invalid_input" in str(held["reason"])
+    assert deliverer.outbox.pending() == []
+    assert not deliverer.outbox.rejected_dir.exists()
+    await api.aclose()
+
+
+async def test_the_refused_list_unreachable_keeps_the_complaint_on_disk(tmp_path: Path) -> None:
     fake = FakeApi()
     api = fake.client()
     deliverer = Deliverer(Outbox(tmp_path), api)
     deliverer.outbox.put("complaint", "10000001", {**COMPLAINT, "category": "bogus"})
-    deliverer.outbox.put("complaint", "10000002", {**COMPLAINT, "ticket": "10000002"})
+    original = fake.handle
+
+    def refused_down(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints/refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        return original(request)
+
+    deliverer.api = LaporApi("http://api", "secret", transport=httpx.MockTransport(refused_down))
+    assert await deliverer.flush() == 1
+    [pending] = deliverer.outbox.pending()
+    assert pending.kind == "refused"
+    assert pending.payload["complaint"]["category"] == "bogus"
+    await deliverer.api.aclose()
+    deliverer.api = api
     assert await deliverer.flush() == 0
-    assert list(fake.stored) == ["10000002"]
-    assert [p.name for p in deliverer.outbox.rejected_dir.iterdir()] == ["complaint-10000001.json"]
+    assert len(fake.refused) == 1
+    await api.aclose()
+
+
+async def test_only_a_record_the_api_refuses_even_as_refused_is_set_aside(tmp_path: Path) -> None:
+    fake = FakeApi()
+    fake.refuse_held = True
+    api = fake.client()
+    deliverer = Deliverer(Outbox(tmp_path), api)
+    deliverer.outbox.put("complaint", "10000001", {**COMPLAINT, "category": "bogus"})
+    assert await deliverer.flush() == 0
+    [aside] = deliverer.outbox.rejected_dir.iterdir()
+    assert aside.name.startswith("refused-10000001")
     await api.aclose()
 
 

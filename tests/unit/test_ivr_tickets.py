@@ -41,3 +41,25 @@ def test_concurrent_processes_never_share_a_ticket(tmp_path: Path) -> None:
     tickets = [t for batch in batches for t in batch]
     assert len(set(tickets)) == 200
     assert max(tickets) == "55000200"
+
+
+def test_the_counter_is_raised_to_the_apis_highest_ticket_never_lowered(tmp_path: Path) -> None:
+    issuer = TicketIssuer(tmp_path, 10)
+    assert issuer.issue() == "10000001"
+    # The spool was lost once: the API holds tickets up to 10000041 from before.
+    assert issuer.raise_to("10000041") == 41
+    assert issuer.issue() == "10000042"
+    assert issuer.raise_to("10000005") == 42  # an older floor changes nothing
+    assert issuer.raise_to(None) == 42
+    assert issuer.issue() == "10000043"
+
+
+def test_a_fresh_spool_starts_after_the_floor(tmp_path: Path) -> None:
+    issuer = TicketIssuer(tmp_path / "new-spool", 10)
+    issuer.raise_to("10000900")
+    assert issuer.issue() == "10000901"
+
+
+def test_another_nodes_ticket_is_no_floor(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="node 10"):
+        TicketIssuer(tmp_path, 10).raise_to("11000005")

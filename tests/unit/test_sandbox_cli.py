@@ -1,10 +1,15 @@
-"""The sandbox CLI's citizen script, the rootfs cache key and its pruning."""
+"""The sandbox CLI's citizen script, the rootfs cache key and its pruning, and make run's
+state folder and its reset."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sandbox.cli import build_script, parser
+from sandbox.config import REPO_ROOT, state_dir_for
+from sandbox.harness import reset_state
 from sandbox.rootfs import MMDEBSTRAP_ARGS, prune_stale_rootfs, rootfs_key
 
 
@@ -38,3 +43,35 @@ def test_outdated_rootfs_caches_are_removed_but_never_through_a_mount(tmp_path: 
     mounts = f"proc /proc proc rw 0 0\nudev {mounted}/dev devtmpfs rw 0 0\n"
     assert prune_stale_rootfs(current, mounts) == [old]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prompts", "rootfs-busy", "rootfs-new"]
+
+
+def test_reset_removes_make_runs_state_and_nothing_else(tmp_path: Path) -> None:
+    for name in ("lapor.db", "lapor.db-wal", "notes.txt", "slot-4/lapor.db"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    for folder in ("recordings", "ivr-spool/outbox", "collector"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "kept.bin").write_text("x")
+    removed = reset_state(tmp_path)
+    assert sorted(p.name for p in removed) == [
+        "collector",
+        "ivr-spool",
+        "lapor.db",
+        "lapor.db-wal",
+        "recordings",
+    ]
+    # Another slot's state and anything else in the folder stay.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "slot-4"]
+    assert reset_state(tmp_path) == []
+
+
+def test_make_runs_state_is_under_var_per_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAPOR_VAR_DIR", raising=False)
+    assert state_dir_for(0) == REPO_ROOT / "var"
+    assert state_dir_for(4) == REPO_ROOT / "var" / "slot-4"
+    monkeypatch.setenv("LAPOR_VAR_DIR", "/tmp/lapor-state")
+    assert state_dir_for(4) == Path("/tmp/lapor-state")
+
+
+def test_reset_is_a_command() -> None:
+    assert parser().parse_args(["reset"]).command == "reset"
