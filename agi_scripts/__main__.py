@@ -35,7 +35,7 @@ async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    claiming = asyncio.create_task(lease.claim_at_start())
+    claiming = asyncio.create_task(lease.claim_at_start(settings.api_wait_seconds))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({claiming, stopped}, return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()

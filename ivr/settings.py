@@ -49,6 +49,9 @@ class IvrSettings:
     # The node id's lease with the API (ivr/node_lease.py) lapses after this many seconds
     # without renewal; it is renewed every third of it.
     lease_seconds: float = 30.0
+    # At start-up, how long an unreachable API is waited for before the IVR serves on the
+    # spool's own ticket counter (a lost spool with the API down could repeat a ticket).
+    api_wait_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         try:
@@ -61,6 +64,8 @@ class IvrSettings:
             raise SettingsError("record and callback times must be at least 1 s")
         if not 5 <= self.lease_seconds <= 600:
             raise SettingsError("LAPOR_IVR_LEASE_SECONDS must be 5-600")
+        if not 0 <= self.api_wait_seconds <= 600:
+            raise SettingsError("LAPOR_IVR_API_WAIT_SECONDS must be 0-600")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IvrSettings:
@@ -85,6 +90,7 @@ class IvrSettings:
                 ),
                 api_timeout=float(get("API_TIMEOUT", defaults.api_timeout)),
                 lease_seconds=float(get("LEASE_SECONDS", defaults.lease_seconds)),
+                api_wait_seconds=float(get("API_WAIT_SECONDS", defaults.api_wait_seconds)),
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
@@ -101,6 +107,7 @@ class IvrSettings:
             "LAPOR_IVR_CALLBACK_WAIT_SECONDS": str(self.callback_wait_seconds),
             "LAPOR_IVR_API_TIMEOUT": str(self.api_timeout),
             "LAPOR_IVR_LEASE_SECONDS": str(self.lease_seconds),
+            "LAPOR_IVR_API_WAIT_SECONDS": str(self.api_wait_seconds),
         }
 
 

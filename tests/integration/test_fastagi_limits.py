@@ -69,6 +69,8 @@ async def start_ivr(tmp_path: Path) -> AsyncIterator[StartIvr]:
             LAPOR_IVR_SPOOL_DIR=str(spool),
             # Nothing listens there: a complaint would stay in the outbox.
             LAPOR_IVR_API_URL="http://127.0.0.1:9",
+            # No API here: serve at once on the spool's own counter.
+            LAPOR_IVR_API_WAIT_SECONDS="0",
             LAPOR_IVR_NODE_ID="98",
             LAPOR_LOG_LEVEL="INFO",
             **settings,
