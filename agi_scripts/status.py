@@ -18,7 +18,7 @@ NOT_FOUND = prompt("status-tidak-ditemukan")
 UNAVAILABLE = prompt("status-tidak-tersedia")
 NO_INPUT = prompt("tidak-ada-pilihan")
 STATUS_OF = prompt("status-tiket")
-# The API's workflow statuses (api/workflow.py); each has a prompt "status-<name>".
+# The API's workflow statuses (api/complaints/workflow.py); each has a prompt "status-<name>".
 STATUSES = ("diterima", "diverifikasi", "dilaporkan", "ditindaklanjuti", "selesai", "ditolak")
 # Time to type the whole number, in milliseconds; # ends it sooner.
 ENTRY_TIMEOUT_MS = 8000

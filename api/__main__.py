@@ -7,10 +7,10 @@ import gc
 import uvicorn
 from fastapi import FastAPI
 
-from api.db import make_engine
+from api.core.db import make_engine
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
 
 
 def served_app() -> FastAPI:

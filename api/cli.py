@@ -9,14 +9,14 @@ import sys
 
 from sqlmodel import Session
 
-from api.auth import Role, create_token, revoke_token
-from api.db import make_engine
-from api.errors import ApiError
-from api.migrate import upgrade
+from api.core.auth import Role, create_token, revoke_token
+from api.core.db import make_engine
+from api.core.errors import ApiError
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
+from api.people.users import create_user
 from api.queue_log.cli import add_commands as add_queue_log_commands
 from api.reports.cli import add_commands as add_report_commands
-from api.settings import ApiSettings
-from api.users import create_user
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: ApiSettings) -> int:

@@ -7,15 +7,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.body_limit import BodyLimit
-from api.db import make_engine
-from api.errors import install_error_handlers
+from api.agents import routes as agents
+from api.callbacks import routes as callbacks
+from api.complaints import routes as complaints
+from api.complaints import unit_routes as units
+from api.core import health_routes as health
+from api.core.body_limit import BodyLimit
+from api.core.db import make_engine
+from api.core.errors import install_error_handlers
+from api.core.settings import ApiSettings
+from api.events import routes as events
+from api.ivr_nodes import routes as ivr_node_routes
+from api.people import auth_routes as auth
+from api.people import me_routes as me
+from api.people import user_routes as users
+from api.reports import routes as report_routes
 from api.reports.schedule import scheduled
-from api.routes import agents, auth, callbacks, complaints, events, health, me, stats, units, users
-from api.routes import ivr_nodes as ivr_node_routes
-from api.routes import reports as report_routes
-from api.routes import sms as sms_routes
-from api.settings import ApiSettings
+from api.sms import routes as sms_routes
+from api.stats import routes as stats
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:

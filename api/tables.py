@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from api.auth import ApiToken
-from api.callback_dial import CallbackDial
-from api.callbacks import CallbackRequest
-from api.complaints import Complaint, ComplaintHistory
+from api.callbacks.dial import CallbackDial
+from api.callbacks.service import CallbackRequest
+from api.complaints.models import Complaint, ComplaintHistory
+from api.complaints.refused import RefusedComplaint
+from api.core.auth import ApiToken
+from api.core.run_once import JobRun
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
-from api.ivr_nodes import IvrNodeLease
-from api.jobs import JobRun
-from api.refused import RefusedComplaint
+from api.ivr_nodes.service import IvrNodeLease
+from api.people.users import LoginAttempt, User
 from api.reports.schemas import DailyReport
-from api.sms_inbox import SmsIntake, SmsTicketCounter
-from api.users import LoginAttempt, User
+from api.sms.service import SmsIntake, SmsTicketCounter
 
 __all__ = [
     "AgentEvent",

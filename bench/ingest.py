@@ -28,10 +28,10 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from api.auth import Role
-from api.db import make_engine
+from api.core.auth import Role
+from api.core.db import make_engine
+from api.core.migrate import upgrade
 from api.events.models import AmiEvent, Call
-from api.migrate import upgrade
 from api.queue_log import import_file
 from api.queue_log._store import refresh_hours_of
 from api.stats.aggregate import Thresholds

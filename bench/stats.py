@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session
 
-from api.auth import Role, create_token
+from api.core.auth import Role, create_token
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
 from api.stats import aggregate as agg
 from api.stats.aggregate import Thresholds
 from tests.conftest import temporary_postgres_database

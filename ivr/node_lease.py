@@ -3,7 +3,7 @@
 Tickets are ``<node id><sequence>`` from a counter on the node's spool, so two IVRs with
 the same node id and their own spools would issue the same tickets, and so would one
 whose spool was lost. Against both, the IVR holds a lease on its node id in the API
-(api/ivr_nodes.py):
+(api/ivr_nodes/service.py):
 
 - The lease belongs to the **spool**, by a random identity kept in it
   (``node-identity``). Every process on one spool (the FastAGI server, classic AGI

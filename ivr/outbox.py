@@ -10,7 +10,7 @@ has acknowledged it.
 A complaint the API refuses for good (409: its ticket belongs to another call; 422) is
 not dropped: it becomes a ``refused`` record, posted to ``/complaints/refused``, where
 the API keeps it for a supervisor to see and re-file under a fresh ticket
-(api/refused.py). Only a record the API won't take even there is moved to
+(api/complaints/refused.py). Only a record the API won't take even there is moved to
 ``<spool>/rejected/``, loudly, as the last resort.
 """
 

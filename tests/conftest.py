@@ -22,11 +22,11 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.auth import Role, create_token, issue_token
+from api.core.auth import Role, create_token, issue_token
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
-from api.users import PERSON_ROLES, User
+from api.people.users import PERSON_ROLES, User
 from sandbox import postgres
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

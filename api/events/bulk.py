@@ -22,8 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
+from api.core.text import json_text
 from api.events.models import AmiEvent, Call
-from api.text import json_text
 
 _CHUNK = 500
 CallKey = tuple[str, str]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.text import without_nul
+from api.core.text import without_nul
 
 # The collector's own event: Asterisk's QueueStatus answer, taken at every AMI (re)connect.
 # Fields: ``Timestamp`` (when QueueStatus was sent, epoch seconds; events from then on are

@@ -1,4 +1,4 @@
-"""Alembic environment: always called through api.migrate with a live connection."""
+"""Alembic environment: always called through api.core.migrate with a live connection."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.db import make_engine
-from api.migrate import upgrade
+from api.core.db import make_engine
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.queue_log import Progress, import_file
-from api.settings import ApiSettings
 from api.stats.aggregate import Thresholds
 
 

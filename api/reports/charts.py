@@ -8,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from api.complaints import ComplaintCategory
+from api.complaints.models import ComplaintCategory
 from api.reports import labels
 from api.reports.schemas import DailyReportContent
 

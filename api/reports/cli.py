@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.db import make_engine
-from api.errors import ApiError
-from api.migrate import upgrade
+from api.core.db import make_engine
+from api.core.errors import ApiError
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.reports import pdf, render, service
 from api.reports.schemas import DailyReport
-from api.settings import ApiSettings
 
 
 def _write(folder: Path, report: DailyReport) -> list[Path]:

@@ -10,8 +10,9 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
-from api.complaint_search import MAX_PAGE, ComplaintFilter, overdue, search
-from api.complaints import Complaint, ComplaintCategory, ComplaintChannel, ComplaintHistory
+from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel, ComplaintHistory
+from api.complaints.search import MAX_PAGE, ComplaintFilter, overdue, search
+from api.complaints.workflow import ComplaintStatus
 from api.reports import labels
 from api.reports.schemas import (
     BusyHour,
@@ -24,7 +25,6 @@ from api.reports.schemas import (
 from api.stats import service as stats
 from api.stats.aggregate import Thresholds
 from api.stats.schemas import Bucket
-from api.workflow import ComplaintStatus
 
 SUMMARY_CHARS = 160
 BUSIEST = 3

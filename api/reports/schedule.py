@@ -3,7 +3,7 @@
 At or after the configured time (Asia/Jakarta) the due day is yesterday; before it, the
 day before yesterday, so a replica that starts late still catches up a missed report.
 A replica that loses the claim does nothing; if the winner dies mid-run, its claim's
-lease runs out and another replica takes the run over (``api.jobs``).
+lease runs out and another replica takes the run over (``api.core.run_once``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.jobs import JobRun, claim, finish
+from api.core.run_once import JobRun, claim, finish
+from api.core.settings import ApiSettings
 from api.reports import service
-from api.settings import ApiSettings
 
 JOB = "daily_report"
 # uvicorn's server log, so these lines share its level and handler under lapor-api.

@@ -8,9 +8,9 @@ from pydantic import BaseModel
 from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
-from api.complaints import ComplaintCategory, ComplaintChannel
+from api.complaints.models import ComplaintCategory, ComplaintChannel
+from api.complaints.workflow import ComplaintStatus
 from api.stats.schemas import Bucket, Summary
-from api.workflow import ComplaintStatus
 
 
 class DailyReport(SQLModel, table=True):

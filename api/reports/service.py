@@ -8,16 +8,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.auth import Principal, Role
-from api.complaint_changes import StatusChange, change_status
-from api.complaints import Complaint
-from api.errors import Conflict, InvalidInput, NotFound
+from api.complaints.models import Complaint
+from api.complaints.service import StatusChange, change_status
+from api.complaints.workflow import ComplaintStatus
+from api.core.auth import Principal, Role
+from api.core.clock import WorkCalendar
+from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.settings import ApiSettings
 from api.reports import content
 from api.reports.schemas import DailyReport, DailyReportContent
-from api.settings import ApiSettings
 from api.stats.aggregate import Thresholds
-from api.workdays import WorkCalendar
-from api.workflow import ComplaintStatus
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 # The system user that moves complaints into the report; token_id 0 is no real token.

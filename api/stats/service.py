@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
-from api import refused
-from api.complaints import EARLIEST, LATEST
-from api.errors import InvalidInput
+from api.complaints import refused
+from api.complaints.models import EARLIEST, LATEST
+from api.core.errors import InvalidInput
 from api.events.models import AgentEvent, Call
 from api.events.service import utc
 from api.stats import aggregate as agg

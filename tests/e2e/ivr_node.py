@@ -13,7 +13,7 @@ import httpx
 
 from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
-from api.auth import Role
+from api.core.auth import Role
 from ivr import CallOutcome, FastAGIServer
 from ivr.access import PeerAccess
 from ivr.fastagi import FastAGILimits

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from api.auth import Role
+from api.core.auth import Role
 from sandbox.harness import Sandbox
 from tests.e2e.services import BIN, ApiProcess
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
-from api.auth import Role
-from api.users import create_user
+from api.core.auth import Role
+from api.people.users import create_user
 from sandbox.ami import Message
 from sandbox.harness import Sandbox
 from tests.e2e.services import ApiProcess, fresh_api_process

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
-from api.auth import Role, create_token
-from api.db import make_engine
-from api.migrate import upgrade
+from api.core.auth import Role, create_token
+from api.core.db import make_engine
+from api.core.migrate import upgrade
 from tests.conftest import temporary_postgres_database
 
 BIN = Path(sys.executable).parent

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from api.auth import Role
-from api.users import create_user
+from api.core.auth import Role
+from api.people.users import create_user
 from ivr import Channel, FastAGIServer
 from sandbox.ami import Message
 from sandbox.harness import QUEUE, Sandbox

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from api.auth import Role
+from api.core.auth import Role
 from tests.e2e.services import ApiProcess
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from sandbox.ami import AMIClient, Message
 from sandbox.harness import CARRIER_AMI_USER, Sandbox
 from tests.e2e.calls import random_caller

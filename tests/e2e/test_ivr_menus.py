@@ -9,8 +9,8 @@ import secrets
 import httpx
 import pytest
 
-from api.auth import Role
-from api.workflow import ComplaintStatus
+from api.complaints.workflow import ComplaintStatus
+from api.core.auth import Role
 from sandbox.harness import Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, event, played_digits, user_event

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, func, select
 
-from api.auth import Role
+from api.core.auth import Role
 from api.events.models import Call
 from ivr import CallOutcome
 from sandbox.harness import Sandbox

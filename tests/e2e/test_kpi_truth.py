@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from api.auth import Role
+from api.core.auth import Role
 from api.events.models import Call
 from ivr import CallOutcome, Channel, FastAGIServer
 from sandbox.ami import AMIClient

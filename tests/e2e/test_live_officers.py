@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrServer, event, wait_until

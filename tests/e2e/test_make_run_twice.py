@@ -26,8 +26,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from api.auth import Role, create_token
-from api.db import make_engine
+from api.core.auth import Role, create_token
+from api.core.db import make_engine
 from ivr.prompts import synthesize
 from sandbox.config import REPO_ROOT, SandboxConfig
 from sandbox.harness import Sandbox

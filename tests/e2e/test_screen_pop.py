@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from api.auth import Role
-from api.complaints import Complaint, ComplaintChannel
-from api.sms import reply
+from api.complaints.models import Complaint, ComplaintChannel
+from api.core.auth import Role
+from api.sms.commands import reply
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller

@@ -11,8 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
-from api.complaints import ComplaintChannel, ComplaintCreate, ComplaintHistory, create_complaint
-from api.workdays import WorkCalendar
+from api.complaints.models import (
+    ComplaintChannel,
+    ComplaintCreate,
+    ComplaintHistory,
+    create_complaint,
+)
+from api.core.clock import WorkCalendar
 from tests.integration.event_factory import FakeCall
 
 DAY = date(2026, 11, 20)  # a Friday, long over

@@ -9,14 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.auth import Role
-from api.complaints import ComplaintCategory, ComplaintCreate, create_complaint
+from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
+from api.core.auth import Role
+from api.core.clock import WorkCalendar
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.events.models import Call
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
-from api.users import create_user
-from api.workdays import WorkCalendar
+from api.people.users import create_user
 
 PASSWORD = "kota-tapis-berseri"
 

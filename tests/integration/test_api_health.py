@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.settings import ApiSettings
 
 
 def test_health_reports_ok_with_a_reachable_database(database_url: str) -> None:

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from api.auth import Role, create_token
+from api.core.auth import Role, create_token
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
-from api.users import create_user
+from api.people.users import create_user
 from tests.integration.ami_peer import FakeAmi
 from tests.integration.event_factory import FakeCall
 

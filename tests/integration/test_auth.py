@@ -9,9 +9,9 @@ from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from api.auth import Principal, Role, create_token, require_roles, revoke_token
-from api.db import make_engine
-from api.migrate import upgrade
+from api.core.auth import Principal, Role, create_token, require_roles, revoke_token
+from api.core.db import make_engine
+from api.core.migrate import upgrade
 from tests.conftest import ApiHarness
 
 
@@ -67,8 +67,8 @@ def test_cli_creates_a_working_token(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from api.cli import main
+    from api.core.settings import ApiSettings
     from api.main import create_app
-    from api.settings import ApiSettings
 
     monkeypatch.setenv("LAPOR_API_DATABASE_URL", sqlite_url)
     assert main(["token", "create", "--role", "collector", "--name", "node-a"]) == 0

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.settings import ApiSettings
 from tests.conftest import ApiHarness
 
 PUBLIC = {("GET", "/health"), ("POST", "/auth/login")}

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from tests.e2e.services import ApiProcess
 from tests.integration.test_complaints_api import complaint
 

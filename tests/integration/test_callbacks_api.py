@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.ami.control import AmiCommandError
-from api.auth import Role
-from api.callback_dial import CallbackDial, claim
-from api.db import make_engine
-from api.errors import Conflict
+from api.agents.routes import control
+from api.callbacks.dial import CallbackDial, claim
+from api.core.ami_control import AmiCommandError
+from api.core.auth import Role
+from api.core.db import make_engine
+from api.core.errors import Conflict
+from api.core.migrate import upgrade
 from api.events.models import Call
-from api.migrate import upgrade
-from api.routes.agents import control
-from api.users import create_user
+from api.people.users import create_user
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import FakeCall, ami
 

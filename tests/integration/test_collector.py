@@ -16,14 +16,14 @@ import pytest
 import uvicorn
 from sqlmodel import Session, col, select
 
-from api.ami import Collector, CollectorSettings, DiskBuffer, ReceivedEvent, SafeAMIProtocol
-from api.auth import Role, create_token
+from api.core.auth import Role, create_token
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.events.models import AmiEvent, Call
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
 from api.stats import service
 from api.stats.aggregate import Thresholds
+from collector import Collector, CollectorSettings, DiskBuffer, ReceivedEvent, SafeAMIProtocol
 from tests.e2e.services import free_port
 from tests.integration.ami_peer import FakeAmi, event, eventually, frame
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.auth import Role
+from api.core.auth import Role
 from tests.conftest import ApiHarness
 from tests.integration.test_complaints_api import complaint
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from tests.conftest import ApiHarness
 
 

@@ -17,8 +17,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from api import cli
-from api.auth import Role
-from api.complaints import ComplaintHistory
+from api.complaints.models import ComplaintHistory
+from api.core.auth import Role
 from api.reports import charts, labels
 from api.reports.schemas import DailyReportContent
 from api.reports.service import REPORTER, yesterday

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.errors import install_error_handlers
+from api.core.errors import install_error_handlers
 
 
 def test_an_overflow_from_client_input_is_422_invalid_value() -> None:

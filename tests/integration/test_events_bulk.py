@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from api.db import make_engine
+from api.core.db import make_engine
+from api.core.migrate import upgrade
 from api.events.bulk import EventRow, insert_events
 from api.events.models import AmiEvent
-from api.migrate import upgrade
 
 
 def test_rows_stored_meanwhile_are_skipped(database_url: str) -> None:

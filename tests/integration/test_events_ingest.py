@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.auth import Role
+from api.core.auth import Role
 from api.events.models import AgentEvent, AmiEvent, Call
 from api.events.schemas import EventIn
 from api.events.service import ingest

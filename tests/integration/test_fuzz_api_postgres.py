@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
-from api.auth import Role
+from api.core.auth import Role
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
 from tests.conftest import ApiHarness, temporary_postgres_database
 from tests.integration.test_complaints_api import complaint
 from tests.integration.test_fuzz_api import CLOSED_PORT, admitted_role, schema

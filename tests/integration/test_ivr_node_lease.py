@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from api.auth import Role
-from api.complaints import ComplaintCategory, ComplaintCreate, create_complaint
-from api.workdays import WorkCalendar
+from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
+from api.core.auth import Role
+from api.core.clock import WorkCalendar
 from tests.e2e.services import BIN, ApiProcess, free_port
 
 NODE = 10

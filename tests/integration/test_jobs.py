@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.db import make_engine
-from api.jobs import JobRun, claim, finish
-from api.migrate import upgrade
+from api.core.db import make_engine
+from api.core.migrate import upgrade
+from api.core.run_once import JobRun, claim, finish
 
 
 def migrated(url: str) -> Engine:

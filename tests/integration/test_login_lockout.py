@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from api.auth import Role
-from api.users import LoginAttempt, client_key, create_user
+from api.core.auth import Role
+from api.people.users import LoginAttempt, client_key, create_user
 from tests.conftest import ApiHarness
 from tests.e2e.services import ApiProcess
 from tests.integration.test_collector import ApiServer

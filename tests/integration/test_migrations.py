@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from api.db import make_engine
-from api.migrate import downgrade, upgrade
+from api.core.db import make_engine
+from api.core.migrate import downgrade, upgrade
 from api.tables import metadata
 
 

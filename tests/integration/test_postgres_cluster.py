@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from api.auth import Role, create_token
-from api.migrate import upgrade
+from api.core.auth import Role, create_token
+from api.core.migrate import upgrade
 from sandbox import devrun, postgres
 from sandbox.config import REPO_ROOT, default_cache_dir
 from tests.conftest import unavailable

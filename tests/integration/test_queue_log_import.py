@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from api.auth import Role
 from api.cli import main as lapor
+from api.core.auth import Role
 from api.events.models import AgentEvent, Call
 from api.queue_log import import_file, split_line
 from api.stats.aggregate import Thresholds

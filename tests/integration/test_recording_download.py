@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlmodel import Session
 
-from api.auth import Role
-from api.complaints import Complaint
+from api.complaints.models import Complaint
+from api.core.auth import Role
+from api.core.migrate import upgrade
+from api.core.settings import ApiSettings
 from api.main import create_app
-from api.migrate import upgrade
-from api.settings import ApiSettings
 from tests.conftest import ApiHarness
 from tests.integration.test_complaints_api import complaint
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from ivr.lapor_api import LaporApi
 from ivr.outbox import Deliverer, Outbox
 from tests.conftest import ApiHarness

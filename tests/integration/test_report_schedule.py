@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, col, select
 
-from api.auth import Role
-from api.complaints import ComplaintHistory
-from api.db import make_engine
-from api.errors import InvalidInput
-from api.jobs import JobRun
-from api.migrate import upgrade
+from api.complaints.models import ComplaintHistory
+from api.core.auth import Role
+from api.core.db import make_engine
+from api.core.errors import InvalidInput
+from api.core.migrate import upgrade
+from api.core.run_once import JobRun
+from api.core.settings import ApiSettings
 from api.reports.schedule import JOB, attempt, due_day
 from api.reports.schemas import DailyReport
 from api.reports.service import JAKARTA, REPORTER
-from api.settings import ApiSettings
 from tests.conftest import ApiHarness
 from tests.e2e.services import ApiProcess
 from tests.integration.report_seed import seed

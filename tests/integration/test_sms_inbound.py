@@ -17,12 +17,12 @@ from urllib.parse import parse_qs
 import pytest
 from sqlmodel import Session, col, func, select
 
-from api.auth import Role
-from api.complaints import Complaint, ComplaintChannel
-from api.settings import ApiSettings
-from api.sms import reply
-from api.sms_inbox import InboundSms, SmsRules, handle_sms
-from api.workdays import WorkCalendar
+from api.complaints.models import Complaint, ComplaintChannel
+from api.core.auth import Role
+from api.core.clock import WorkCalendar
+from api.core.settings import ApiSettings
+from api.sms.commands import reply
+from api.sms.service import InboundSms, SmsRules, handle_sms
 from tests.conftest import ApiHarness
 from tests.e2e.services import free_port
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from api.auth import Role
+from api.core.auth import Role
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import T0, FakeCall, ami, member
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from api.auth import Role, issue_token
-from api.users import User, create_user
+from api.core.auth import Role, issue_token
+from api.people.users import User, create_user
 from tests.conftest import ApiHarness
 
 PASSWORD = "kota-tapis-berseri"
@@ -123,8 +123,8 @@ def test_cli_creates_the_first_admin(
     from fastapi.testclient import TestClient
 
     from api.cli import main
+    from api.core.settings import ApiSettings
     from api.main import create_app
-    from api.settings import ApiSettings
 
     monkeypatch.setenv("LAPOR_API_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("LAPOR_ADMIN_PASSWORD", PASSWORD)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from panoramisk.message import Message
 
-from api.ami import SafeAMIProtocol, from_message
-from api.ami._events import EventIds
-from api.ami._protocol import event_headers
+from ami_wire.protocol import event_headers
+from collector import SafeAMIProtocol, from_message
+from collector._events import EventIds
 
 ODD_LINES = [
     "Uniqueid: 1",

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import asterisk_values as values
 from agi_scripts.common import user_event
-from api.ami._protocol import SafeAMIProtocol
-from api.ami.control import AmiControl
+from ami_wire.protocol import SafeAMIProtocol
+from api.core.ami_control import AmiControl
 from ivr.channel import Channel
 from ivr.protocol import AGIReply, format_command, parse_headers, parse_reply
 from tests.unit.asterisk_wire import agi_args, ami_actions, app_args

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import api.ami
-from api.ami import SUBSCRIBED, from_message, wanted
+import collector
+from collector import SUBSCRIBED, from_message, wanted
 
 
 def test_public_surface() -> None:
-    assert sorted(api.ami.__all__) == sorted(
+    assert sorted(collector.__all__) == sorted(
         [
             "SUBSCRIBED",
             "Collector",
@@ -21,8 +21,8 @@ def test_public_surface() -> None:
             "wanted",
         ]
     )
-    for name in api.ami.__all__:
-        assert getattr(api.ami, name) is not None
+    for name in collector.__all__:
+        assert getattr(collector, name) is not None
 
 
 def test_subscriptions_are_by_name_never_a_wildcard() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from api.ami import DiskBuffer, ReceivedEvent, Sender
-from api.ami._backoff import Backoff
+from collector import DiskBuffer, ReceivedEvent, Sender
+from collector._backoff import Backoff
 
 
 def events(n: int) -> list[ReceivedEvent]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.ami import CollectorSettings
-from api.settings import ApiSettings
+from api.core.settings import ApiSettings
+from collector import CollectorSettings
 from ivr.settings import FastAGISettings, IvrSettings, SettingsError, read_env_file
 
 ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from api.complaints import Complaint, ComplaintCategory, ComplaintChannel
+from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel
+from api.complaints.workflow import ComplaintStatus
 from api.reports import labels
 from api.reports.charts import PNG_MAGIC, all_charts
 from api.reports.content import SUMMARY_CHARS, busiest, counts, one_line
@@ -18,7 +19,6 @@ from api.reports.render import CSV_COLUMNS, safe_cell, to_csv, to_html
 from api.reports.schedule import due_day
 from api.reports.schemas import ComplaintLine, DailyReportContent
 from api.stats.schemas import Bucket, Summary
-from api.workflow import ComplaintStatus
 
 START = datetime(2026, 11, 19, 17, tzinfo=UTC)
 ZERO: dict[str, Any] = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.complaints import ComplaintCategory
-from api.sms import (
+from api.complaints.models import ComplaintCategory
+from api.complaints.workflow import ComplaintStatus
+from api.sms.commands import (
     NewComplaint,
     StatusQuery,
     Unrecognised,
@@ -14,7 +15,6 @@ from api.sms import (
     phone_number,
     reply,
 )
-from api.workflow import ComplaintStatus
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,16 @@ from datetime import date, datetime
 
 import pytest
 
-from api.auth import Role
-from api.errors import Conflict, InvalidInput
-from api.workdays import JAKARTA, WorkCalendar
-from api.workflow import (
+from api.complaints.workflow import (
     TRANSITIONS,
     ComplaintStatus,
     TransitionRequest,
     check_transition,
     deadline,
 )
+from api.core.auth import Role
+from api.core.clock import JAKARTA, WorkCalendar
+from api.core.errors import Conflict, InvalidInput
 
 S = ComplaintStatus
 LEGAL = {

@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # PostgreSQL >= 12 allows this inside a transaction (api.migrate holds one, with
+        # PostgreSQL >= 12 allows this inside a transaction (api.core.migrate holds one, with
         # the migration lock); the new value is only unusable until that commits.
         op.execute("ALTER TYPE role ADD VALUE IF NOT EXISTS 'gateway'")
     op.create_table(

@@ -1,4 +1,4 @@
-"""IVR node leases: one live IVR per node id (api/ivr_nodes.py).
+"""IVR node leases: one live IVR per node id (api/ivr_nodes/service.py).
 
 Revision ID: 0014_ivr_node_lease
 Revises: 0013_login_client

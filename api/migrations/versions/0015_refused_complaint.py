@@ -1,4 +1,4 @@
-"""Refused complaints: kept for a supervisor to re-file (api/refused.py).
+"""Refused complaints: kept for a supervisor to re-file (api/complaints/refused.py).
 
 Revision ID: 0015_refused_complaint
 Revises: 0014_ivr_node_lease

@@ -1,0 +1,1 @@
+"""The agents' console: queue login, pause and the screen pop."""

@@ -1,0 +1,179 @@
+"""The agents' console: an officer logs into the queue, pauses with a reason, logs out.
+
+Each action goes to Asterisk over AMI (QueueAdd, QueuePause, QueueRemove) as the API's
+least-privilege control user; the collector then sees the resulting queue events, so
+``/stats/live`` shows the officer's state from Asterisk itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AfterValidator, BaseModel, Field
+from sqlmodel import col, select
+
+import asterisk_values as values
+from api.complaints.models import Complaint
+from api.core.ami_control import AmiCommandError, AmiControl, pjsip_interface
+from api.core.auth import Principal, Role, require_roles
+from api.core.db import SessionDep
+from api.core.errors import InvalidInput, NotFound, Unavailable
+from api.core.settings import ApiSettings
+from api.events.models import Call
+from api.people.users import User
+
+router = APIRouter(prefix="/agents", tags=["agents"])
+AgentDep = Annotated[Principal, Depends(require_roles(Role.agent))]
+# Asterisk's answers when the member is already in the wanted state.
+ALREADY = ("Already there", "Not there")
+
+
+def _plain_words(reason: str) -> str:
+    if not values.is_free_text(reason, 64):
+        raise ValueError(
+            "a reason is plain words: no line breaks, control characters or any of , | $ \\ "
+            '{ } [ ] ( ) " < > ;, and no leading, trailing or double spaces'
+        )
+    return reason
+
+
+class PauseRequest(BaseModel):
+    reason: Annotated[str, AfterValidator(_plain_words)] = Field(min_length=1, max_length=64)
+
+
+class AgentState(BaseModel):
+    username: str
+    interface: str
+    state: Literal["logged_in", "logged_out", "paused", "unpaused"]
+    reason: str | None = None
+
+
+def control(request: Request) -> AmiControl:
+    settings: ApiSettings = request.app.state.settings
+    return AmiControl(
+        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
+    )
+
+
+ControlDep = Annotated[AmiControl, Depends(control)]
+
+
+def phone_of(session: SessionDep, principal: Principal) -> tuple[str, str]:
+    """The officer's username and phone (PJSIP endpoint); a user without one can't log in."""
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None or not user.extension:
+        raise InvalidInput("this user has no phone extension; an admin must set one")
+    try:
+        return values.name(user.username), values.endpoint(user.extension)
+    except values.UnsafeValue as exc:
+        raise InvalidInput(f"this user's phone can't be used with Asterisk: {exc}") from exc
+
+
+async def _run(command: Awaitable[None]) -> None:
+    try:
+        await command
+    except AmiCommandError as exc:
+        if not any(text in str(exc) for text in ALREADY):
+            raise Unavailable(f"Asterisk did not take the command: {exc}") from exc
+
+
+@router.post("/me/login")
+async def log_into_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
+    """Join the complaint queue: calls start ringing this officer's phone."""
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_add(endpoint, username))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_in")
+
+
+@router.post("/me/logout")
+async def log_out_of_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
+    """Leave the complaint queue."""
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_remove(endpoint))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_out")
+
+
+@router.post("/me/pause")
+async def pause(
+    body: PauseRequest, session: SessionDep, principal: AgentDep, ami: ControlDep
+) -> AgentState:
+    """Stop receiving calls for a while, with a reason supervisors see."""
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_pause(endpoint, True, body.reason))
+    return AgentState(
+        username=username, interface=pjsip_interface(endpoint), state="paused", reason=body.reason
+    )
+
+
+@router.post("/me/unpause")
+async def unpause(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
+    """Receive calls again."""
+    username, endpoint = phone_of(session, principal)
+    await _run(ami.queue_pause(endpoint, False))
+    return AgentState(username=username, interface=pjsip_interface(endpoint), state="unpaused")
+
+
+# A call whose end was never seen (e.g. events lost in an outage) stops counting after this.
+CURRENT_CALL_HORIZON = timedelta(hours=4)
+EARLIER_TICKETS = 20
+
+
+class TicketSummary(BaseModel):
+    ticket: str
+    category: str
+    status: str
+    taken_at: datetime
+
+
+class CurrentCall(BaseModel):
+    caller: str | None
+    caller_name: str | None
+    line: str | None
+    answered_at: datetime
+    ticket: TicketSummary | None
+    earlier: list[TicketSummary]
+
+
+def _summary(complaint: Complaint) -> TicketSummary:
+    return TicketSummary(
+        ticket=complaint.ticket,
+        category=complaint.category,
+        status=complaint.status,
+        taken_at=complaint.taken_at,
+    )
+
+
+@router.get("/me/current-call")
+def current_call(session: SessionDep, principal: AgentDep) -> CurrentCall:
+    """The screen pop: who is on the line, the ticket the IVR just made, their earlier tickets."""
+    username, _ = phone_of(session, principal)
+    since = datetime.now(UTC) - CURRENT_CALL_HORIZON
+    call = session.exec(
+        select(Call)
+        .where(Call.agent == username, col(Call.answered_at) >= since, col(Call.ended_at).is_(None))
+        .order_by(col(Call.answered_at).desc())
+    ).first()
+    if call is None or call.answered_at is None:
+        raise NotFound("no call in progress for this officer", "no_current_call")
+    current = (
+        session.exec(select(Complaint).where(Complaint.ticket == call.ticket)).first()
+        if call.ticket
+        else None
+    )
+    earlier = session.exec(
+        select(Complaint)
+        .where(Complaint.caller_number == call.caller, Complaint.ticket != (call.ticket or ""))
+        .order_by(col(Complaint.taken_at).desc())
+        .limit(EARLIER_TICKETS)
+    ).all()
+    return CurrentCall(
+        caller=call.caller,
+        caller_name=call.caller_name,
+        line=call.line,
+        answered_at=call.answered_at,
+        ticket=_summary(current) if current else None,
+        earlier=[_summary(c) for c in earlier],
+    )

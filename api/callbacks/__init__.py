@@ -1,0 +1,1 @@
+"""Callbacks: the IVR's requests, abandoned calls, and dialling them."""

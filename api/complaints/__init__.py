@@ -1,0 +1,1 @@
+"""Complaints, their LAPOR! workflow, changes, search, refused ones."""

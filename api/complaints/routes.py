@@ -1,0 +1,348 @@
+"""Complaints: the IVR creates them; staff search, edit and move them along the workflow.
+
+Who sees what: city units see only the complaints assigned to their unit, and the
+citizen's phone number is masked for roles that don't call citizens (leadership, unit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from api.agents.routes import ControlDep
+from api.complaints import models as service
+from api.complaints import refused
+from api.complaints.models import (
+    TICKET_PATTERN,
+    ClientInstant,
+    Complaint,
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintCreate,
+    ComplaintHistory,
+    ComplaintPublic,
+    as_utc,
+    utc_now,
+)
+from api.complaints.search import ComplaintFilter, overdue, search
+from api.complaints.service import ComplaintEdit, StatusChange, change_status, edit_complaint
+from api.complaints.workflow import ComplaintStatus
+from api.core.ami_control import AmiCommandError
+from api.core.auth import Principal, Role, require_roles
+from api.core.db import SessionDep
+from api.core.deps import CalendarDep, SettingsDep
+from api.core.errors import ApiError, NotFound
+from api.people.users import User
+from api.sms.commands import reply as sms_reply
+from api.sms.gateways import ReplyFailed, reply_over_http
+from asterisk_values import UnsafeValue
+
+router = APIRouter(prefix="/complaints", tags=["complaints"])
+
+STAFF = (Role.agent, Role.supervisor, Role.leadership, Role.unit, Role.admin)
+# Roles that phone citizens back, or run the system, see the full number.
+SEES_NUMBERS = frozenset({Role.ivr, Role.agent, Role.supervisor, Role.admin})
+Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
+RefusedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# Who sees refused complaints: the people who phone citizens and run the line.
+REFUSED_READERS = (Role.agent, Role.supervisor, Role.admin)
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    error_id = "forbidden"
+
+
+class ComplaintList(BaseModel):
+    items: list[ComplaintPublic]
+    total: int
+    offset: int
+    limit: int
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    actor: str
+    role: str
+    from_status: ComplaintStatus
+    to_status: ComplaintStatus
+    note: str
+
+
+def mask_number(number: str) -> str:
+    """Keep enough to recognise a repeat caller, not enough to phone them."""
+    if len(number) <= 6:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 6) + number[-2:]
+
+
+def public(complaint: Complaint, role: Role) -> ComplaintPublic:
+    view = ComplaintPublic.model_validate(
+        complaint,
+        update={"overdue": complaint.due_at is not None and as_utc(complaint.due_at) < utc_now()},
+    )
+    if role not in SEES_NUMBERS:
+        view.caller_number = mask_number(view.caller_number)
+    return view
+
+
+def unit_scope(session: SessionDep, principal: Principal) -> str | None:
+    """A unit user's own unit (they see nothing else); None for every other role."""
+    if principal.role is not Role.unit:
+        return None
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None or not user.unit:
+        raise Forbidden("this unit account has no unit; an admin must set one")
+    return user.unit
+
+
+def _visible(session: SessionDep, ticket: str, principal: Principal) -> Complaint:
+    complaint = service.get_complaint(session, ticket=ticket)
+    scope = unit_scope(session, principal)
+    if scope is not None and complaint.unit != scope:
+        raise NotFound(f"no complaint with ticket {ticket} for your unit")
+    return complaint
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_complaint(
+    body: ComplaintCreate,
+    session: SessionDep,
+    response: Response,
+    calendar: CalendarDep,
+    _: Annotated[Principal, Depends(require_roles(Role.ivr))],
+) -> ComplaintPublic:
+    """Store a complaint taken by the IVR (200 with the stored one if the ticket exists)."""
+    complaint, created = service.create_complaint(session, data=body, calendar=calendar)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return public(complaint, Role.ivr)
+
+
+@router.get("")
+def list_complaints(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+    status: ComplaintStatus | None = None,
+    category: ComplaintCategory | None = None,
+    channel: ComplaintChannel | None = None,
+    unit: Annotated[str | None, Query(max_length=100)] = None,
+    taken_from: ClientInstant | None = None,
+    taken_to: ClientInstant | None = None,
+    caller: Annotated[str | None, Query(pattern=r"^\+?[0-9]{1,32}$")] = None,
+    text: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ComplaintList:
+    """Search complaints (newest first): every given filter narrows the list."""
+    scope = unit_scope(session, principal)
+    if scope is not None and unit not in (None, scope):
+        raise Forbidden("a unit sees only its own complaints")
+    filters = ComplaintFilter(
+        status=status,
+        category=category,
+        channel=channel,
+        unit=scope or unit,
+        taken_from=taken_from,
+        taken_to=taken_to,
+        caller=caller if principal.role in SEES_NUMBERS else None,
+        text=text,
+    )
+    rows, page = search(session, filters, offset=offset, limit=limit)
+    return ComplaintList(items=[public(row, principal.role) for row in rows], **page.model_dump())
+
+
+@router.get("/overdue")
+def list_overdue(
+    session: SessionDep,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.supervisor, Role.leadership, Role.unit, Role.admin))
+    ],
+) -> list[ComplaintPublic]:
+    """Complaints past their LAPOR! deadline, the longest overdue first."""
+    rows = overdue(session, utc_now(), unit=unit_scope(session, principal))
+    return [public(row, principal.role) for row in rows]
+
+
+# Refused complaints: declared before ``/{ticket}`` so "refused" is not read as a ticket.
+@router.post("/refused", status_code=status.HTTP_201_CREATED)
+def hold_refused(
+    body: refused.RefusedIn,
+    session: SessionDep,
+    response: Response,
+    _: Annotated[Principal, Depends(require_roles(Role.ivr))],
+) -> refused.RefusedPublic:
+    """Keep a complaint the API refused (the IVR posts it with the API's answer), for a
+    supervisor to re-file. 200 with the kept one if this ticket and call are known."""
+    row, created = refused.hold(session, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return refused.public(row)
+
+
+@router.get("/refused")
+def list_refused(
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require_roles(*REFUSED_READERS))],
+    include_refiled: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[refused.RefusedPublic]:
+    """Complaints the API refused, oldest first; by default only those not re-filed yet."""
+    rows = refused.listing(session, include_refiled=include_refiled, limit=limit)
+    return [refused.public(row) for row in rows]
+
+
+@router.get("/refused/{refused_id}")
+def get_refused(
+    refused_id: RefusedId,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require_roles(*REFUSED_READERS))],
+) -> refused.RefusedPublic:
+    return refused.public(refused.get(session, refused_id))
+
+
+class Refiled(BaseModel):
+    refused: refused.RefusedPublic
+    complaint: ComplaintPublic
+    notified: str  # callback | sms | sms_failed | none
+    notify_error: str | None = None
+
+
+@router.post("/refused/{refused_id}/refile")
+async def refile_refused(
+    refused_id: RefusedId,
+    body: refused.RefileRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    calendar: CalendarDep,
+    ami: ControlDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))],
+) -> Refiled:
+    """File a refused complaint under a fresh ticket (the API's own counter), with the
+    citizen's recording, and tell the citizen: a callback request (default) or an SMS.
+    409 ``already_refiled`` the second time."""
+    row, ticket = await run_in_threadpool(
+        refused.refile,
+        session,
+        refused_id,
+        body,
+        principal=principal,
+        ticket_prefix=settings.sms_ticket_prefix,
+        calendar=calendar,
+    )
+    notified, error = "none", None
+    number = row.caller_number
+    if body.notify == "callback" and number:
+        await run_in_threadpool(refused.ask_callback, session, row)
+        notified = "callback"
+    elif body.notify == "sms" and number:
+        text = sms_reply("refiled", old=row.ticket, ticket=ticket)
+        try:
+            if settings.sms_reply_url:
+                await reply_over_http(settings, number, text)
+            else:
+                await ami.message_send(
+                    number=number,
+                    endpoint=settings.sms_sip_endpoint,
+                    sender=row.line or settings.sms_default_line,
+                    body=text,
+                )
+            notified = "sms"
+        except (ReplyFailed, AmiCommandError, UnsafeValue) as exc:
+            notified, error = "sms_failed", str(exc)
+    await run_in_threadpool(refused.mark_notified, session, row, notified)
+    complaint = service.get_complaint(session, ticket=ticket)
+    return Refiled(
+        refused=refused.public(row),
+        complaint=public(complaint, principal.role),
+        notified=notified,
+        notify_error=error,
+    )
+
+
+@router.get("/{ticket}")
+def get_complaint(
+    ticket: Ticket,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(Role.ivr, *STAFF))],
+) -> ComplaintPublic:
+    """Return one complaint by its ticket number."""
+    return public(_visible(session, ticket, principal), principal.role)
+
+
+@router.patch("/{ticket}")
+def edit(
+    ticket: Ticket,
+    body: ComplaintEdit,
+    session: SessionDep,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))
+    ],
+) -> ComplaintPublic:
+    """Correct the category, add a location or a summary (during or after the call)."""
+    complaint = edit_complaint(session, ticket=ticket, edit=body, principal=principal)
+    return public(complaint, principal.role)
+
+
+@router.post("/{ticket}/status")
+def move(
+    ticket: Ticket,
+    body: StatusChange,
+    session: SessionDep,
+    calendar: CalendarDep,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.supervisor, Role.leadership, Role.unit, Role.admin))
+    ],
+) -> ComplaintPublic:
+    """Move the complaint along the workflow; an illegal move is 409 and changes nothing."""
+    complaint = change_status(
+        session,
+        ticket=ticket,
+        change=body,
+        principal=principal,
+        calendar=calendar,
+        own_unit=unit_scope(session, principal),
+    )
+    return public(complaint, principal.role)
+
+
+@router.get("/{ticket}/history")
+def history(
+    ticket: Ticket,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+) -> list[HistoryEntry]:
+    """The audit trail: every status change and edit, oldest first."""
+    complaint = _visible(session, ticket, principal)
+    rows = session.exec(
+        select(ComplaintHistory)
+        .where(ComplaintHistory.complaint_id == complaint.id)
+        .order_by(col(ComplaintHistory.id))
+    ).all()
+    return [HistoryEntry.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{ticket}/recording", response_class=FileResponse)
+def recording(
+    ticket: Ticket,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+) -> FileResponse:
+    """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
+    complaint = _visible(session, ticket, principal)
+    if not complaint.recording_path:
+        raise NotFound(f"complaint {ticket} has no recording", "no_recording")
+    # Only the file name is taken from the stored path, and it must stay in the folder.
+    folder = settings.recordings_dir.resolve()
+    path = (folder / FilePath(complaint.recording_path).name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise NotFound(f"the recording of complaint {ticket} is not on this server", "no_recording")
+    return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")

@@ -1,0 +1,136 @@
+"""Changing a complaint: status moves along the workflow, and officers' edits.
+
+Every change writes a ComplaintHistory row in the same transaction, so the audit trail
+can't miss one. The row is locked (SELECT ... FOR UPDATE on PostgreSQL) while it changes,
+so two people moving the same complaint at once can't both win from the same status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from api.complaints.models import (
+    TICKET_PATTERN,
+    Complaint,
+    ComplaintCategory,
+    ComplaintHistory,
+    due_at,
+    find_complaint,
+    utc_now,
+)
+from api.complaints.workflow import ComplaintStatus, TransitionRequest, check_transition
+from api.core.auth import Principal, Role
+from api.core.city_units import check_unit
+from api.core.clock import WorkCalendar
+from api.core.errors import InvalidInput, NotFound
+
+UNIT_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,99}$"
+
+
+class StatusChange(BaseModel):
+    to: ComplaintStatus
+    note: str = Field(default="", max_length=4000)
+    unit: str | None = Field(default=None, pattern=UNIT_PATTERN)
+    duplicate_of: str | None = Field(default=None, pattern=TICKET_PATTERN)
+
+
+class ComplaintEdit(BaseModel):
+    """What an officer may correct or add during or after the call."""
+
+    category: ComplaintCategory | None = None
+    location: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+def _locked(session: Session, ticket: str) -> Complaint:
+    complaint = session.exec(
+        select(Complaint).where(Complaint.ticket == ticket).with_for_update()
+    ).first()
+    if complaint is None:
+        raise NotFound(f"no complaint with ticket {ticket}")
+    return complaint
+
+
+def _record(
+    session: Session, complaint: Complaint, principal: Principal, to: ComplaintStatus, note: str
+) -> None:
+    assert complaint.id is not None
+    session.add(
+        ComplaintHistory(
+            complaint_id=complaint.id,
+            actor=principal.name,
+            role=principal.role.value,
+            from_status=complaint.status,
+            to_status=to,
+            note=note,
+        )
+    )
+
+
+def change_status(
+    session: Session,
+    *,
+    ticket: str,
+    change: StatusChange,
+    principal: Principal,
+    calendar: WorkCalendar,
+    own_unit: str | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    """Move a complaint along the workflow (409 if illegal), keeping the audit trail."""
+    now = now or utc_now()
+    complaint = _locked(session, ticket)
+    if principal.role is Role.unit and complaint.unit != own_unit:
+        raise NotFound(f"no complaint with ticket {ticket} for your unit")
+    request = TransitionRequest(
+        to=change.to, note=change.note, unit=change.unit, duplicate_of=change.duplicate_of
+    )
+    check_transition(complaint.status, request, principal.role)
+    if change.to is ComplaintStatus.ditindaklanjuti and change.unit is not None:
+        check_unit(change.unit)
+    if change.duplicate_of is not None:
+        if (
+            change.duplicate_of == ticket
+            or find_complaint(session, ticket=change.duplicate_of) is None
+        ):
+            raise InvalidInput(f"duplicate_of {change.duplicate_of} is not another known complaint")
+        complaint.duplicate_of = change.duplicate_of
+    _record(session, complaint, principal, change.to, change.note)
+    if change.to is ComplaintStatus.dilaporkan:
+        complaint.reported_at = now
+    if change.to is ComplaintStatus.ditindaklanjuti:
+        complaint.unit = change.unit
+    complaint.status = change.to
+    complaint.due_at = due_at(change.to, complaint, calendar)
+    complaint.updated_at = now
+    session.add(complaint)
+    session.commit()
+    session.refresh(complaint)
+    return complaint
+
+
+def edit_complaint(
+    session: Session, *, ticket: str, edit: ComplaintEdit, principal: Principal
+) -> Complaint:
+    """Apply an officer's corrections; the trail notes each changed field."""
+    complaint = _locked(session, ticket)
+    changes = edit.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        raise InvalidInput("nothing to change: give category, location or summary")
+    notes = [
+        f"{field}: {getattr(complaint, field) or '-'} -> {value}"
+        for field, value in changes.items()
+        if getattr(complaint, field) != value
+    ]
+    if notes:
+        _record(session, complaint, principal, complaint.status, "; ".join(notes))
+        for field, value in changes.items():
+            setattr(complaint, field, value)
+        complaint.updated_at = utc_now()
+        session.add(complaint)
+        session.commit()
+        session.refresh(complaint)
+    return complaint

@@ -1,0 +1,1 @@
+"""Shared by every domain: settings, database, errors, auth, clock, AMI control."""

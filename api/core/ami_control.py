@@ -1,0 +1,152 @@
+"""Commands to Asterisk over AMI for the agents' console: queue login, logout, pause.
+
+One short AMI session per command, as the least-privilege ``control`` user (write=agent,
+originate): an officer presses a button a few times a shift, and a fresh session can't be
+left half-open. Uses panoramisk with the collector's hardened protocol; ``as_list=False``
+because ``QueueAdd`` never resolves otherwise (ASTERISK.md §5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass, replace
+from typing import Any
+
+import asterisk_values as values
+from ami_wire import NEVER, Manager, SafeAMIProtocol
+
+QUEUE = "pengaduan"
+
+
+def pjsip_interface(endpoint: str) -> str:
+    """The queue interface of an officer's phone: ``PJSIP/<endpoint>``, validated."""
+    return f"PJSIP/{values.endpoint(endpoint)}"
+
+
+class AmiCommandError(Exception):
+    """Asterisk refused the command, or could not be reached in time."""
+
+
+@dataclass(frozen=True)
+class AmiControl:
+    host: str
+    port: int
+    username: str
+    secret: str
+    timeout: float = 5.0
+
+    async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
+        """Log in, send one action, return its response (raise if it is not Success)."""
+        loop = asyncio.get_running_loop()
+        manager = Manager(
+            lambda exc: None,
+            loop=loop,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            secret=self.secret,
+            encoding="utf8",
+            ping_delay=NEVER,
+            protocol_factory=SafeAMIProtocol,
+        )
+        try:
+            connection = await asyncio.wait_for(
+                loop.create_connection(SafeAMIProtocol, self.host, self.port), self.timeout
+            )
+            connected: asyncio.Future[Any] = loop.create_future()
+            connected.set_result(connection)
+            manager.connection_made(connected)
+            login = await asyncio.wait_for(manager.authenticated_future, self.timeout)
+            if not login.success:
+                raise AmiCommandError(f"AMI login refused: {login.get('Message')}")
+            reply = await asyncio.wait_for(manager.send_action(action, as_list=False), self.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise AmiCommandError(f"Asterisk unreachable: {exc or type(exc).__name__}") from exc
+        finally:
+            manager.close()
+        response = {str(k): str(v) for k, v in dict(reply).items()}
+        if response.get("Response") != "Success":
+            raise AmiCommandError(response.get("Message", "refused"))
+        return response
+
+    async def queue_add(self, endpoint: str, member_name: str) -> None:
+        interface = pjsip_interface(endpoint)
+        await self.send(
+            {
+                "Action": "QueueAdd",
+                "Queue": QUEUE,
+                "Interface": interface,
+                "MemberName": values.name(member_name),
+                "StateInterface": interface,
+                "Penalty": "0",
+            }
+        )
+
+    async def queue_remove(self, endpoint: str) -> None:
+        await self.send(
+            {"Action": "QueueRemove", "Queue": QUEUE, "Interface": pjsip_interface(endpoint)}
+        )
+
+    async def queue_pause(self, endpoint: str, paused: bool, reason: str = "") -> None:
+        await self.send(
+            {
+                "Action": "QueuePause",
+                "Queue": QUEUE,
+                "Interface": pjsip_interface(endpoint),
+                "Paused": "true" if paused else "false",
+                "Reason": values.free_text(reason),
+            }
+        )
+
+    async def originate(
+        self,
+        *,
+        endpoint: str,
+        context: str,
+        number: str,
+        caller_label: str,
+        channel_id: str,
+        variables: dict[str, str],
+        ring_seconds: int,
+    ) -> None:
+        """Ring the phone of ``endpoint``; once it answers, run ``context``/``number`` on it.
+
+        Synchronous (``Async: false``): Asterisk replies Success only after the channel
+        answered, and Error if it did not within ``ring_seconds``. ``channel_id`` becomes
+        the channel's uniqueid, hence the call's linkedid in every later event. The phone
+        shows ``"caller_label" <number>``. Each variable goes in a ``Variable`` header of its
+        own, and every value is checked: Asterisk splits a header's value on commas.
+        """
+        action: dict[str, str | list[str]] = {
+            "Action": "Originate",
+            "Channel": pjsip_interface(endpoint),
+            "Context": values.name(context),
+            "Exten": values.phone_number(number),
+            "Priority": "1",
+            "CallerID": values.caller_id(caller_label, number),
+            "ChannelId": values.name(channel_id),
+            "Timeout": str(int(ring_seconds) * 1000),
+            "Variable": [
+                f"{values.name(name)}={values.variable_value(value)}"
+                for name, value in variables.items()
+            ],
+            "Async": "false",
+        }
+        await replace(self, timeout=self.timeout + ring_seconds).send(action)
+
+    async def message_send(self, *, number: str, endpoint: str, sender: str, body: str) -> None:
+        """Send an out-of-call message (an SMS reply) through the trunk ``endpoint``.
+
+        The body goes as ``Base64Body``: AMI lines can't carry newlines, and base64 keeps
+        any script intact.
+        """
+        await self.send(
+            {
+                "Action": "MessageSend",
+                "Destination": f"pjsip:PJSIP/{values.phone_number(number)}@"
+                f"{values.endpoint(endpoint)}",
+                "From": values.line(sender),
+                "Base64Body": base64.b64encode(body.encode()).decode("ascii"),
+            }
+        )

@@ -1,0 +1,1 @@
+"""IVR nodes: the node-id leases that keep tickets unique."""

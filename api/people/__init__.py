@@ -1,0 +1,1 @@
+"""Users, logins and tokens of people: the auth, users and me routes."""

@@ -1,0 +1,1 @@
+"""SMS: the LAPOR/STATUS commands, the gateways, the inbox."""

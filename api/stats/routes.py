@@ -1,0 +1,79 @@
+"""KPIs and the live view for supervisors (Asia/Jakarta days)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.core.auth import Principal, Role, require_roles
+from api.core.db import SessionDep
+from api.events.routes import thresholds
+from api.stats import service
+from api.stats.aggregate import Thresholds
+from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
+
+router = APIRouter(prefix="/stats", tags=["stats"])
+Supervisor = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
+From = Annotated[
+    str | None,
+    Query(alias="from", description="YYYY-MM-DD (Asia/Jakarta day) or ISO 8601; default today"),
+]
+To = Annotated[
+    str | None,
+    Query(alias="to", description="exclusive; a YYYY-MM-DD includes that whole day"),
+]
+
+
+@router.get("/summary")
+def get_summary(
+    session: SessionDep,
+    request: Request,
+    _: Supervisor,
+    start: From = None,
+    end: To = None,
+    queue: str | None = None,
+    category: str | None = None,
+    short_abandon: Annotated[int | None, Query(ge=0, le=3600)] = None,
+    service_level: Annotated[int | None, Query(ge=0, le=3600)] = None,
+) -> Summary:
+    """Offered, answered, abandoned, short abandoned, SL%, SL2%, ASA, AHT and max wait."""
+    defaults = thresholds(request)
+    t = Thresholds(
+        defaults.short_abandon if short_abandon is None else short_abandon,
+        defaults.service_level if service_level is None else service_level,
+    )
+    lo, hi = service.window(start, end)
+    return service.summary(session, lo, hi, queue, category, t, defaults)
+
+
+@router.get("/timeseries")
+def get_timeseries(
+    session: SessionDep,
+    request: Request,
+    _: Supervisor,
+    start: From = None,
+    end: To = None,
+    interval: Literal["hour", "day"] = "hour",
+    queue: str | None = None,
+    category: str | None = None,
+) -> list[Bucket]:
+    """The summary's figures per hour or per Asia/Jakarta day (whole hours)."""
+    lo, hi = service.window(start, end)
+    return service.timeseries(session, lo, hi, interval, queue, category, thresholds(request))
+
+
+@router.get("/agents")
+def get_agents(
+    session: SessionDep, _: Supervisor, start: From = None, end: To = None
+) -> list[AgentFigures]:
+    """Per agent: calls, talk, AHT, login and pause time, occupancy."""
+    lo, hi = service.window(start, end)
+    return service.agents(session, lo, hi)
+
+
+@router.get("/live")
+def get_live(session: SessionDep, request: Request, _: Supervisor) -> LiveView:
+    """Callers waiting now, each agent's state, and today's summary."""
+    defaults = thresholds(request)
+    return service.live(session, defaults, defaults)

@@ -1,0 +1,66 @@
+"""The collector process's core: one node session feeding the disk buffer, one sender."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from collector._backoff import Backoff
+from collector._buffer import DiskBuffer
+from collector._events import ReceivedEvent
+from collector._sender import Sender
+from collector._session import NodeSession
+from collector._settings import CollectorSettings
+
+
+class Collector:
+    """Run with ``await collector.run()``; ``stop()`` ends it after a last flush."""
+
+    def __init__(self, settings: CollectorSettings) -> None:
+        self.settings = settings
+        self.buffer = DiskBuffer(settings.buffer_dir / f"{settings.node}.sqlite3")
+        self.session = NodeSession(settings, self._sink)
+        self.sender: Sender | None = None
+        self.received = 0
+        self._pending: list[ReceivedEvent] = []
+        self._flush_scheduled = False
+
+    def _sink(self, event: ReceivedEvent) -> None:
+        # Group commit: events of one loop turn are written in one transaction, and only
+        # the disk buffer is ever delivered, so nothing is sent before it is on disk.
+        self._pending.append(event)
+        self.received += 1
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        events, self._pending = self._pending, []
+        self.buffer.append(events)
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def run(self) -> None:
+        s = self.settings
+        headers = {"Authorization": f"Bearer {s.token()}"}
+        async with httpx.AsyncClient(base_url=s.api_url, headers=headers, timeout=10) as client:
+            self.sender = Sender(
+                self.buffer,
+                client,
+                batch_size=s.batch_size,
+                linger=s.linger,
+                max_in_flight=s.max_in_flight,
+                backoff=Backoff(s.backoff_min, s.backoff_max),
+            )
+            try:
+                await asyncio.gather(self.session.run(), self.sender.run())
+                await self.sender.flush(timeout=5)
+            finally:
+                self.buffer.close()
+
+    def stop(self) -> None:
+        self.session.stop()
+        if self.sender is not None:
+            self.sender.stop()
