@@ -137,7 +137,8 @@ class NodeLease:
         TTL by default), after which the server starts unclaimed and ``run`` keeps trying.
         """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.ttl if wait is None else wait)
+        deadline = loop.time() + self.ttl
+        api_deadline = loop.time() + (self.ttl if wait is None else wait)
         refused: NodeIdInUse | None = None
         while True:
             try:
@@ -155,7 +156,7 @@ class NodeLease:
                 refused = exc
             except ApiUnavailable as exc:
                 refused = None
-                if loop.time() >= deadline:
+                if loop.time() >= api_deadline:
                     logger.warning(
                         "node %d: the API can't take the node's lease now (%s); serving on"
                         " the spool's own ticket counter until it can",

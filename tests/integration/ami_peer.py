@@ -83,7 +83,7 @@ class FakeAmi:
     def _answer(self, action: dict[str, str], writer: asyncio.StreamWriter) -> None:
         action_id = action.get("ActionID", "")
         name = action.get("Action", "").lower()
-        if name not in ("login", "ping"):
+        if name not in ("login", "ping", "queuestatus"):
             writer.write(frame(Response="Success", ActionID=action_id, Message="ok"))
         elif name == "login":
             if action.get("Secret") == self.secret:

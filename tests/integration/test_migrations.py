@@ -10,8 +10,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from api.core.db import make_engine
-from api.core.migrate import downgrade, upgrade
+from api.core.migrate import downgrade, heads, upgrade
 from api.tables import metadata
+
+
+def test_history_is_one_line() -> None:
+    assert heads() == ["0017_one_line"]
 
 
 def test_upgrade_matches_the_models_and_downgrade_empties(database_url: str) -> None:
