@@ -2,7 +2,7 @@
 batched at-least-once delivery to ``POST /events`` (the API's idempotent ingest makes the
 effect exactly once). Run it with ``lapor-collector``.
 
-Every pitfall of panoramisk 1.4 (ASTERISK.md §5) is neutralised here:
+Every pitfall of panoramisk 1.4 (docs/asterisk.md) is neutralised here:
 - split UTF-8 across TCP reads: ``SafeAMIProtocol`` decodes incrementally;
 - an exception in a handler or a malformed frame: caught per frame and per event;
 - fixed-interval endless reconnect: replaced by our own loop with exponential backoff;

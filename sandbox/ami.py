@@ -1,7 +1,7 @@
 """A small AMI client for the sandbox and tests: login, actions, and a searchable event log.
 
-The product's collector uses panoramisk (api/ami); this client exists so test tooling can
-watch events without any of panoramisk's pitfalls (ASTERISK.md §5) muddying a test.
+The product's collector uses panoramisk (collector/); this client exists so test tooling can
+watch events without any of panoramisk's pitfalls (docs/asterisk.md) muddying a test.
 """
 
 from __future__ import annotations

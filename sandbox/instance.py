@@ -49,7 +49,7 @@ class Instance:
     process (``unshare --mount``): they exist only for Asterisk and the AGI scripts it
     starts, vanish with it, and the host never sees them, so no ``rm -rf`` of the
     instance folder or of the rootfs can reach through one into the host's folder
-    (ASTERISK.md §1). Without a chroot Asterisk sees host paths, and the sandbox points it
+    (docs/asterisk.md). Without a chroot Asterisk sees host paths, and the sandbox points it
     at the host folders directly instead.
     """
 
@@ -99,7 +99,7 @@ class Instance:
             self.host(sub).mkdir(parents=True)
 
     def fix_ownership(self) -> None:
-        """Config and state must belong to the rootfs's own asterisk user (ASTERISK.md §1)."""
+        """Config and state must belong to the rootfs's own asterisk user (docs/asterisk.md)."""
         if self.runtime.chroot:
             cmd = self.runtime.command("chown", "-R", "asterisk:asterisk", self.base)
             subprocess.run(cmd, check=True)

@@ -1,4 +1,4 @@
-"""Build and cache a Debian sid root filesystem holding Asterisk 22 (ASTERISK.md §1)."""
+"""Build and cache a Debian sid root filesystem holding Asterisk 22 (docs/asterisk.md)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
     """Delete cached rootfs folders of older recipes beside ``keep``; return what went.
 
     A folder with anything mounted inside is left alone: ``rm -rf`` through a live
-    ``/dev`` bind mount would delete the host's device nodes (ASTERISK.md §1).
+    ``/dev`` bind mount would delete the host's device nodes (docs/asterisk.md).
     """
     mounted = (mounts if mounts is not None else Path("/proc/self/mounts").read_text()).split()
     removed = []

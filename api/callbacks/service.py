@@ -81,7 +81,7 @@ def create_callback(session: Session, *, data: CallbackCreate) -> tuple[Callback
 
 # Abandoned calls worth a callback. A short abandon (under the short-abandon threshold)
 # is a misdial or a change of mind and stays out, as it stays out of the abandon rate
-# (ASTERISK.md §6). exit_timeout: the queue timed out and the caller hung up during the
+# (docs/asterisk.md). exit_timeout: the queue timed out and the caller hung up during the
 # callback offer without choosing it, after waiting the longest of all. A call that
 # ended with a callback request is listed as that request instead.
 ABANDONED = ("abandoned", "exit_timeout")

@@ -3,7 +3,7 @@
 One short AMI session per command, as the least-privilege ``control`` user (write=agent,
 originate): an officer presses a button a few times a shift, and a fresh session can't be
 left half-open. Uses panoramisk with the collector's hardened protocol; ``as_list=False``
-because ``QueueAdd`` never resolves otherwise (ASTERISK.md §5).
+because ``QueueAdd`` never resolves otherwise (docs/asterisk.md).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class ApiSettings(BaseSettings):
     # AgentComplete with both channels) is about 12 MiB.
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     events_max_body_bytes: int = Field(default=32 << 20, ge=1024)
-    # KPI defaults (ASTERISK.md §6); hourly rollups are kept for these thresholds.
+    # KPI defaults (docs/asterisk.md); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
     service_level_seconds: int = 20
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).

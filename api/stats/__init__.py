@@ -1,1 +1,1 @@
-"""KPIs from calls and hourly rollups (ASTERISK.md §6), with Asia/Jakarta days."""
+"""KPIs from calls and hourly rollups (docs/asterisk.md), with Asia/Jakarta days."""

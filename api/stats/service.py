@@ -97,7 +97,7 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
 
 
 def kpis(c: dict[str, int]) -> dict[str, float | int | None]:
-    """Rates from counters (ASTERISK.md §6). AHT has no after-call work: wrapuptime is 0."""
+    """Rates from counters (docs/asterisk.md). AHT has no after-call work: wrapuptime is 0."""
     answered, abandoned = c["answered"], c["abandoned"]
     return {
         **c,

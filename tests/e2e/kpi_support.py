@@ -1,7 +1,7 @@
 """For the KPI e2e tests: the collector as a process, and KPIs computed from queue_log alone.
 
 ``QueueLogTruth`` is deliberately independent of ``api/``: it reads Asterisk's own file and
-applies ASTERISK.md §6's definitions with plain Python.
+applies the KPI definitions of docs/asterisk.md with plain Python.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def get(api: ApiHarness, path: str, **params: Any) -> Any:
 
 
 def expected(calls: list[FakeCall], short: int = 5, sl: int = 20) -> dict[str, Any]:
-    """The figures straight from the definitions (ASTERISK.md §6), no SQL involved."""
+    """The figures straight from the definitions (docs/asterisk.md), no SQL involved."""
     queued = [c for c in calls if c.outcome != "ivr_only"]
     answered = [c for c in queued if c.outcome == "answered"]
     abandons = [c for c in queued if c.outcome == "abandoned"]
