@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -30,8 +31,13 @@ MAX_CLIENT_LENGTH = 64
 # Service roles belong to machines, which get tokens from `lapor token create`.
 PERSON_ROLES = frozenset({Role.agent, Role.supervisor, Role.leadership, Role.unit, Role.admin})
 _hasher = PasswordHasher()
-# Verifying against this keeps unknown usernames as slow as wrong passwords.
-_DUMMY_HASH = _hasher.hash("lapor-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps unknown usernames as slow as wrong passwords. Made on
+    first use, not at import (Argon2 takes 64 MiB and tens of ms in every process)."""
+    return _hasher.hash("lapor-timing-equaliser")
 
 
 class TooManyAttempts(ApiError):
@@ -210,7 +216,7 @@ def login(
 
 def _password_matches(user: User | None, password: str) -> bool:
     try:
-        matched = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        matched = _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return matched and user is not None
