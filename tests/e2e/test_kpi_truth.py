@@ -179,7 +179,9 @@ async def test_every_figure_equals_queue_log(
 
         await wait_until(all_finished, 240, "every queued call to end in queue_log")
         await wait_until(
-            lambda: all_delivered(kpi_api, callers), 60, "the collector to deliver every call's end"
+            lambda: all_delivered(kpi_api, callers),
+            180,
+            "the collector to deliver every call's end",
         )
         end = await next_second()
     finally:
