@@ -51,6 +51,16 @@ class InvalidInput(ApiError):
     error_id = "invalid_input"
 
 
+class TooManyAttempts(ApiError):
+    status_code = 429
+    error_id = "too_many_login_attempts"
+
+
+class BadCredentials(ApiError):
+    status_code = 401
+    error_id = "bad_credentials"
+
+
 class Unavailable(ApiError):
     status_code = 503
     error_id = "unavailable"

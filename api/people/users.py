@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from api.core.auth import ApiToken, Role, issue_token
 from api.core.city_units import check_unit
-from api.core.errors import ApiError, Conflict, InvalidInput
+from api.core.errors import BadCredentials, Conflict, InvalidInput, TooManyAttempts
 
 MIN_PASSWORD_LENGTH = 10
 # Far above any passphrase; bounds what a login makes the server hash.
@@ -38,16 +38,6 @@ def _dummy_hash() -> str:
     """Verifying against this keeps unknown usernames as slow as wrong passwords. Made on
     first use, not at import (Argon2 takes 64 MiB and tens of ms in every process)."""
     return _hasher.hash("lapor-timing-equaliser")
-
-
-class TooManyAttempts(ApiError):
-    status_code = 429
-    error_id = "too_many_login_attempts"
-
-
-class BadCredentials(ApiError):
-    status_code = 401
-    error_id = "bad_credentials"
 
 
 class User(SQLModel, table=True):
