@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Generator, Iterator
 
 import pytest
 
-from sandbox.harness import Sandbox
+from sandbox.harness import QUEUE, Sandbox
+from sandbox.instance import Instance, InstanceError
 from sandbox.rootfs import SandboxUnavailable
 from tests.conftest import temporary_postgres_database, unavailable
 from tests.e2e.ivr_node import IvrNode, IvrServer, prepare_node
@@ -40,7 +41,33 @@ def pytest_runtest_makereport(
     if report.failed and isinstance(sandbox, Sandbox):
         for instance in (sandbox.callcenter, sandbox.carrier):
             report.sections.append((f"asterisk {instance.name} log", instance.log_tail(80)))
+            report.sections.append((f"asterisk {instance.name} at failure", snapshot(instance)))
     return report
+
+
+def snapshot(instance: Instance) -> str:
+    """What a call-center engineer would look at first: the queue and the live channels."""
+    try:
+        return "\n".join(
+            instance.rx(command)
+            for command in (f"queue show {QUEUE}", "core show channels concise")
+        )
+    except InstanceError as exc:
+        return f"(not reachable: {exc})"
+
+
+@pytest.fixture
+def quiet_call_center(sandbox: Sandbox) -> None:
+    """No call left over from an earlier test, and every officer in the queue, unpaused.
+
+    For tests that count on both officers' whole time: a leftover call or a pause that an
+    earlier test's clean-up missed would only show up here as a slow queue.
+    """
+    for instance in (sandbox.callcenter, sandbox.carrier):
+        instance.rx("channel request hangup all")
+    for agent in sandbox.config.agents:
+        sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
+        sandbox.add_member(agent)
 
 
 @pytest.fixture(scope="session")
