@@ -20,7 +20,8 @@ from agi_scripts.common import (
 )
 from agi_scripts.services import Services
 from ivr import Channel
-from ivr.errors import AGIDeadChannel, AGIHangup
+from ivr.command_errors import AGIDeadChannel
+from ivr.errors import AGIHangup
 from ivr.outbox import now_iso
 from ivr.speech import digit_prompts, prompt
 

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from asterisk_values import UnsafeValue
-from ivr.errors import (
+from ivr.command_errors import (
     AGICommandError,
     AGIDeadChannel,
-    AGIError,
-    AGIHangup,
     AGIInvalidCommand,
     AGIUsageError,
 )
+from ivr.errors import AGIError, AGIHangup
 from ivr.protocol import AGIReply, AGIRequest, format_command
 
 logger = logging.getLogger(__name__)

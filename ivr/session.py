@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ivr.channel import Channel, Handler
-from ivr.errors import AGIDeadChannel, AGIError, AGIHangup, AGITimeout
+from ivr.command_errors import AGIDeadChannel
+from ivr.errors import AGIError, AGIHangup, AGITimeout
 
 logger = logging.getLogger(__name__)
 
