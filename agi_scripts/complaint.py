@@ -22,7 +22,7 @@ from agi_scripts.services import Services
 from ivr import Channel
 from ivr.errors import AGIDeadChannel, AGIHangup
 from ivr.outbox import now_iso
-from ivr.speech import digit_prompts, prompt
+from ivr.sound_names import digit_prompts, prompt
 
 logger = logging.getLogger(__name__)
 
