@@ -24,8 +24,8 @@ from api.people.users import LoginAttempt, client_key, create_user
 from tests.conftest import ApiHarness
 from tests.e2e.services import ApiProcess
 from tests.integration.test_collector import ApiServer
+from tests.people import PASSWORD
 
-PASSWORD = "kota-tapis-berseri"
 PARALLEL = 50
 MAX_FAILURES = 5  # LAPOR_API_LOGIN_MAX_FAILURES' default
 
