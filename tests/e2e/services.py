@@ -92,6 +92,15 @@ class ApiProcess:
         self.stop()
         self.engine.dispose()
 
+    @contextmanager
+    def running(self) -> Iterator[ApiProcess]:
+        """Started for the ``with`` block, closed after it."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.close()
+
 
 @contextmanager
 def fresh_api_process(
@@ -107,8 +116,5 @@ def fresh_api_process(
         process = ApiProcess(url, log_path, extra_env=extra_env)
         if prepare is not None:
             prepare(process)
-        process.start()
-        try:
+        with process.running():
             yield process
-        finally:
-            process.close()

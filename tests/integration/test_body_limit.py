@@ -26,12 +26,8 @@ MAX_GROWTH = 8 * MIB
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
     folder = tmp_path_factory.mktemp("body-limit")
-    process = ApiProcess(f"sqlite:///{folder / 'lapor.db'}", folder / "api.log")
-    process.start()
-    try:
+    with ApiProcess(f"sqlite:///{folder / 'lapor.db'}", folder / "api.log").running() as process:
         yield process
-    finally:
-        process.close()
 
 
 def peak_rss(pid: int, *, reset: bool = False) -> int:

@@ -59,6 +59,16 @@ class ApiServer:
             self._thread.join(10)
         self._server = None
 
+    @contextlib.contextmanager
+    def running(self) -> Iterator[ApiServer]:
+        """Serving for the ``with`` block; stopped, and its database let go, after it."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+            self.app.state.engine.dispose()
+
     def events(self) -> list[AmiEvent]:
         with Session(self.app.state.engine) as session:
             return list(session.exec(select(AmiEvent).order_by(col(AmiEvent.at))).all())
@@ -86,13 +96,8 @@ class Rig:
 
 @pytest.fixture
 def api_server(database_url: str) -> Iterator[ApiServer]:
-    server = ApiServer(database_url)
-    server.start()
-    try:
+    with ApiServer(database_url).running() as server:
         yield server
-    finally:
-        server.stop()
-        server.app.state.engine.dispose()
 
 
 def settings_for(ami: FakeAmi, api: ApiServer, buffer_dir: Path, **extra: Any) -> CollectorSettings:

@@ -26,12 +26,8 @@ NODE = 10
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[ApiProcess]:
-    process = ApiProcess(f"sqlite:///{tmp_path}/lapor.db", tmp_path / "api.log")
-    process.start()
-    try:
+    with ApiProcess(f"sqlite:///{tmp_path}/lapor.db", tmp_path / "api.log").running() as process:
         yield process
-    finally:
-        process.close()
 
 
 class Ivr:

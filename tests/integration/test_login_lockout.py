@@ -37,12 +37,8 @@ def served(database_url: str) -> Iterator[ApiServer]:
         create_user(
             session, username="admin", password=PASSWORD, role=Role.admin, full_name="Admin"
         )
-    server.start()
-    try:
+    with server.running():
         yield server
-    finally:
-        server.stop()
-        server.app.state.engine.dispose()
 
 
 def attempts(engine: Engine) -> list[LoginAttempt]:
