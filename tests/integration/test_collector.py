@@ -24,7 +24,7 @@ from api.main import create_app
 from api.stats import service
 from api.stats.aggregate import Thresholds
 from collector import Collector, CollectorSettings, DiskBuffer, ReceivedEvent, SafeAMIProtocol
-from tests.e2e.services import free_port
+from tests.e2e.services import free_port, started
 from tests.integration.ami_peer import FakeAmi, event, eventually, frame
 
 
@@ -59,15 +59,9 @@ class ApiServer:
             self._thread.join(10)
         self._server = None
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[ApiServer]:
-        """Serving for the ``with`` block; stopped, and its database let go, after it."""
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
-            self.app.state.engine.dispose()
+    def close(self) -> None:
+        self.stop()
+        self.app.state.engine.dispose()
 
     def events(self) -> list[AmiEvent]:
         with Session(self.app.state.engine) as session:
@@ -96,7 +90,7 @@ class Rig:
 
 @pytest.fixture
 def api_server(database_url: str) -> Iterator[ApiServer]:
-    with ApiServer(database_url).running() as server:
+    with started(ApiServer(database_url)) as server:
         yield server
 
 

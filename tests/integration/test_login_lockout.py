@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from api.core.auth import Role
 from api.people.users import LoginAttempt, client_key, create_user
 from tests.conftest import ApiHarness
-from tests.e2e.services import ApiProcess
+from tests.e2e.services import ApiProcess, started
 from tests.integration.test_collector import ApiServer
 from tests.people import PASSWORD
 
@@ -37,7 +37,7 @@ def served(database_url: str) -> Iterator[ApiServer]:
         create_user(
             session, username="admin", password=PASSWORD, role=Role.admin, full_name="Admin"
         )
-    with server.running():
+    with started(server):
         yield server
 
 
