@@ -60,10 +60,10 @@ $(VENV)/.installed: pyproject.toml
 # A clean start for `make run`: its database, recordings, IVR spool and collector buffer
 # in var/ go (make run itself never deletes them).
 reset: venv
-	$(BIN)/lapor-sandbox reset
+	$(BIN)/python -m sandbox.cli reset
 
 clean:
-	-[ -x $(BIN)/lapor-sandbox ] && $(BIN)/lapor-sandbox down
+	-[ -x $(BIN)/python ] && $(BIN)/python -m sandbox.cli down
 	-[ -x $(BIN)/python ] && $(BIN)/python -m sandbox.postgres stop --force
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -12,7 +12,7 @@ from agi_scripts.complaint import take_complaint
 from agi_scripts.services import Services
 from agi_scripts.status import check_status
 from ivr import Channel
-from ivr.speech import prompt
+from ivr.sound_names import prompt
 
 GREETING = prompt("selamat-datang")
 MAIN_MENU = prompt("menu-utama")

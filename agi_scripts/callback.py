@@ -24,7 +24,7 @@ from agi_scripts.common import (
 from agi_scripts.services import Services
 from ivr import Channel
 from ivr.outbox import now_iso
-from ivr.speech import prompt
+from ivr.sound_names import prompt
 
 OFFER = prompt("callback-tawaran")
 THANKS = prompt("callback-terima-kasih")

@@ -11,7 +11,7 @@ from ivr import Channel, Handler
 from ivr.errors import AGIError
 from ivr.menu import choose
 from ivr.settings import classic_settings
-from ivr.speech import prompt
+from ivr.sound_names import prompt
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from ivr import Channel
 from ivr.command_errors import AGIDeadChannel
 from ivr.errors import AGIHangup
 from ivr.outbox import now_iso
-from ivr.speech import digit_prompts, prompt
+from ivr.sound_names import digit_prompts, prompt
 
 logger = logging.getLogger(__name__)
 

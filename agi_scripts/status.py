@@ -9,7 +9,7 @@ from agi_scripts.services import Services
 from ivr import Channel
 from ivr.lapor_api import ApiRejected, ApiUnavailable
 from ivr.menu import ATTEMPTS, OFFICER_KEY
-from ivr.speech import digit_prompts, prompt
+from ivr.sound_names import digit_prompts, prompt
 
 logger = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivr.durable import fsync_dir
 from ivr.lapor_api import ApiRejected, ApiUnavailable, LaporApi
 
 logger = logging.getLogger(__name__)
@@ -51,14 +52,6 @@ class OutboxRecord:
     payload: dict[str, Any]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Outbox:
     def __init__(self, spool_dir: Path) -> None:
         self.dir = spool_dir / "outbox"
@@ -79,7 +72,7 @@ class Outbox:
         finally:
             os.close(fd)
         os.replace(temporary, path)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
         return OutboxRecord(path, kind, key, payload)
 
     def pending(self) -> list[OutboxRecord]:
@@ -102,7 +95,7 @@ class Outbox:
     def done(self, record: OutboxRecord) -> None:
         with contextlib.suppress(FileNotFoundError):
             record.path.unlink()
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
 
     def reject(self, record: OutboxRecord) -> None:
         self._set_aside(record.path)

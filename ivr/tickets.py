@@ -17,6 +17,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from ivr.durable import fsync_dir
+
 SEQUENCE_DIGITS = 6
 MAX_SEQUENCE = 10**SEQUENCE_DIGITS - 1
 
@@ -75,7 +77,7 @@ class TicketIssuer:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if created:
-                _fsync_dir(self.counter.parent)  # the new file's name survives a crash too
+                fsync_dir(self.counter.parent)  # the new file's name survives a crash too
         except BaseException:
             os.close(fd)
             raise
@@ -91,11 +93,3 @@ def _write(fd: int, sequence: int) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{sequence}\n".encode(), 0)
     os.fsync(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

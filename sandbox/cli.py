@@ -1,4 +1,7 @@
-"""``lapor-sandbox``: start, stop, inspect the local Asterisk pair, and place test calls."""
+"""Start, stop, inspect the local Asterisk pair, and place test calls.
+
+Test tooling, not in the wheel: run it from the repository root as ``python -m sandbox.cli``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from sandbox.harness import Sandbox, reset_state
 from sandbox.instance import InstanceError
 from sandbox.rootfs import SandboxUnavailable
 from sandbox.sms import CarrierPhones
+
+PROG = "python -m sandbox.cli"
 
 
 def build_script(digits: str, audio: str | None, hold: int | None) -> str:
@@ -64,8 +69,7 @@ async def cmd_reset(sandbox: Sandbox, args: argparse.Namespace) -> int:
     buffer go. Never done implicitly; refused while the sandbox runs."""
     if any(sandbox.status().values()):
         print(
-            "lapor-sandbox: the sandbox is running (make run?): stop it first (Ctrl-C, or"
-            " lapor-sandbox down)",
+            f"{PROG}: the sandbox is running (make run?): stop it first (Ctrl-C, or {PROG} down)",
             file=sys.stderr,
         )
         return 1
@@ -86,7 +90,7 @@ async def cmd_status(sandbox: Sandbox, args: argparse.Namespace) -> int:
 
 async def cmd_call(sandbox: Sandbox, args: argparse.Namespace) -> int:
     if not all(sandbox.status().values()):
-        print("the sandbox is not running: start it with 'lapor-sandbox up'", file=sys.stderr)
+        print(f"the sandbox is not running: start it with '{PROG} up'", file=sys.stderr)
         return 1
     audio = install_audio(sandbox, Path(args.audio)) if args.audio else None
     caller = args.caller or "0812" + "".join(random.choices("0123456789", k=8))
@@ -99,7 +103,7 @@ async def cmd_call(sandbox: Sandbox, args: argparse.Namespace) -> int:
 
 async def cmd_sms(sandbox: Sandbox, args: argparse.Namespace) -> int:
     if not all(sandbox.status().values()):
-        print("the sandbox is not running: start it with 'lapor-sandbox up'", file=sys.stderr)
+        print(f"the sandbox is not running: start it with '{PROG} up'", file=sys.stderr)
         return 1
     sender = args.sender or "0812" + "".join(random.choices("0123456789", k=8))
     async with await CarrierPhones.connect(sandbox) as phones:
@@ -115,7 +119,7 @@ async def cmd_sms(sandbox: Sandbox, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lapor-sandbox", description=__doc__)
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the call center and the carrier")
     up.add_argument("--no-agents", action="store_true", help="don't log agents into the queue")
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         sandbox = Sandbox(build=args.command == "up")
         return asyncio.run(COMMANDS[args.command](sandbox, args))
     except (SandboxUnavailable, InstanceError) as exc:
-        print(f"lapor-sandbox: {exc}", file=sys.stderr)
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -7,7 +7,7 @@ soon as one of the services exits on its own.
 Everything the call center keeps lives in one state folder, ``var/`` in the checkout
 (``var/slot-N`` for ``LAPOR_SANDBOX_SLOT=N``; ``LAPOR_VAR_DIR`` moves it) and survives
 every restart: the database ``lapor.db``, the recordings, the IVR spool (ticket counter,
-outbox) and the collector's disk buffer. Only ``make clean`` or ``lapor-sandbox reset``
+outbox) and the collector's disk buffer. Only ``make clean`` or ``make reset``
 clears it. Ports follow the sandbox slot, the API's too (8000 + 100·slot unless
 ``LAPOR_API_PORT`` is set).
 
@@ -70,12 +70,12 @@ State, kept across runs in {STATE_DIR}
   recordings            {sandbox.recordings_dir}
   IVR spool             {sandbox.spool_dir}   (ticket counter, outbox)
   collector buffer      {COLLECTOR_DIR}
-  A clean start: {REPO_ROOT}/.venv/bin/lapor-sandbox reset (or make clean)
+  A clean start: make reset (or make clean) in {REPO_ROOT}
 
-Place a test call from another terminal:
-  {REPO_ROOT}/.venv/bin/lapor-sandbox call 082282204761 --digits 1
+Place a test call from another terminal, in {REPO_ROOT}:
+  .venv/bin/python -m sandbox.cli call 082282204761 --digits 1
 Send a test SMS (the reply is printed):
-  {REPO_ROOT}/.venv/bin/lapor-sandbox sms "lapor 1 jalan rusak di Jl. Teuku Umar"
+  .venv/bin/python -m sandbox.cli sms "lapor 1 jalan rusak di Jl. Teuku Umar"
 """
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asterisk_conf.render import read_env_file, render_dir
-from ivr.prompts import build_prompts, install_prompts
+from ivr.prompt_synthesis import build_prompts, install_prompts
 from sandbox.ami import AMIClient, Message
 from sandbox.config import REPO_ROOT, SandboxConfig
 from sandbox.instance import Instance, InstanceError

@@ -46,7 +46,8 @@ from asterisk_values import UnsafeValue
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
 
-STAFF = (Role.agent, Role.supervisor, Role.leadership, Role.unit, Role.admin)
+# Every role a person logs in with (the ivr, collector and gateway machines are not people).
+PERSON_ROLES = (Role.agent, Role.supervisor, Role.leadership, Role.unit, Role.admin)
 # Roles that phone citizens back, or run the system, see the full number.
 SEES_NUMBERS = frozenset({Role.ivr, Role.agent, Role.supervisor, Role.admin})
 Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
@@ -129,7 +130,7 @@ def create_complaint(
 @router.get("")
 def list_complaints(
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+    principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
     status: ComplaintStatus | None = None,
     category: ComplaintCategory | None = None,
     channel: ComplaintChannel | None = None,
@@ -271,7 +272,7 @@ async def refile_refused(
 def get_complaint(
     ticket: Ticket,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles(Role.ivr, *STAFF))],
+    principal: Annotated[Principal, Depends(require_roles(Role.ivr, *PERSON_ROLES))],
 ) -> ComplaintPublic:
     """Return one complaint by its ticket number."""
     return public(_visible(session, ticket, principal), principal.role)
@@ -317,7 +318,7 @@ def move(
 def history(
     ticket: Ticket,
     session: SessionDep,
-    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+    principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> list[HistoryEntry]:
     """The audit trail: every status change and edit, oldest first."""
     complaint = _visible(session, ticket, principal)
@@ -334,7 +335,7 @@ def recording(
     ticket: Ticket,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+    principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> FileResponse:
     """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
     complaint = _visible(session, ticket, principal)

@@ -34,17 +34,18 @@ class ComplaintStatus(StrEnum):
 
 
 S = ComplaintStatus
-STAFF = frozenset({Role.supervisor, Role.admin})
+# The back office that verifies, reports, closes and refuses complaints.
+SUPERVISORS_AND_ADMINS = frozenset({Role.supervisor, Role.admin})
 
 # (from, to) -> roles allowed to make that move. Anything absent is illegal.
 TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintStatus], frozenset[Role]] = {
-    (S.diterima, S.diverifikasi): STAFF,
-    (S.diverifikasi, S.dilaporkan): STAFF,
+    (S.diterima, S.diverifikasi): SUPERVISORS_AND_ADMINS,
+    (S.diverifikasi, S.dilaporkan): SUPERVISORS_AND_ADMINS,
     (S.dilaporkan, S.ditindaklanjuti): frozenset({Role.leadership, Role.admin}),
-    (S.ditindaklanjuti, S.selesai): STAFF | {Role.unit},
-    (S.diterima, S.ditolak): STAFF,
-    (S.diverifikasi, S.ditolak): STAFF,
-    (S.dilaporkan, S.ditolak): STAFF | {Role.leadership},
+    (S.ditindaklanjuti, S.selesai): SUPERVISORS_AND_ADMINS | {Role.unit},
+    (S.diterima, S.ditolak): SUPERVISORS_AND_ADMINS,
+    (S.diverifikasi, S.ditolak): SUPERVISORS_AND_ADMINS,
+    (S.dilaporkan, S.ditolak): SUPERVISORS_AND_ADMINS | {Role.leadership},
 }
 FORWARD_DAYS = 3
 FOLLOW_UP_DAYS = 5

@@ -17,7 +17,7 @@ from api.core.auth import Role
 from ivr import CallOutcome, FastAGIServer
 from ivr.access import PeerAccess
 from ivr.fastagi import FastAGILimits
-from ivr.prompts import synthesize
+from ivr.prompt_synthesis import synthesize
 from ivr.settings import IvrSettings
 from sandbox.ami import AMIClient, Message
 from sandbox.harness import Sandbox

@@ -10,13 +10,10 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
-from api.core.auth import Role
-from api.people.users import create_user
 from sandbox.ami import Message
 from sandbox.harness import Sandbox
 from tests.e2e.services import ApiProcess, fresh_api_process
-
-PASSWORD = "kota-tapis-berseri"
+from tests.people import PASSWORD, add_agent
 
 
 def control_env(sandbox: Sandbox) -> dict[str, str]:
@@ -29,14 +26,7 @@ def control_env(sandbox: Sandbox) -> dict[str, str]:
 
 def add_officer(process: ApiProcess, username: str, extension: str) -> None:
     with Session(process.engine) as session:
-        create_user(
-            session,
-            username=username,
-            password=PASSWORD,
-            role=Role.agent,
-            full_name=username.title(),
-            extension=extension,
-        )
+        add_agent(session, username, extension)
 
 
 @contextmanager

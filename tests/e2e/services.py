@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import httpx
 from sqlmodel import Session
@@ -20,6 +21,24 @@ from api.core.migrate import upgrade
 from tests.conftest import temporary_postgres_database
 
 BIN = Path(sys.executable).parent
+
+
+class Service(Protocol):
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Service)
+
+
+@contextmanager
+def started(service: S) -> Iterator[S]:
+    """``service`` started for the ``with`` block, and closed after it."""
+    service.start()
+    try:
+        yield service
+    finally:
+        service.close()
 
 
 def free_port() -> int:
@@ -107,8 +126,5 @@ def fresh_api_process(
         process = ApiProcess(url, log_path, extra_env=extra_env)
         if prepare is not None:
             prepare(process)
-        process.start()
-        try:
+        with started(process):
             yield process
-        finally:
-            process.close()

@@ -10,20 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session
 
 from api.core.auth import Role
-from api.people.users import create_user
 from ivr import Channel, FastAGIServer
-from sandbox.ami import Message
 from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.services import ApiProcess, fresh_api_process
+from tests.e2e.officers import event, login, officers_api
+from tests.e2e.services import ApiProcess
 
 pytestmark = pytest.mark.e2e
 LINE = "082282204761"
-PASSWORD = "kota-tapis-berseri"
 EVENT_TIMEOUT = 45
 
 
@@ -49,23 +46,7 @@ async def ivr(sandbox: Sandbox) -> AsyncIterator[None]:
 @pytest.fixture
 def console_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
     """An API process whose AMI control user is the sandbox's, with officer siti on 1001."""
-    env = {
-        "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
-        "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
-    }
-
-    def add_siti(process: ApiProcess) -> None:
-        with Session(process.engine) as session:
-            create_user(
-                session,
-                username="siti",
-                password=PASSWORD,
-                role=Role.agent,
-                full_name="Siti Aisyah",
-                extension=sandbox.config.agents[0],
-            )
-
-    with fresh_api_process(tmp_path / "api.log", env, add_siti) as process:
+    with officers_api(sandbox, tmp_path / "api.log", "siti") as process:
         yield process
 
 
@@ -82,13 +63,6 @@ def only_siti(sandbox: Sandbox) -> Iterator[None]:
             sandbox.add_member(agent)
 
 
-def event(name: str, **fields: str) -> Any:
-    def match(message: Message) -> bool:
-        return message.get("Event") == name and all(message.get(k) == v for k, v in fields.items())
-
-    return match
-
-
 async def test_login_pause_and_logout_drive_the_real_queue(
     sandbox: Sandbox, ivr: None, console_api: ApiProcess, only_siti: None, tmp_path: Path
 ) -> None:
@@ -97,8 +71,7 @@ async def test_login_pause_and_logout_drive_the_real_queue(
     supervisor = {"Authorization": f"Bearer {console_api.token(Role.supervisor)}"}
     try:
         async with httpx.AsyncClient(base_url=console_api.url, timeout=15) as api:
-            login = await api.post("/auth/login", data={"username": "siti", "password": PASSWORD})
-            siti = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            siti = await login(api, "siti")
             async with await sandbox.connect_ami() as ami:
                 joined = await api.post("/agents/me/login", headers=siti)
                 assert joined.json()["state"] == "logged_in"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,23 @@ async def batch(sandbox: Sandbox, kinds: list[str]) -> dict[str, str]:
     return callers
 
 
+async def batch_through_a_fault(
+    sandbox: Sandbox, after: float, fault: Callable[[], Awaitable[None]]
+) -> tuple[int, dict[str, str], set[str]]:
+    """A mixed batch of calls with ``fault`` run ``after`` seconds into it, waited for until
+    queue_log has them all ended: its start second, caller -> kind, and the queued callers."""
+    await relog_agents(sandbox)
+    start = await next_second()
+    kinds = ["answered"] * 6 + ["abandon_long", "abandon_short", "ivr_only"]
+    calls = asyncio.create_task(batch(sandbox, kinds))
+    await asyncio.sleep(after)
+    await fault()
+    callers = await calls
+    queued = {c for c, k in callers.items() if k != "ivr_only"}
+    await wait_until(lambda: finished(sandbox, queued), 180, "the batch to end in queue_log")
+    return start, callers, queued
+
+
 def assert_equal_to_queue_log(
     sandbox: Sandbox, api: ApiProcess, callers: set[str], start: int, end: int
 ) -> None:
@@ -111,17 +129,12 @@ async def test_api_stopped_mid_batch_loses_nothing(
     kpi_api: ApiProcess,
     collector: CollectorProcess,
 ) -> None:
-    await relog_agents(sandbox)
-    start = await next_second()
-    kinds = ["answered"] * 6 + ["abandon_long", "abandon_short", "ivr_only"]
-    calls = asyncio.create_task(batch(sandbox, kinds))
-    await asyncio.sleep(4)
-    await asyncio.to_thread(kpi_api.stop)  # mid-batch: events pile up in the collector's buffer
-    await asyncio.sleep(12)
-    await asyncio.to_thread(kpi_api.start)
-    callers = await calls
-    queued = {c for c, k in callers.items() if k != "ivr_only"}
-    await wait_until(lambda: finished(sandbox, queued), 180, "the batch to end in queue_log")
+    async def api_outage() -> None:
+        await asyncio.to_thread(kpi_api.stop)  # mid-batch: events pile up in the collector's buffer
+        await asyncio.sleep(12)
+        await asyncio.to_thread(kpi_api.start)
+
+    start, callers, queued = await batch_through_a_fault(sandbox, 4, api_outage)
     await wait_until(
         lambda: all_delivered(kpi_api, callers), 60, "the collector to deliver the buffered events"
     )
@@ -136,17 +149,12 @@ async def test_collector_killed_mid_batch_then_reconcile(
     kpi_api: ApiProcess,
     collector: CollectorProcess,
 ) -> None:
-    await relog_agents(sandbox)
-    start = await next_second()
-    kinds = ["answered"] * 6 + ["abandon_long", "abandon_short", "ivr_only"]
-    calls = asyncio.create_task(batch(sandbox, kinds))
-    await asyncio.sleep(5)
-    await asyncio.to_thread(collector.kill)  # SIGKILL mid-batch
-    await asyncio.sleep(6)  # AMI events of these seconds are gone for good
-    await asyncio.to_thread(collector.start)  # same buffer folder: what it had is re-sent
-    callers = await calls
-    queued = {c for c, k in callers.items() if k != "ivr_only"}
-    await wait_until(lambda: finished(sandbox, queued), 180, "the batch to end in queue_log")
+    async def collector_killed() -> None:
+        await asyncio.to_thread(collector.kill)  # SIGKILL mid-batch
+        await asyncio.sleep(6)  # AMI events of these seconds are gone for good
+        await asyncio.to_thread(collector.start)  # same buffer folder: what it had is re-sent
+
+    start, _, queued = await batch_through_a_fault(sandbox, 5, collector_killed)
     await asyncio.sleep(3)
     end = await next_second()
     out = reconcile(kpi_api, sandbox.callcenter.queue_log)

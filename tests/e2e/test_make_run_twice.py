@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from api.core.auth import Role, create_token
 from api.core.db import make_engine
-from ivr.prompts import synthesize
+from ivr.prompt_synthesis import synthesize
 from sandbox.config import REPO_ROOT, SandboxConfig
 from sandbox.harness import Sandbox
 from tests.e2e.ivr_node import LINE, SPEECH, user_event, wait_until

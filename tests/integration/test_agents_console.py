@@ -10,15 +10,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
-from api.core.auth import Role
 from api.core.clock import WorkCalendar
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.events.models import Call
 from api.main import create_app
-from api.people.users import create_user
-
-PASSWORD = "kota-tapis-berseri"
+from tests.people import PASSWORD, add_agent
 
 
 @pytest.fixture
@@ -27,15 +24,8 @@ def client(sqlite_url: str) -> Iterator[TestClient]:
     app = create_app(ApiSettings(database_url=sqlite_url, ami_port=1))
     upgrade(app.state.engine)
     with Session(app.state.engine) as session:
-        create_user(
-            session,
-            username="siti",
-            password=PASSWORD,
-            role=Role.agent,
-            full_name="S",
-            extension="1001",
-        )
-        create_user(session, username="budi", password=PASSWORD, role=Role.agent, full_name="B")
+        add_agent(session, "siti", "1001", full_name="S")
+        add_agent(session, "budi", full_name="B")
     with TestClient(app) as test_client:
         yield test_client
 

@@ -20,11 +20,10 @@ from api.core.auth import Role, create_token
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
-from api.people.users import create_user
 from tests.integration.ami_peer import FakeAmi
 from tests.integration.event_factory import FakeCall
+from tests.people import PASSWORD, add_agent
 
-PASSWORD = "kota-tapis-berseri"
 CITIZEN = "081299990000"
 
 
@@ -51,14 +50,7 @@ async def env(sqlite_url: str) -> AsyncIterator[Env]:
     )
     upgrade(app.state.engine)
     with Session(app.state.engine) as session:
-        create_user(
-            session,
-            username="siti",
-            password=PASSWORD,
-            role=Role.agent,
-            full_name="Siti",
-            extension="1001",
-        )
+        add_agent(session, "siti", "1001")
         ivr = create_token(session, name="ivr-1", role=Role.ivr)
         collector = create_token(session, name="collector-1", role=Role.collector)
     transport = httpx.ASGITransport(app=app)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from api.core.auth import Role
-from tests.e2e.services import ApiProcess
+from tests.e2e.services import ApiProcess, started
 from tests.integration.test_complaints_api import complaint
 
 MIB = 1 << 20
@@ -26,12 +26,8 @@ MAX_GROWTH = 8 * MIB
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiProcess]:
     folder = tmp_path_factory.mktemp("body-limit")
-    process = ApiProcess(f"sqlite:///{folder / 'lapor.db'}", folder / "api.log")
-    process.start()
-    try:
+    with started(ApiProcess(f"sqlite:///{folder / 'lapor.db'}", folder / "api.log")) as process:
         yield process
-    finally:
-        process.close()
 
 
 def peak_rss(pid: int, *, reset: bool = False) -> int:

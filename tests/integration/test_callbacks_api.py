@@ -24,11 +24,9 @@ from api.core.db import make_engine
 from api.core.errors import Conflict
 from api.core.migrate import upgrade
 from api.events.models import Call
-from api.people.users import create_user
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import FakeCall, ami
-
-PASSWORD = "kota-tapis-berseri"
+from tests.people import PASSWORD, add_agent
 
 
 @dataclass
@@ -53,14 +51,7 @@ def asterisk(api: ApiHarness) -> FakeControl:
 
 def officer(api: ApiHarness, username: str, extension: str | None = "1001") -> dict[str, str]:
     with Session(api.engine) as session:
-        create_user(
-            session,
-            username=username,
-            password=PASSWORD,
-            role=Role.agent,
-            full_name=username.title(),
-            extension=extension,
-        )
+        add_agent(session, username, extension)
     body = api.client.post("/auth/login", data={"username": username, "password": PASSWORD})
     return {"Authorization": f"Bearer {body.json()['access_token']}"}
 

@@ -24,7 +24,7 @@ from api.main import create_app
 from api.stats import service
 from api.stats.aggregate import Thresholds
 from collector import Collector, CollectorSettings, DiskBuffer, ReceivedEvent, SafeAMIProtocol
-from tests.e2e.services import free_port
+from tests.e2e.services import free_port, started
 from tests.integration.ami_peer import FakeAmi, event, eventually, frame
 
 
@@ -59,6 +59,10 @@ class ApiServer:
             self._thread.join(10)
         self._server = None
 
+    def close(self) -> None:
+        self.stop()
+        self.app.state.engine.dispose()
+
     def events(self) -> list[AmiEvent]:
         with Session(self.app.state.engine) as session:
             return list(session.exec(select(AmiEvent).order_by(col(AmiEvent.at))).all())
@@ -86,13 +90,8 @@ class Rig:
 
 @pytest.fixture
 def api_server(database_url: str) -> Iterator[ApiServer]:
-    server = ApiServer(database_url)
-    server.start()
-    try:
+    with started(ApiServer(database_url)) as server:
         yield server
-    finally:
-        server.stop()
-        server.app.state.engine.dispose()
 
 
 def settings_for(ami: FakeAmi, api: ApiServer, buffer_dir: Path, **extra: Any) -> CollectorSettings:

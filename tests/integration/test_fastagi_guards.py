@@ -9,60 +9,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 
 import pytest
 
-from ivr import CallOutcome, Channel, FastAGIServer, Handler
+from ivr import Channel
 from ivr.access import PeerAccess, parse_networks
 from ivr.fastagi import FastAGILimits
 from tests.integration.agi_peer import AGIPeer, agi_headers, header_bytes
+from tests.integration.agi_servers import AGIServers, RunningServer
 
 OUTCOME_TIMEOUT = 10.0
 SECRET = "guard-secret-0123456789"
 
 
-@dataclass
-class Running:
-    server: FastAGIServer
-    outcomes: asyncio.Queue[CallOutcome]
-    peers: list[AGIPeer] = field(default_factory=list)
-
-    async def connect(self) -> AGIPeer:
-        peer = await AGIPeer.connect(self.server.bound_port)
-        self.peers.append(peer)
-        return peer
-
-    async def next_outcome(self) -> CallOutcome:
-        return await asyncio.wait_for(self.outcomes.get(), OUTCOME_TIMEOUT)
-
-
-Start = Callable[..., Awaitable[Running]]
+Start = Callable[..., Awaitable[RunningServer]]
 
 
 @pytest.fixture
 async def start() -> AsyncIterator[Start]:
-    started: list[Running] = []
-
-    async def run(
-        routes: Mapping[str, Handler],
-        limits: FastAGILimits | None = None,
-        access: PeerAccess | None = None,
-    ) -> Running:
-        outcomes: asyncio.Queue[CallOutcome] = asyncio.Queue()
-        server = FastAGIServer(
-            routes, port=0, limits=limits, access=access, on_call_end=outcomes.put_nowait
-        )
-        running = Running(server, outcomes)
-        started.append(running)
-        await server.start()
-        return running
-
-    yield run
-    for running in started:
-        for peer in running.peers:
-            await peer.close()
-        await running.server.close(grace=1.0)
+    servers = AGIServers(OUTCOME_TIMEOUT)
+    yield servers.start
+    await servers.close()
 
 
 async def until(check: Callable[[], bool]) -> None:

@@ -8,7 +8,6 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pytest
@@ -29,53 +28,26 @@ from ivr import (
 )
 from ivr.fastagi import LINE_LIMIT, FastAGILimits
 from tests.integration.agi_peer import DEFAULT_UNIQUEID, AGIPeer, agi_headers, header_bytes
+from tests.integration.agi_servers import AGIServers, RunningServer
 
 OUTCOME_TIMEOUT = 5.0
-
-
-@dataclass
-class ServerUnderTest:
-    server: FastAGIServer
-    outcomes: asyncio.Queue[CallOutcome] = field(default_factory=asyncio.Queue)
-    peers: list[AGIPeer] = field(default_factory=list)
-
-    async def connect(self) -> AGIPeer:
-        peer = await AGIPeer.connect(self.server.bound_port)
-        self.peers.append(peer)
-        return peer
-
-    async def next_outcome(self) -> CallOutcome:
-        return await asyncio.wait_for(self.outcomes.get(), OUTCOME_TIMEOUT)
 
 
 class StartServer(Protocol):
     def __call__(
         self, routes: Mapping[str, Handler], header_timeout: float = ...
-    ) -> Awaitable[ServerUnderTest]: ...
+    ) -> Awaitable[RunningServer]: ...
 
 
 @pytest.fixture
 async def start_server() -> AsyncIterator[StartServer]:
-    started: list[ServerUnderTest] = []
+    servers = AGIServers(OUTCOME_TIMEOUT)
 
-    async def start(routes: Mapping[str, Handler], header_timeout: float = 5.0) -> ServerUnderTest:
-        outcomes: asyncio.Queue[CallOutcome] = asyncio.Queue()
-        server = FastAGIServer(
-            routes,
-            port=0,
-            limits=FastAGILimits(header_timeout=header_timeout),
-            on_call_end=outcomes.put_nowait,
-        )
-        sut = ServerUnderTest(server, outcomes)
-        started.append(sut)
-        await server.start()
-        return sut
+    async def start(routes: Mapping[str, Handler], header_timeout: float = 5.0) -> RunningServer:
+        return await servers.start(routes, limits=FastAGILimits(header_timeout=header_timeout))
 
     yield start
-    for sut in started:
-        for peer in sut.peers:
-            await peer.close()
-        await sut.server.close(grace=1.0)
+    await servers.close()
 
 
 async def do_nothing(channel: Channel) -> None:

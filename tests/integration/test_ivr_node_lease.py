@@ -19,19 +19,15 @@ from sqlmodel import Session
 from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
 from api.core.auth import Role
 from api.core.clock import WorkCalendar
-from tests.e2e.services import BIN, ApiProcess, free_port
+from tests.e2e.services import BIN, ApiProcess, free_port, started
 
 NODE = 10
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[ApiProcess]:
-    process = ApiProcess(f"sqlite:///{tmp_path}/lapor.db", tmp_path / "api.log")
-    process.start()
-    try:
+    with started(ApiProcess(f"sqlite:///{tmp_path}/lapor.db", tmp_path / "api.log")) as process:
         yield process
-    finally:
-        process.close()
 
 
 class Ivr:

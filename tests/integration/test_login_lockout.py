@@ -22,10 +22,10 @@ from sqlmodel import Session, col, select
 from api.core.auth import Role
 from api.people.users import LoginAttempt, client_key, create_user
 from tests.conftest import ApiHarness
-from tests.e2e.services import ApiProcess
+from tests.e2e.services import ApiProcess, started
 from tests.integration.test_collector import ApiServer
+from tests.people import PASSWORD
 
-PASSWORD = "kota-tapis-berseri"
 PARALLEL = 50
 MAX_FAILURES = 5  # LAPOR_API_LOGIN_MAX_FAILURES' default
 
@@ -37,12 +37,8 @@ def served(database_url: str) -> Iterator[ApiServer]:
         create_user(
             session, username="admin", password=PASSWORD, role=Role.admin, full_name="Admin"
         )
-    server.start()
-    try:
+    with started(server):
         yield server
-    finally:
-        server.stop()
-        server.app.state.engine.dispose()
 
 
 def attempts(engine: Engine) -> list[LoginAttempt]:

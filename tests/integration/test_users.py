@@ -10,8 +10,7 @@ from sqlmodel import Session, select
 from api.core.auth import Role, issue_token
 from api.people.users import User, create_user
 from tests.conftest import ApiHarness
-
-PASSWORD = "kota-tapis-berseri"
+from tests.people import PASSWORD
 
 
 def add_user(api: ApiHarness, username: str = "siti", role: Role = Role.agent) -> User:

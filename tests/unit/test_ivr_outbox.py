@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ivr.lapor_api import LaporApi
 from ivr.outbox import Deliverer, Outbox
@@ -47,6 +49,19 @@ class FakeApi:
         return LaporApi("http://api", "secret", transport=httpx.MockTransport(self.handle))
 
 
+@pytest.fixture
+def fake() -> FakeApi:
+    return FakeApi()
+
+
+@pytest.fixture
+async def deliverer(fake: FakeApi, tmp_path: Path) -> AsyncIterator[Deliverer]:
+    """Delivery from an outbox in ``tmp_path`` to ``fake``; its client is closed after."""
+    api = fake.client()
+    yield Deliverer(Outbox(tmp_path), api)
+    await api.aclose()
+
+
 def test_put_is_atomic_and_pending_reads_it_back(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path)
     record = outbox.put("complaint", "10000001", COMPLAINT)
@@ -65,12 +80,9 @@ def test_unreadable_record_is_set_aside(tmp_path: Path) -> None:
 
 
 async def test_api_down_keeps_the_record_until_it_returns_then_exactly_once(
-    tmp_path: Path,
+    fake: FakeApi, deliverer: Deliverer
 ) -> None:
-    fake = FakeApi()
     fake.up = False
-    api = fake.client()
-    deliverer = Deliverer(Outbox(tmp_path), api)
     record = deliverer.outbox.put("complaint", "10000001", COMPLAINT)
     assert await deliverer.deliver(record) is False
     assert await deliverer.flush() == 1
@@ -82,15 +94,11 @@ async def test_api_down_keeps_the_record_until_it_returns_then_exactly_once(
     again = deliverer.outbox.put("complaint", "10000001", COMPLAINT)
     assert await deliverer.deliver(again) is True
     assert list(fake.stored) == ["10000001"]
-    await api.aclose()
 
 
 async def test_a_refused_complaint_goes_to_the_apis_refused_list_and_blocks_nothing(
-    tmp_path: Path,
+    fake: FakeApi, deliverer: Deliverer
 ) -> None:
-    fake = FakeApi()
-    api = fake.client()
-    deliverer = Deliverer(Outbox(tmp_path), api)
     bogus = {**COMPLAINT, "category": "bogus", "uniqueid": "1795890124.7"}
     deliverer.outbox.put("complaint", "10000001", bogus)
     deliverer.outbox.put("complaint", "10000002", {**COMPLAINT, "ticket": "10000002"})
@@ -103,15 +111,13 @@ async def test_a_refused_complaint_goes_to_the_apis_refused_list_and_blocks_noth
     assert "invalid_input" in str(held["reason"])
     assert deliverer.outbox.pending() == []
     assert not deliverer.outbox.rejected_dir.exists()
-    await api.aclose()
 
 
-async def test_the_refused_list_unreachable_keeps_the_complaint_on_disk(tmp_path: Path) -> None:
-    fake = FakeApi()
-    api = fake.client()
-    deliverer = Deliverer(Outbox(tmp_path), api)
+async def test_the_refused_list_unreachable_keeps_the_complaint_on_disk(
+    fake: FakeApi, deliverer: Deliverer
+) -> None:
     deliverer.outbox.put("complaint", "10000001", {**COMPLAINT, "category": "bogus"})
-    original = fake.handle
+    api, original = deliverer.api, fake.handle
 
     def refused_down(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/complaints/refused":
@@ -127,26 +133,20 @@ async def test_the_refused_list_unreachable_keeps_the_complaint_on_disk(tmp_path
     deliverer.api = api
     assert await deliverer.flush() == 0
     assert len(fake.refused) == 1
-    await api.aclose()
 
 
-async def test_only_a_record_the_api_refuses_even_as_refused_is_set_aside(tmp_path: Path) -> None:
-    fake = FakeApi()
+async def test_only_a_record_the_api_refuses_even_as_refused_is_set_aside(
+    fake: FakeApi, deliverer: Deliverer
+) -> None:
     fake.refuse_held = True
-    api = fake.client()
-    deliverer = Deliverer(Outbox(tmp_path), api)
     deliverer.outbox.put("complaint", "10000001", {**COMPLAINT, "category": "bogus"})
     assert await deliverer.flush() == 0
     [aside] = deliverer.outbox.rejected_dir.iterdir()
     assert aside.name.startswith("refused-10000001")
-    await api.aclose()
 
 
-async def test_run_loop_delivers_once_the_api_is_back(tmp_path: Path) -> None:
-    fake = FakeApi()
+async def test_run_loop_delivers_once_the_api_is_back(fake: FakeApi, deliverer: Deliverer) -> None:
     fake.up = False
-    api = fake.client()
-    deliverer = Deliverer(Outbox(tmp_path), api)
     deliverer.outbox.put("complaint", "10000001", COMPLAINT)
     stop = asyncio.Event()
     loop = asyncio.create_task(deliverer.run(stop, interval=0.01))
@@ -157,4 +157,3 @@ async def test_run_loop_delivers_once_the_api_is_back(tmp_path: Path) -> None:
     stop.set()
     await loop
     assert deliverer.outbox.pending() == []
-    await api.aclose()

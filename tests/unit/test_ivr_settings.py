@@ -8,7 +8,7 @@ import pytest
 
 from ivr.access import PeerAccess, parse_networks
 from ivr.fastagi import FastAGILimits
-from ivr.prompts import load_catalog
+from ivr.prompt_synthesis import load_catalog
 from ivr.settings import (
     ENV_FILE_NAME,
     FastAGISettings,
@@ -16,7 +16,7 @@ from ivr.settings import (
     SettingsError,
     classic_settings,
 )
-from ivr.speech import digit_prompts
+from ivr.sound_names import digit_prompts
 
 
 def test_defaults_and_overrides() -> None:

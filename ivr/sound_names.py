@@ -1,4 +1,4 @@
-"""Numbers read out in Bahasa Indonesia, one digit prompt at a time.
+"""Sound names Asterisk plays for catalog prompts; numbers read one digit prompt at a time.
 
 Asterisk has no "id" sound set for SAY DIGITS, so digits are our own catalog prompts
 (``lapor/angka-0`` … ``lapor/angka-9``: nol, satu, dua, …).
