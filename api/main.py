@@ -1,9 +1,13 @@
-"""Application factory: build settings, engine and routers here, never at import time."""
+"""Application factory: build settings, engine and routers here, never at import time.
+
+Background work (the daily report's schedule) runs only in the served process: ``lapor-api``
+asks for it, and an app made by ``create_app`` alone (tests, benchmarks, tools) has none.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 
@@ -27,14 +31,21 @@ from api.sms import routes as sms_routes
 from api.stats import routes as stats
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    """Create the API for the given settings (from the environment by default)."""
+def create_app(settings: ApiSettings | None = None, *, background: bool = False) -> FastAPI:
+    """Create the API for the given settings (from the environment by default).
+
+    With ``background``, the app's lifespan also runs the daily report's schedule (if the
+    settings enable it, as they do by default); only the served process asks for that.
+    """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with scheduled(engine, settings):
+        jobs: AbstractAsyncContextManager[None] = (
+            scheduled(engine, settings) if background else nullcontext()
+        )
+        async with jobs:
             yield
         engine.dispose()
 

@@ -10,11 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-# Before the API is imported: the daily report's schedule stays off unless a test turns it
-# on, or every test app (and every `lapor-api` a test starts) would make yesterday's report
-# in the background and move verified complaints to dilaporkan mid-test.
-os.environ.setdefault("LAPOR_API_REPORT_ENABLED", "false")
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -78,6 +73,14 @@ class PostgresServer:
 
 
 POSTGRES = PostgresServer()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every `lapor-api` process a test starts inherits this environment: its daily report
+    schedule stays off unless the test turns it on, or it would make yesterday's report in
+    the background and move verified complaints to dilaporkan mid-test. (Apps made in the
+    test process with ``create_app`` run no schedule at all.)"""
+    os.environ.setdefault("LAPOR_API_REPORT_ENABLED", "false")
 
 
 @pytest.hookimpl(trylast=True)
