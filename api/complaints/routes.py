@@ -38,7 +38,7 @@ from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
-from api.core.errors import ApiError, NotFound
+from api.core.errors import Forbidden, NotFound
 from api.people.users import User
 from api.sms.commands import reply as sms_reply
 from api.sms.gateways import ReplyFailed, reply_over_http
@@ -54,11 +54,6 @@ Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
 RefusedId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 # Who sees refused complaints: the people who phone citizens and run the line.
 REFUSED_READERS = (Role.agent, Role.supervisor, Role.admin)
-
-
-class Forbidden(ApiError):
-    status_code = 403
-    error_id = "forbidden"
 
 
 class ComplaintList(BaseModel):

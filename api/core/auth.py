@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Security, status
+from fastapi import Depends, Security
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Field, Session, SQLModel, select
 
 from api.core.db import SessionDep
+from api.core.errors import Forbidden, Unauthorized
 
 
 class Role(StrEnum):
@@ -121,11 +122,7 @@ _bearer = OAuth2PasswordBearer(
 def current_principal(
     session: SessionDep, token_text: Annotated[str | None, Depends(_bearer)]
 ) -> Principal:
-    unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        detail="a valid bearer token is required",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    unauthorized = Unauthorized("a valid bearer token is required")
     if not token_text:
         raise unauthorized
     token = session.exec(
@@ -148,10 +145,7 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
         principal: Principal = Security(current_principal, scopes=scopes),  # noqa: B008
     ) -> Principal:
         if principal.role not in allowed:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"role {principal.role} may not do this; allowed: " + ", ".join(scopes),
-            )
+            raise Forbidden(f"role {principal.role} may not do this; allowed: " + ", ".join(scopes))
         return principal
 
     return check

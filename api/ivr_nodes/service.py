@@ -36,7 +36,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.complaints.models import Complaint, as_utc, utc_now
 from api.complaints.refused import RefusedComplaint
-from api.core.errors import Conflict
+from api.core.errors import NodeIdInUse
 
 TZ_DATETIME = sa.DateTime(timezone=True)
 TICKET_DIGITS = 8
@@ -56,10 +56,6 @@ class IvrNodeLease(SQLModel, table=True):
     claimed_at: datetime = Field(sa_type=TZ_DATETIME)
     renewed_at: datetime = Field(sa_type=TZ_DATETIME)
     expires_at: datetime = Field(sa_type=TZ_DATETIME)
-
-
-class NodeIdInUse(Conflict):
-    error_id = "node_id_in_use"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.core.ami_control import AmiControl
-from api.core.errors import ApiError, InvalidInput
+from api.core.errors import InvalidInput
 from api.core.settings import ApiSettings
 from api.sms.commands import phone_number
 from api.sms.service import InboundSms
@@ -38,11 +38,6 @@ NUMBER_FIELDS = ("SMS_1_NUMBER", "number", "sender", "from", "msisdn", "phone")
 TEXT_FIELDS = ("DECODED_1_TEXT", "text", "message", "msg", "body")
 LINE_FIELDS = ("to", "line")
 _GAMMU_PART = re.compile(r"^SMS_([0-9]+)_TEXT$")
-
-
-class UnsupportedMediaType(ApiError):
-    status_code = 415
-    error_id = "unsupported_media_type"
 
 
 class ReplyFailed(Exception):

@@ -17,12 +17,11 @@ from api.core.auth import Principal, Role, require_roles
 from api.core.clock import WorkCalendar
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
-from api.core.errors import InvalidInput
+from api.core.errors import InvalidInput, UnsupportedMediaType
 from api.core.settings import ApiSettings
 from api.sms.gateways import (
     ReplyFailed,
     SipSms,
-    UnsupportedMediaType,
     from_gateway,
     from_sip,
     reply_over_http,

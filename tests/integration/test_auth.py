@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.core.auth import Principal, Role, create_token, require_roles, revoke_token
 from api.core.db import make_engine
+from api.core.errors import install_error_handlers
 from api.core.migrate import upgrade
 from tests.conftest import ApiHarness
 
@@ -46,6 +47,7 @@ def test_wrong_role_is_403_and_right_role_passes(sqlite_url: str) -> None:
     upgrade(engine)
     app = FastAPI()
     app.state.engine = engine
+    install_error_handlers(app)
 
     @app.get("/only-collector")
     def only_collector(
@@ -59,7 +61,7 @@ def test_wrong_role_is_403_and_right_role_passes(sqlite_url: str) -> None:
         denied = client.get("/only-collector", headers={"Authorization": f"Bearer {ivr}"})
         allowed = client.get("/only-collector", headers={"Authorization": f"Bearer {collector}"})
     assert denied.status_code == 403
-    assert "collector" in denied.json()["detail"]
+    assert "collector" in denied.json()["message"]
     assert allowed.json() == "node-a"
 
 
