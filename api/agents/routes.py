@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import col, select
 
 import asterisk_values as values
+from api.complaints.lines import line_of
 from api.complaints.models import Complaint
 from api.core.ami_control import AmiCommandError, AmiControl, pjsip_interface
 from api.core.auth import Principal, Role, require_roles
@@ -137,15 +138,6 @@ class CurrentCall(BaseModel):
     earlier: list[TicketSummary]
 
 
-def _summary(complaint: Complaint) -> TicketSummary:
-    return TicketSummary(
-        ticket=complaint.ticket,
-        category=complaint.category,
-        status=complaint.status,
-        taken_at=complaint.taken_at,
-    )
-
-
 @router.get("/me/current-call")
 def current_call(session: SessionDep, principal: AgentDep) -> CurrentCall:
     """The screen pop: who is on the line, the ticket the IVR just made, their earlier tickets."""
@@ -174,6 +166,6 @@ def current_call(session: SessionDep, principal: AgentDep) -> CurrentCall:
         caller_name=call.caller_name,
         line=call.line,
         answered_at=call.answered_at,
-        ticket=_summary(current) if current else None,
-        earlier=[_summary(c) for c in earlier],
+        ticket=line_of(current, TicketSummary) if current else None,
+        earlier=[line_of(c, TicketSummary) for c in earlier],
     )

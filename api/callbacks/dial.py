@@ -23,10 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from api.complaints.models import as_utc, utc_now
+from api.core.clock import as_utc, utc_now
+from api.core.db import conflict_insert
 from api.core.errors import Conflict
 from api.events.models import AmiEvent
 
@@ -65,16 +65,12 @@ def outcome_of(dial_status: str) -> str:
     return OUTCOMES.get(dial_status.strip().upper(), NO_ANSWER)
 
 
-def _dialect(session: Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-
-
 def claim(session: Session, *, callback_id: str, number: str, agent: str) -> str:
     """Take the callback for ``agent``; returns the new attempt's channel id.
 
     Raises Conflict if another claim is live or the citizen was already reached.
     """
-    stmt = _dialect(session).insert(CallbackDial).on_conflict_do_nothing()
+    stmt = conflict_insert(session, CallbackDial).on_conflict_do_nothing()
     session.connection().execute(stmt, [{"callback_id": callback_id, "number": number}])
     session.commit()
     now = utc_now()

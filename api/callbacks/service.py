@@ -22,7 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 import asterisk_values as values
 from api.callbacks.dial import REACHED, CallbackDial, live_claim, settle
-from api.complaints.models import as_utc, utc_now
+from api.core.clock import as_utc, utc_now
 from api.core.errors import NotFound
 from api.events.models import Call
 

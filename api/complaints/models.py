@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 import asterisk_values as values
 from api.complaints.workflow import ComplaintStatus, deadline
-from api.core.clock import WorkCalendar
+from api.core.clock import WorkCalendar, as_utc, utc_now
 from api.core.errors import Conflict, NotFound
 
 TICKET_PATTERN = values.TICKET_PATTERN
@@ -42,10 +42,6 @@ class ComplaintChannel(StrEnum):
     sms = "sms"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ComplaintBase(SQLModel):
     ticket: str = Field(max_length=8)
     category: ComplaintCategory
@@ -61,17 +57,6 @@ class ComplaintBase(SQLModel):
 # far enough from datetime's limits (years 1 and 9999) that adding days never overflows.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC.
-
-    ValueError (a 422 in a validator) for a time whose UTC is past datetime's range, such
-    as 0001-01-01T00:00:00+14:00."""
-    try:
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except OverflowError:
-        raise ValueError(f"{value.isoformat()} is out of range") from None
 
 
 def client_instant(value: datetime) -> datetime:

@@ -29,13 +29,11 @@ from api.complaints.models import (
     ComplaintCategory,
     ComplaintCreate,
     ComplaintHistory,
-    as_utc,
     create_complaint,
-    utc_now,
 )
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal
-from api.core.clock import WorkCalendar
+from api.core.clock import WorkCalendar, as_utc, utc_now
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.text import without_nul
 from api.sms.service import next_api_ticket

@@ -28,14 +28,13 @@ from api.complaints.models import (
     ComplaintCreate,
     ComplaintHistory,
     ComplaintPublic,
-    as_utc,
-    utc_now,
 )
 from api.complaints.search import ComplaintFilter, overdue, search
 from api.complaints.service import ComplaintEdit, StatusChange, change_status, edit_complaint
 from api.complaints.workflow import ComplaintStatus
 from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
+from api.core.clock import as_utc, utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
 from api.core.errors import Forbidden, NotFound

@@ -9,8 +9,9 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel, as_utc
+from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel
 from api.complaints.workflow import ComplaintStatus
+from api.core.clock import as_utc
 
 MAX_PAGE = 500
 

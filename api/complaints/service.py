@@ -19,12 +19,11 @@ from api.complaints.models import (
     ComplaintHistory,
     due_at,
     find_complaint,
-    utc_now,
 )
 from api.complaints.workflow import ComplaintStatus, TransitionRequest, check_transition
 from api.core.auth import Principal, Role
 from api.core.city_units import check_unit
-from api.core.clock import WorkCalendar
+from api.core.clock import WorkCalendar, utc_now
 from api.core.errors import InvalidInput, NotFound
 
 UNIT_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,99}$"

@@ -1,13 +1,32 @@
-"""Working-day arithmetic on the Asia/Jakarta calendar (weekends and city holidays off)."""
+"""Time: the city's zone, UTC instants, and working-day arithmetic on the Asia/Jakarta
+calendar (weekends and city holidays off)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from api.core.errors import TimeOutOfRange
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SATURDAY = 5
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """In UTC: SQLite keeps no offset, so every stored time is UTC; naive input is UTC.
+
+    TimeOutOfRange for a time whose UTC is past datetime's range, such as
+    0001-01-01T00:00:00+14:00: a ValueError (a 422 in a validator) and an OverflowError
+    (the API's 422 ``invalid_value`` anywhere else)."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise TimeOutOfRange(f"{value.isoformat()} is out of range") from None
 
 
 class WorkCalendar:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -30,6 +31,17 @@ def make_engine(database_url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def is_postgres(bind: Session | Engine | Connection) -> bool:
+    """PostgreSQL (production), else SQLite: the one check of which database this is."""
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
+    return bool(dialect.name == "postgresql")
+
+
+def conflict_insert(session: Session, table: Any) -> Any:
+    """An INSERT into ``table`` that takes ``on_conflict_do_*`` on either database."""
+    return (postgresql if is_postgres(session) else sqlite).insert(table)
 
 
 def get_session(request: Request) -> Iterator[Session]:

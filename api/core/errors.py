@@ -99,6 +99,10 @@ HTTP_ERROR_IDS = {
 }
 
 
+class TimeOutOfRange(OverflowError, ValueError):
+    """A time past datetime's range: a validator's ValueError, an OverflowError elsewhere."""
+
+
 def error_body(status_code: int, error_id: str, message: str, **more: object) -> JSONResponse:
     return JSONResponse(
         status_code=status_code, content={"error": error_id, "message": message, **more}

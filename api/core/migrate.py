@@ -9,6 +9,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from api.core.db import is_postgres
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any fixed 64-bit number: API replicas starting together migrate one at a time.
 _PG_LOCK_ID = 0x4C41504F52
@@ -31,7 +33,7 @@ def heads() -> list[str]:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (the latest by default)."""
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
+        if is_postgres(connection):
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
         command.upgrade(alembic_config(connection), revision)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from psycopg.errors import UniqueViolation
@@ -22,6 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session, col, select
 
+from api.core.clock import as_utc
+from api.core.db import is_postgres
 from api.core.text import json_text
 from api.events.models import AmiEvent, Call
 
@@ -39,15 +41,6 @@ class EventRow(NamedTuple):
     received_at: datetime
     linkedid: str | None
     fields: dict[str, Any]
-
-
-def utc(at: datetime) -> datetime:
-    """Aware UTC (SQLite hands back naive datetimes that were stored as UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-def is_postgres(session: Session) -> bool:
-    return bool(session.get_bind().dialect.name == "postgresql")
 
 
 def _cursor(session: Session) -> Any:
@@ -212,7 +205,7 @@ def load_events(session: Session, calls: Sequence[CallKey], into: Stored) -> Non
         for id_, linkedid, name, at, received_at, fields_ in _lookup(
             session, AmiEvent, names, node, chunk
         ):
-            row = EventRow(id_, node, name, utc(at), utc(received_at), linkedid, fields_)
+            row = EventRow(id_, node, name, as_utc(at), as_utc(received_at), linkedid, fields_)
             into.events[(node, linkedid)].append(row)
 
 

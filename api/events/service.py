@@ -17,19 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from api.core.clock import as_utc
+from api.core.db import conflict_insert, is_postgres
 from api.events.bulk import (
     CallKey,
     EventRow,
     Stored,
     insert_events,
-    is_postgres,
     known_ids,
     load_calls,
     upsert_calls,
-    utc,
 )
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
@@ -48,7 +47,6 @@ __all__ = [
     "linkedid_of",
     "lock_all",
     "refresh_locked",
-    "utc",
 ]
 
 CALL_FIELDS = [f.name for f in dataclass_fields(CallRow) if f.name != "extra"]
@@ -66,7 +64,7 @@ _MEMBER_VERBS = {
 
 
 def hour_of(at: datetime) -> datetime:
-    return utc(at).replace(minute=0, second=0, microsecond=0)
+    return as_utc(at).replace(minute=0, second=0, microsecond=0)
 
 
 def linkedid_of(name: str, fields: dict[str, Any]) -> str | None:
@@ -94,17 +92,13 @@ def _fit_agent(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _dialect(session: Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-
-
 def _insert(session: Session, table: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """INSERT … ON CONFLICT DO NOTHING as one executemany (compiled once, pipelined).
 
     Measured: faster on psycopg than multi-row INSERTs, whose big statements it re-parses.
     """
     if rows:
-        stmt = _dialect(session).insert(table).on_conflict_do_nothing(index_elements=keys)
+        stmt = conflict_insert(session, table).on_conflict_do_nothing(index_elements=keys)
         session.connection().execute(stmt, rows)
 
 
@@ -118,7 +112,7 @@ def _changes(event: EventRow) -> list[dict[str, Any]]:
     f, name = event.fields, event.name
     if name != QUEUE_LOG and not name.startswith("QueueMember"):
         return []
-    base = {"node": event.node, "at": utc(event.at).replace(microsecond=0), "reason": None}
+    base = {"node": event.node, "at": as_utc(event.at).replace(microsecond=0), "reason": None}
     if name == QUEUE_LOG:
         kind = _MEMBER_VERBS.get(str(f.get("Verb")))
         if kind is None or not f.get("Agent"):
@@ -172,7 +166,7 @@ def update_rings(session: Session, events: Sequence[EventRow]) -> None:
         return
     # In key order, like every batch: two concurrent upserts never wait on each other crosswise.
     rows = [latest[key] for key in sorted(latest)]
-    stmt = _dialect(session).insert(AgentRing)
+    stmt = conflict_insert(session, AgentRing)
     upsert = stmt.on_conflict_do_update(
         index_elements=["node", "agent"],
         set_={n: stmt.excluded[n] for n in ("linkedid", "ringing", "at")},
@@ -214,7 +208,7 @@ def store_snapshots(session: Session, events: Sequence[EventRow]) -> None:
             latest[e.node] = row
     if not latest:
         return
-    stmt = _dialect(session).insert(QueueSnapshot)
+    stmt = conflict_insert(session, QueueSnapshot)
     upsert = stmt.on_conflict_do_update(
         index_elements=["node"],
         set_={n: stmt.excluded[n] for n in ("at", "event_id", "queues", "members", "entries")},
@@ -224,9 +218,9 @@ def store_snapshots(session: Session, events: Sequence[EventRow]) -> None:
 
 
 def event_row(e: EventIn) -> EventRow:
-    at = utc(event_time(e.fields, e.received_at))
+    at = as_utc(event_time(e.fields, e.received_at))
     linkedid = linkedid_of(e.name, e.fields)
-    return EventRow(e.id, e.node, e.name, at, utc(e.received_at), linkedid, dict(e.fields))
+    return EventRow(e.id, e.node, e.name, at, as_utc(e.received_at), linkedid, dict(e.fields))
 
 
 def lock_all(session: Session, space: int, keys: Iterable[int]) -> None:

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from api.complaints.models import as_utc
 from api.core.auth import Principal, Role, require_roles
+from api.core.clock import as_utc
 from api.core.db import SessionDep
 from api.ivr_nodes import service
 

@@ -27,15 +27,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import delete, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from api.complaints.models import Complaint, as_utc, utc_now
+from api.complaints.models import Complaint
 from api.complaints.refused import RefusedComplaint
+from api.core.clock import as_utc, utc_now
+from api.core.db import conflict_insert
 from api.core.errors import NodeIdInUse
 
 TZ_DATETIME = sa.DateTime(timezone=True)
@@ -87,10 +87,6 @@ def highest_ticket(session: Session, node_id: int) -> str | None:
     return best
 
 
-def _dialect(session: Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-
-
 def claim(session: Session, node_id: int, wanted: Claim) -> IvrNodeLease:
     """Take or renew the lease of ``node_id`` for ``wanted.holder``; NodeIdInUse if another
     holder's lease is live. One conditional UPDATE (or the first INSERT) decides a race."""
@@ -117,7 +113,7 @@ def claim(session: Session, node_id: int, wanted: Claim) -> IvrNodeLease:
         )
     )
     if taken.rowcount == 0:
-        insert = _dialect(session).insert(IvrNodeLease)
+        insert = conflict_insert(session, IvrNodeLease)
         session.connection().execute(
             insert.on_conflict_do_nothing(),
             [{"node_id": node_id, "claimed_at": now, **values}],

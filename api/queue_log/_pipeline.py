@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.core.db import is_postgres
 from api.core.text import without_nul
 from api.events.derive_lines import Line
 from api.queue_log._batches import Batch, by_call
@@ -106,7 +107,7 @@ def import_lines(
     """
     summary = ImportSummary()
     # SQLite has a single writer: one batch at a time there.
-    workers = 2 if engine.dialect.name == "postgresql" else 1
+    workers = 2 if is_postgres(engine) else 1
 
     def calls(batch: Batch) -> tuple[int, set[int]]:
         with Session(engine) as session:

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from api.core.db import conflict_insert, is_postgres
 from api.events.bulk import (
     CallKey,
     Stored,
     insert_new_calls,
-    is_postgres,
     load_events,
     load_rows,
     stage_rows,
@@ -147,8 +146,7 @@ def store_agents(session: Session, node: str, lines: Sequence[Line]) -> tuple[in
     rows = agent_rows(node, lines)
     if not rows:
         return 0, 0
-    dialect = postgresql if is_postgres(session) else sqlite
-    insert = dialect.insert(AgentEvent).on_conflict_do_nothing(
+    insert = conflict_insert(session, AgentEvent).on_conflict_do_nothing(
         index_elements=["node", "agent", "queue", "kind", "at"]
     )
     # Rows go in file order (a logout and a login in the same second); RETURNING counts

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from api.complaints.models import ComplaintCategory
+from api.core.clock import JAKARTA
 from api.reports import labels
 from api.reports.schemas import DailyReportContent
 
@@ -27,7 +28,7 @@ def calls_per_hour(report: DailyReportContent) -> bytes:
     """Calls offered and answered in each of the day's 24 hours (WIB)."""
     offered, answered = [0] * 24, [0] * 24
     for bucket in report.calls_per_hour:
-        hour = bucket.start.astimezone(labels.JAKARTA).hour
+        hour = bucket.start.astimezone(JAKARTA).hour
         offered[hour], answered[hour] = bucket.offered, bucket.answered
     figure = Figure(figsize=(8, 3.2), layout="constrained")
     axes = figure.add_subplot()

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
+from api.complaints.lines import line_of
 from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel, ComplaintHistory
 from api.complaints.search import MAX_PAGE, ComplaintFilter, overdue, search
 from api.complaints.workflow import ComplaintStatus
@@ -48,14 +49,7 @@ def one_line(complaint: Complaint) -> str:
 
 
 def complaint_line(complaint: Complaint) -> ComplaintLine:
-    return ComplaintLine(
-        ticket=complaint.ticket,
-        category=complaint.category,
-        channel=complaint.channel,
-        status=complaint.status,
-        taken_at=complaint.taken_at,
-        summary=one_line(complaint),
-    )
+    return line_of(complaint, ComplaintLine, summary=one_line(complaint))
 
 
 def taken_on(session: Session, lo: datetime, hi: datetime) -> list[Complaint]:
@@ -111,14 +105,7 @@ def forwarded(session: Session, actor: str, note: str) -> list[ComplaintLine]:
 def late(session: Session, now: datetime) -> list[OverdueLine]:
     """What ``GET /complaints/overdue`` lists at ``now``."""
     return [
-        OverdueLine(
-            ticket=c.ticket,
-            category=c.category,
-            status=c.status,
-            unit=c.unit,
-            due_at=c.due_at,
-            summary=one_line(c),
-        )
+        line_of(c, OverdueLine, summary=one_line(c))
         for c in overdue(session, now)
         if c.due_at is not None
     ]
@@ -136,12 +123,7 @@ def completed(session: Session, lo: datetime, hi: datetime) -> list[FollowUpLine
         )
         .order_by(col(ComplaintHistory.at), col(ComplaintHistory.id))
     ).all()
-    return [
-        FollowUpLine(
-            ticket=c.ticket, category=c.category, unit=c.unit, done_at=h.at, note=h.note.strip()
-        )
-        for h, c in rows
-    ]
+    return [line_of(c, FollowUpLine, done_at=h.at, note=h.note.strip()) for h, c in rows]
 
 
 def build(

@@ -7,12 +7,11 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from api.core.clock import JAKARTA
 from api.reports.schemas import DailyReportContent
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "report.id.toml"
-JAKARTA = ZoneInfo("Asia/Jakarta")
 DASH = "\u2013"  # en dash: no value
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from api.core.clock import JAKARTA
 from api.core.run_once import JobRun, claim, finish
 from api.core.settings import ApiSettings
 from api.reports import service
@@ -30,7 +31,7 @@ log = logging.getLogger("uvicorn.error")
 
 def due_day(now: datetime, at: time) -> date:
     """The latest day whose report is due at ``now``."""
-    local = now.astimezone(service.JAKARTA)
+    local = now.astimezone(JAKARTA)
     return local.date() - timedelta(days=1 if local.time() >= at else 2)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -12,14 +11,13 @@ from api.complaints.models import Complaint
 from api.complaints.service import StatusChange, change_status
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal, Role
-from api.core.clock import WorkCalendar
+from api.core.clock import JAKARTA, WorkCalendar
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.settings import ApiSettings
 from api.reports import content
 from api.reports.schemas import DailyReport, DailyReportContent
 from api.stats.aggregate import Thresholds
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 # The system user that moves complaints into the report; token_id 0 is no real token.
 REPORTER = Principal(name="laporan-harian", role=Role.supervisor, token_id=0)
 

@@ -21,8 +21,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import UniqueConstraint, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -30,12 +28,12 @@ from api.complaints.models import (
     ComplaintCategory,
     ComplaintChannel,
     ComplaintCreate,
-    as_utc,
     create_complaint,
     find_complaint,
     get_complaint,
 )
-from api.core.clock import WorkCalendar
+from api.core.clock import WorkCalendar, as_utc
+from api.core.db import conflict_insert, is_postgres
 from api.core.errors import Conflict, Unavailable
 from api.core.text import without_nul
 from api.sms.commands import NewComplaint, StatusQuery, Unrecognised, normalised, parse_sms, reply
@@ -178,7 +176,7 @@ def _serialise(session: Session, sender: str, prefix: str) -> None:
     first read; a read snapshot upgraded to a write later would fail with "database is
     locked" instead of waiting its turn.
     """
-    if _is_postgres(session):
+    if is_postgres(session):
         key = zlib.crc32(sender.encode()) - 2**31
         session.execute(
             text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _LOCK_SPACE, "key": key}
@@ -187,13 +185,9 @@ def _serialise(session: Session, sender: str, prefix: str) -> None:
         _ensure_counter(session, prefix)
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _ensure_counter(session: Session, prefix: str) -> None:
-    insert = pg_insert if _is_postgres(session) else sqlite_insert
-    session.execute(insert(SmsTicketCounter).values(prefix=prefix, last=0).on_conflict_do_nothing())
+    insert = conflict_insert(session, SmsTicketCounter)
+    session.execute(insert.values(prefix=prefix, last=0).on_conflict_do_nothing())
 
 
 def _earlier(session: Session, sender: str, digest: str, since: datetime) -> str | None:

@@ -39,8 +39,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
+from api.core.clock import as_utc
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot
-from api.events.service import utc
 from api.stats.schemas import LiveAgent, LiveCaller
 
 RECENT = timedelta(hours=12)
@@ -102,7 +102,7 @@ def apply(officers: dict[str, Officer], changes: Iterable[AgentEvent]) -> None:
 
 def snapshot_since(snapshot: QueueSnapshot) -> datetime:
     """Changes from this time on are applied over the snapshot (its whole second)."""
-    return utc(snapshot.at).replace(microsecond=0)
+    return as_utc(snapshot.at).replace(microsecond=0)
 
 
 def _latest_changes(session: Session, exclude: Sequence[str]) -> list[AgentEvent]:
@@ -135,7 +135,7 @@ def _latest_changes(session: Session, exclude: Sequence[str]) -> list[AgentEvent
             )
             .where(*where)
         ).all()
-    return sorted(out, key=lambda e: (utc(e.at), e.id or 0))
+    return sorted(out, key=lambda e: (as_utc(e.at), e.id or 0))
 
 
 def _changes_since(session: Session, node: str, since: datetime) -> list[AgentEvent]:
@@ -183,7 +183,7 @@ def _in_call(
     busy: set[tuple[str, str]] = set()
     for call in open_calls:
         snapshot = snapshots.get(call.node)
-        answered = utc(call.answered_at) if call.answered_at else None
+        answered = as_utc(call.answered_at) if call.answered_at else None
         if snapshot is None or (answered is not None and answered >= snapshot_since(snapshot)):
             busy.add((call.node, str(call.agent)))
     for node, snapshot in snapshots.items():
@@ -218,12 +218,12 @@ def _ringing(
     ringing = set()
     for key, ring in rings.items():
         snapshot = snapshots.get(ring.node)
-        if snapshot is not None and utc(ring.at) < snapshot_since(snapshot):
+        if snapshot is not None and as_utc(ring.at) < snapshot_since(snapshot):
             continue  # the snapshot is newer
         if ring.ringing and _still_waiting(session, ring):
             ringing.add(key)
     for node, snapshot in snapshots.items():
-        if utc(snapshot.at) < now - RING_FRESH:
+        if as_utc(snapshot.at) < now - RING_FRESH:
             continue
         for name, officer in node_officers.get(node, {}).items():
             if officer.ringing and (node, name) not in rings:
@@ -280,7 +280,7 @@ def waiting(
     found: list[tuple[datetime, LiveCaller]] = []
     shown: set[tuple[str, str]] = set()
     for call in open_calls:
-        entered = utc(call.queue_entered_at)  # type: ignore[arg-type]
+        entered = as_utc(call.queue_entered_at)  # type: ignore[arg-type]
         snapshot = snapshots.get(call.node)
         left_unseen = (
             snapshot is not None
@@ -336,7 +336,7 @@ def _unseen_entries(
         session.exec(select(Call.linkedid).where(Call.node == node, col(Call.linkedid).in_(ids)))
     )
     out = []
-    at = utc(snapshot.at)
+    at = as_utc(snapshot.at)
     for entry in entries:
         linkedid = entry.get("Linkedid") or entry.get("Uniqueid") or ""
         if {entry.get("Linkedid"), entry.get("Uniqueid")} & known or (node, linkedid) in shown:

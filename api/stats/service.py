@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
 from api.complaints import refused
 from api.complaints.models import EARLIEST, LATEST
+from api.core.clock import JAKARTA, as_utc
 from api.core.errors import InvalidInput
 from api.events.models import AgentEvent, Call
-from api.events.service import utc
 from api.stats import aggregate as agg
 from api.stats import live_view
 from api.stats.aggregate import Thresholds
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 HOUR = timedelta(hours=1)
 
 
@@ -153,9 +151,9 @@ def _intervals(
     open_at: datetime | None = None
     for e in events:
         if e.kind == on and open_at is None:
-            open_at = utc(e.at)
+            open_at = as_utc(e.at)
         elif e.kind in (off, "logout") and open_at is not None:
-            out.append((open_at, utc(e.at)))
+            out.append((open_at, as_utc(e.at)))
             open_at = None
     if open_at is not None:
         out.append((open_at, None))
@@ -191,7 +189,7 @@ def latest_changes(session: Session, before: datetime | None) -> list[AgentEvent
             .where(*where)
             .order_by(col(AgentEvent.at), col(AgentEvent.id))
         ).all()
-    return sorted(out, key=lambda e: (utc(e.at), e.id or 0))
+    return sorted(out, key=lambda e: (as_utc(e.at), e.id or 0))
 
 
 def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from api import cli
 from api.complaints.models import ComplaintHistory
 from api.core.auth import Role
+from api.core.clock import JAKARTA
 from api.reports import charts, labels
 from api.reports.schemas import DailyReportContent
 from api.reports.service import REPORTER, yesterday
@@ -147,7 +148,7 @@ def test_missing_day_bad_date_bad_format_and_roles(
         assert (
             api.client.get(f"/reports/daily/{D}.json", headers=api.headers(role)).status_code == 403
         )
-    today = datetime.now(UTC).astimezone(labels.JAKARTA).date()
+    today = datetime.now(UTC).astimezone(JAKARTA).date()
     assert lapor(api, monkeypatch, "--date", today.isoformat()) == 1  # not over yet
     assert lapor(api, monkeypatch, "--date", (today + timedelta(days=3)).isoformat()) == 1
     assert api.client.get(f"/reports/daily/{today}.json", headers=headers).status_code == 404

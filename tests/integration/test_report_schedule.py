@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from api.complaints.models import ComplaintHistory
 from api.core.auth import Role
+from api.core.clock import JAKARTA
 from api.core.db import make_engine
 from api.core.errors import InvalidInput
 from api.core.migrate import upgrade
@@ -21,7 +22,7 @@ from api.core.run_once import JobRun
 from api.core.settings import ApiSettings
 from api.reports.schedule import JOB, attempt, due_day
 from api.reports.schemas import DailyReport
-from api.reports.service import JAKARTA, REPORTER
+from api.reports.service import REPORTER
 from tests.conftest import ApiHarness
 from tests.e2e.services import ApiProcess
 from tests.integration.report_seed import seed

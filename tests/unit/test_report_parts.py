@@ -11,6 +11,7 @@ import pytest
 
 from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel
 from api.complaints.workflow import ComplaintStatus
+from api.core.clock import JAKARTA
 from api.reports import labels
 from api.reports.charts import PNG_MAGIC, all_charts
 from api.reports.content import SUMMARY_CHARS, busiest, counts, one_line
@@ -30,7 +31,7 @@ ZERO |= {"asa_seconds": None, "aht_seconds": None}
 
 
 def bucket(hour: int, offered: int) -> Bucket:
-    at = (START + timedelta(hours=hour)).astimezone(labels.JAKARTA)
+    at = (START + timedelta(hours=hour)).astimezone(JAKARTA)
     return Bucket(start=at, **{**ZERO, "offered": offered, "answered": offered})
 
 
