@@ -7,12 +7,12 @@ from sqlmodel import SQLModel
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.complaints.models import Complaint, ComplaintHistory
-from api.complaints.refused import RefusedComplaint
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
 from api.ivr_nodes.service import IvrNodeLease
 from api.people.users import LoginAttempt, User
+from api.refused.service import RefusedComplaint
 from api.reports.schemas import DailyReport
 from api.sms.service import SmsIntake, SmsTicketCounter
 

@@ -31,10 +31,10 @@ from sqlmodel import Session
 from api.core.auth import Role
 from api.core.db import make_engine
 from api.core.migrate import upgrade
+from api.events.hourly import Thresholds
 from api.events.models import AmiEvent, Call
 from api.queue_log import import_file
 from api.queue_log._store import refresh_hours_of
-from api.stats.aggregate import Thresholds
 from tests.conftest import temporary_postgres_database
 from tests.e2e.services import BIN, ApiProcess
 from tests.integration.ami_peer import FakeAmi, frame

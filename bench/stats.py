@@ -24,9 +24,10 @@ from sqlmodel import Session
 from api.core.auth import Role, create_token
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
+from api.events import hourly
+from api.events.hourly import Thresholds
 from api.main import create_app
 from api.stats import aggregate as agg
-from api.stats.aggregate import Thresholds
 from tests.conftest import temporary_postgres_database
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -84,7 +85,7 @@ def main() -> None:
         fill = time.perf_counter() - t0
         t0 = time.perf_counter()
         with Session(engine) as session:
-            rows = agg.rebuild_all(session, Thresholds())
+            rows = hourly.rebuild_all(session, Thresholds())
             session.commit()
             # As autovacuum would soon: without statistics the planner sorts a year of
             # rollups on disk instead of hashing them.
@@ -117,7 +118,7 @@ def main() -> None:
             )
         with Session(engine) as session:
             naive = timed(
-                lambda: agg.raw_counters(session, [agg.in_window(lo, hi)], Thresholds()),
+                lambda: agg.raw_counters(session, [hourly.in_window(lo, hi)], Thresholds()),
                 max(5, args.runs // 4),
             )
         engine.dispose()

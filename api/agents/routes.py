@@ -11,20 +11,20 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import col, select
 
 import asterisk_values as values
 from api.complaints.lines import line_of
 from api.complaints.models import Complaint
-from api.core.ami_control import AmiCommandError, AmiControl, pjsip_interface
+from api.core.ami_control import AmiCommandError, pjsip_interface
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
-from api.core.errors import InvalidInput, NotFound, Unavailable
-from api.core.settings import ApiSettings
+from api.core.deps import ControlDep
+from api.core.errors import NotFound, Unavailable
 from api.events.models import Call
-from api.people.users import User
+from api.people.users import phone_of
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 AgentDep = Annotated[Principal, Depends(require_roles(Role.agent))]
@@ -50,27 +50,6 @@ class AgentState(BaseModel):
     interface: str
     state: Literal["logged_in", "logged_out", "paused", "unpaused"]
     reason: str | None = None
-
-
-def control(request: Request) -> AmiControl:
-    settings: ApiSettings = request.app.state.settings
-    return AmiControl(
-        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
-    )
-
-
-ControlDep = Annotated[AmiControl, Depends(control)]
-
-
-def phone_of(session: SessionDep, principal: Principal) -> tuple[str, str]:
-    """The officer's username and phone (PJSIP endpoint); a user without one can't log in."""
-    user = session.get(User, principal.user_id) if principal.user_id is not None else None
-    if user is None or not user.extension:
-        raise InvalidInput("this user has no phone extension; an admin must set one")
-    try:
-        return values.name(user.username), values.endpoint(user.extension)
-    except values.UnsafeValue as exc:
-        raise InvalidInput(f"this user's phone can't be used with Asterisk: {exc}") from exc
 
 
 async def _run(command: Awaitable[None]) -> None:

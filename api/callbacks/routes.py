@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from api.agents.routes import ControlDep, phone_of
 from api.callbacks import dial as dialling
 from api.callbacks import service
 from api.callbacks.service import ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
 from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
+from api.core.deps import ControlDep
 from api.core.errors import Conflict, InvalidInput, Unavailable
+from api.people.users import phone_of
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 ReaderDep = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))]

@@ -18,6 +18,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 import asterisk_values as values
 from api.complaints.workflow import ComplaintStatus, deadline
+from api.core.auth import Role
 from api.core.clock import WorkCalendar, as_utc, utc_now
 from api.core.errors import Conflict, NotFound
 
@@ -218,3 +219,24 @@ def get_complaint(session: Session, *, ticket: str) -> Complaint:
     if complaint is None:
         raise NotFound(f"no complaint with ticket {ticket}")
     return complaint
+
+
+# Roles that phone citizens back, or run the system, see the full number.
+SEES_NUMBERS = frozenset({Role.ivr, Role.agent, Role.supervisor, Role.admin})
+
+
+def mask_number(number: str) -> str:
+    """Keep enough to recognise a repeat caller, not enough to phone them."""
+    if len(number) <= 6:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 6) + number[-2:]
+
+
+def public(complaint: Complaint, role: Role) -> ComplaintPublic:
+    view = ComplaintPublic.model_validate(
+        complaint,
+        update={"overdue": complaint.due_at is not None and as_utc(complaint.due_at) < utc_now()},
+    )
+    if role not in SEES_NUMBERS:
+        view.caller_number = mask_number(view.caller_number)
+    return view

@@ -1,4 +1,4 @@
-"""Shared route dependencies taken from the app's state."""
+"""Shared route dependencies taken from the app's state, the AMI control client among them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api.core.ami_control import AmiControl
 from api.core.clock import WorkCalendar
 from api.core.settings import ApiSettings
 
@@ -19,5 +20,14 @@ def get_calendar(request: Request) -> WorkCalendar:
     return WorkCalendar(get_settings(request).holidays)
 
 
+def control(request: Request) -> AmiControl:
+    """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies)."""
+    settings = get_settings(request)
+    return AmiControl(
+        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
+    )
+
+
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 CalendarDep = Annotated[WorkCalendar, Depends(get_calendar)]
+ControlDep = Annotated[AmiControl, Depends(control)]

@@ -10,16 +10,11 @@ from pydantic import ValidationError
 
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
+from api.events.hourly import thresholds
 from api.events.schemas import EventBatch, IngestResult
 from api.events.service import ingest
-from api.stats.aggregate import Thresholds
 
 router = APIRouter(tags=["events"])
-
-
-def thresholds(request: Request) -> Thresholds:
-    settings = request.app.state.settings
-    return Thresholds(settings.short_abandon_seconds, settings.service_level_seconds)
 
 
 def _inlined(schema: dict[str, Any]) -> dict[str, Any]:

@@ -33,10 +33,10 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.complaints.models import Complaint
-from api.complaints.refused import RefusedComplaint
 from api.core.clock import as_utc, utc_now
 from api.core.db import conflict_insert
 from api.core.errors import NodeIdInUse
+from api.refused.service import RefusedComplaint
 
 TZ_DATETIME = sa.DateTime(timezone=True)
 TICKET_DIGITS = 8

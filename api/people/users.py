@@ -18,7 +18,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Index, delete, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
-from api.core.auth import ApiToken, Role, issue_token
+import asterisk_values as values
+from api.core.auth import ApiToken, Principal, Role, issue_token
 from api.core.city_units import check_unit
 from api.core.errors import BadCredentials, Conflict, InvalidInput, TooManyAttempts
 
@@ -210,3 +211,14 @@ def _password_matches(user: User | None, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
     return matched and user is not None
+
+
+def phone_of(session: Session, principal: Principal) -> tuple[str, str]:
+    """The officer's username and phone (PJSIP endpoint); a user without one can't log in."""
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None or not user.extension:
+        raise InvalidInput("this user has no phone extension; an admin must set one")
+    try:
+        return values.name(user.username), values.endpoint(user.extension)
+    except values.UnsafeValue as exc:
+        raise InvalidInput(f"this user's phone can't be used with Asterisk: {exc}") from exc

@@ -15,9 +15,9 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
+from api.events.hourly import Thresholds
 from api.queue_log._pipeline import ImportSummary, import_lines, split_line
 from api.queue_log._store import refresh_hours_of
-from api.stats.aggregate import Thresholds
 
 __all__ = ["ImportSummary", "Progress", "import_file", "split_line"]
 

@@ -16,9 +16,9 @@ from sqlmodel import Session
 from api.core.db import is_postgres
 from api.core.text import without_nul
 from api.events.derive_lines import Line
+from api.events.hourly import Thresholds
 from api.queue_log._batches import Batch, by_call
 from api.queue_log._store import store_agents, store_calls
-from api.stats.aggregate import Thresholds
 
 # Column widths a line's parts must fit (epoch digits, call.linkedid, call.queue, agent).
 _WIDTHS = (11, 64, 64, 128)

@@ -29,6 +29,7 @@ from api.events.bulk import (
 )
 from api.events.derive import QUEUE_LOG
 from api.events.derive_lines import Line, derive_lines, line_event
+from api.events.hourly import Thresholds
 from api.events.models import AgentEvent, Call
 from api.events.service import (
     CALL_FIELDS,
@@ -40,7 +41,6 @@ from api.events.service import (
     lock_all,
     refresh_locked,
 )
-from api.stats.aggregate import Thresholds
 
 _CALL_NAMES = ("node", "linkedid", "queue_log", *CALL_FIELDS)
 

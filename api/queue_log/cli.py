@@ -10,8 +10,8 @@ from typing import Any
 from api.core.db import make_engine
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
+from api.events.hourly import Thresholds
 from api.queue_log import Progress, import_file
-from api.stats.aggregate import Thresholds
 
 
 def cmd_import(args: argparse.Namespace, settings: ApiSettings) -> int:

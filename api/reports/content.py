@@ -14,6 +14,7 @@ from api.complaints.lines import line_of
 from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel, ComplaintHistory
 from api.complaints.search import MAX_PAGE, ComplaintFilter, overdue, search
 from api.complaints.workflow import ComplaintStatus
+from api.events.hourly import Thresholds
 from api.reports import labels
 from api.reports.schemas import (
     BusyHour,
@@ -24,7 +25,6 @@ from api.reports.schemas import (
     OverdueLine,
 )
 from api.stats import service as stats
-from api.stats.aggregate import Thresholds
 from api.stats.schemas import Bucket
 
 SUMMARY_CHARS = 160

@@ -14,9 +14,9 @@ from api.core.auth import Principal, Role
 from api.core.clock import JAKARTA, WorkCalendar
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.settings import ApiSettings
+from api.events.hourly import Thresholds
 from api.reports import content
 from api.reports.schemas import DailyReport, DailyReportContent
-from api.stats.aggregate import Thresholds
 
 # The system user that moves complaints into the report; token_id 0 is no real token.
 REPORTER = Principal(name="laporan-harian", role=Role.supervisor, token_id=0)

@@ -10,12 +10,11 @@ from pydantic import BaseModel
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.agents.routes import ControlDep
 from api.core.ami_control import AmiCommandError, AmiControl
 from api.core.auth import Principal, Role, require_roles
 from api.core.clock import WorkCalendar, utc_now
 from api.core.db import SessionDep
-from api.core.deps import CalendarDep, SettingsDep
+from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.core.errors import InvalidInput, UnsupportedMediaType
 from api.core.settings import ApiSettings
 from api.sms.gateways import (

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
-from api.events.routes import thresholds
+from api.events.hourly import Thresholds, thresholds
 from api.stats import service
-from api.stats.aggregate import Thresholds
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
 
 router = APIRouter(prefix="/stats", tags=["stats"])

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.complaints.refused import RefusedPublic
+from api.refused.service import RefusedPublic
 
 
 class Figures(BaseModel):

@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, func, select
 
-from api.complaints import refused
 from api.complaints.models import EARLIEST, LATEST
 from api.core.clock import JAKARTA, as_utc
 from api.core.errors import InvalidInput
+from api.events.hourly import Thresholds, in_window
 from api.events.models import AgentEvent, Call
+from api.refused import service as refused
 from api.stats import aggregate as agg
 from api.stats import live_view
-from api.stats.aggregate import Thresholds
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
 
 HOUR = timedelta(hours=1)
@@ -77,15 +77,15 @@ def counters(
     """KPI counters over [lo, hi): rollups for whole hours, raw calls for the rest."""
     where = agg.filters(queue, category)
     if t != defaults:
-        return agg.raw_counters(session, [agg.in_window(lo, hi), *where], t)
+        return agg.raw_counters(session, [in_window(lo, hi), *where], t)
     first, last = _ceil_hour(lo), hi.replace(minute=0, second=0, microsecond=0)
     if first >= last:
-        return agg.raw_counters(session, [agg.in_window(lo, hi), *where], t)
+        return agg.raw_counters(session, [in_window(lo, hi), *where], t)
     total = agg.rollup_total(session, first, last, queue, category)
     for edge_lo, edge_hi in ((lo, first), (last, hi)):
         if edge_lo < edge_hi:
             total = agg.add(
-                total, agg.raw_counters(session, [agg.in_window(edge_lo, edge_hi), *where], t)
+                total, agg.raw_counters(session, [in_window(edge_lo, edge_hi), *where], t)
             )
     return agg.add({}, total)
 
@@ -214,7 +214,7 @@ def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
                 func.count(col(Call.talk_seconds)),
                 func.sum(Call.talk_seconds),
             )
-            .where(agg.in_window(lo, hi), col(Call.outcome) == "answered")
+            .where(in_window(lo, hi), col(Call.outcome) == "answered")
             .group_by(Call.agent)
         ).all()
         if agent

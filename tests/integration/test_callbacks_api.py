@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from api.agents.routes import control
 from api.callbacks.dial import CallbackDial, claim
 from api.core.ami_control import AmiCommandError
 from api.core.auth import Role
 from api.core.db import make_engine
+from api.core.deps import control
 from api.core.errors import Conflict
 from api.core.migrate import upgrade
 from api.events.models import Call

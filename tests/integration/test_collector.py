@@ -19,10 +19,10 @@ from sqlmodel import Session, col, select
 from api.core.auth import Role, create_token
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
+from api.events.hourly import Thresholds
 from api.events.models import AmiEvent, Call
 from api.main import create_app
 from api.stats import service
-from api.stats.aggregate import Thresholds
 from collector import Collector, CollectorSettings, DiskBuffer, ReceivedEvent, SafeAMIProtocol
 from tests.e2e.services import free_port, started
 from tests.integration.ami_peer import FakeAmi, event, eventually, frame

@@ -10,10 +10,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.core.auth import Role
+from api.events.hourly import Thresholds
 from api.events.models import AgentEvent, AmiEvent, Call
 from api.events.schemas import EventIn
 from api.events.service import ingest
-from api.stats.aggregate import Thresholds
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import T0, FakeCall, ami, member
 

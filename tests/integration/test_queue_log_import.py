@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 
 from api.cli import main as lapor
 from api.core.auth import Role
+from api.events.hourly import Thresholds
 from api.events.models import AgentEvent, Call
 from api.queue_log import import_file, split_line
-from api.stats.aggregate import Thresholds
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import T0, FakeCall
 from tests.integration.test_stats_api import expected, mixed_day, pick

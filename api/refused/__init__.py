@@ -1,0 +1,1 @@
+"""Complaints the API refused, held for a supervisor to re-file (service, routes)."""
