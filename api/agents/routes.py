@@ -8,7 +8,7 @@ least-privilege control user; the collector then sees the resulting queue events
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
@@ -21,7 +21,7 @@ from api.complaints.models import Complaint
 from api.core.ami_control import AmiCommandError, pjsip_interface
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
-from api.core.deps import ControlDep
+from api.core.deps import ControlDep, SettingsDep
 from api.core.errors import NotFound, Unavailable
 from api.events.models import Call
 from api.people.users import phone_of
@@ -96,8 +96,6 @@ async def unpause(session: SessionDep, principal: AgentDep, ami: ControlDep) -> 
     return AgentState(username=username, interface=pjsip_interface(endpoint), state="unpaused")
 
 
-# A call whose end was never seen (e.g. events lost in an outage) stops counting after this.
-CURRENT_CALL_HORIZON = timedelta(hours=4)
 EARLIER_TICKETS = 20
 
 
@@ -118,10 +116,10 @@ class CurrentCall(BaseModel):
 
 
 @router.get("/me/current-call")
-def current_call(session: SessionDep, principal: AgentDep) -> CurrentCall:
+def current_call(session: SessionDep, settings: SettingsDep, principal: AgentDep) -> CurrentCall:
     """The screen pop: who is on the line, the ticket the IVR just made, their earlier tickets."""
     username, _ = phone_of(session, principal)
-    since = datetime.now(UTC) - CURRENT_CALL_HORIZON
+    since = datetime.now(UTC) - settings.call_end_horizon
     call = session.exec(
         select(Call)
         .where(Call.agent == username, col(Call.answered_at) >= since, col(Call.ended_at).is_(None))

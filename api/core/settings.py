@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -10,6 +10,16 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.placeholders import refuse_placeholder
+
+# A call whose end was never seen (its hangup events lost) stops counting as in progress,
+# in the live view (on a call, waiting) and in an officer's screen pop, this many hours
+# after it was answered or queued. 12, not 4: nothing bounds a real call's length (no
+# dialplan limit; a caller the IVR could not serve waits in the queue as long as it
+# takes), so a short horizon would hide real calls; and the usual cause of a lost end, a
+# collector outage, is corrected at its reconnect by the QueueStatus snapshot, so this is
+# only the last resort against a ghost call.
+CALL_END_HORIZON_HOURS = 12
+CALL_END_HORIZON = timedelta(hours=CALL_END_HORIZON_HOURS)
 
 
 class ApiSettings(BaseSettings):
@@ -37,6 +47,8 @@ class ApiSettings(BaseSettings):
     # AgentComplete with both channels) is about 12 MiB.
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     events_max_body_bytes: int = Field(default=32 << 20, ge=1024)
+    # See CALL_END_HORIZON_HOURS above.
+    call_end_horizon_hours: int = Field(default=CALL_END_HORIZON_HOURS, ge=1, le=168)
     # KPI defaults (docs/asterisk.md); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
     service_level_seconds: int = 20
@@ -80,6 +92,10 @@ class ApiSettings(BaseSettings):
     # Sent as the Authorization header of the reply call, e.g. "Bearer <token>".
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
+
+    @property
+    def call_end_horizon(self) -> timedelta:
+        return timedelta(hours=self.call_end_horizon_hours)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> ApiSettings:

@@ -40,15 +40,33 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
 from api.core.clock import as_utc
+from api.core.settings import CALL_END_HORIZON
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot
 from api.stats.schemas import LiveAgent, LiveCaller
 
-RECENT = timedelta(hours=12)
 RING_FRESH = timedelta(minutes=2)
 # Device states (QueueMember Status) that mean the phone is ringing: RINGING, RINGINUSE.
 RINGING_STATES = frozenset({"6", "7"})
 # Whichever node shows an officer busiest wins (an officer may be on several nodes).
 _RANK = {"on_call": 0, "ringing": 1, "available": 2, "paused": 3, "logged_out": 4}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What every step reads: the session, each node's newest snapshot, and the time now.
+
+    ``horizon``: a call whose end was never seen stops counting this long after it was
+    answered or queued (``ApiSettings.call_end_horizon_hours``)."""
+
+    session: Session
+    snapshots: dict[str, QueueSnapshot]
+    now: datetime
+    horizon: timedelta = CALL_END_HORIZON
+
+    def since(self, node: str) -> datetime | None:
+        """When the node's snapshot was taken (changes from then on apply over it)."""
+        snapshot = self.snapshots.get(node)
+        return snapshot_since(snapshot) if snapshot is not None else None
 
 
 @dataclass
@@ -166,64 +184,90 @@ def officers_by_node(
     return nodes
 
 
-def _in_call(
-    session: Session,
-    node_officers: dict[str, dict[str, Officer]],
-    snapshots: dict[str, QueueSnapshot],
-    now: datetime,
-) -> set[tuple[str, str]]:
+def _in_call(scene: Scene, node_officers: dict[str, dict[str, Officer]]) -> set[tuple[str, str]]:
     """(node, officer) pairs in a call now."""
-    open_calls = session.exec(
+    busy = _answered_since_snapshot(scene)
+    return busy | _still_in_snapshot_call(scene, node_officers, busy)
+
+
+def _answered_since_snapshot(scene: Scene) -> set[tuple[str, str]]:
+    """Officers with a call answered (since their node's snapshot, if any) and not ended."""
+    open_calls = scene.session.exec(
         select(Call).where(
             col(Call.agent).is_not(None),
-            col(Call.answered_at) > now - RECENT,
+            col(Call.answered_at) > scene.now - scene.horizon,
             col(Call.ended_at).is_(None),
         )
     ).all()
     busy: set[tuple[str, str]] = set()
     for call in open_calls:
-        snapshot = snapshots.get(call.node)
+        since = scene.since(call.node)
         answered = as_utc(call.answered_at) if call.answered_at else None
-        if snapshot is None or (answered is not None and answered >= snapshot_since(snapshot)):
+        if since is None or (answered is not None and answered >= since):
             busy.add((call.node, str(call.agent)))
-    for node, snapshot in snapshots.items():
-        since = snapshot_since(snapshot)
-        if since < now - RECENT:
-            continue  # too old to say anyone is still in that call
-        for name, officer in node_officers.get(node, {}).items():
-            if not officer.in_call or (node, name) in busy:
-                continue
-            ended_since = session.exec(
-                select(Call.id)
-                .where(Call.agent == name, col(Call.ended_at) >= since, Call.node == node)
-                .limit(1)
-            ).first()
-            if ended_since is None:
-                busy.add((node, name))
     return busy
 
 
-def _ringing(
-    session: Session,
-    node_officers: dict[str, dict[str, Officer]],
-    snapshots: dict[str, QueueSnapshot],
-    now: datetime,
+def _still_in_snapshot_call(
+    scene: Scene, node_officers: dict[str, dict[str, Officer]], busy: set[tuple[str, str]]
 ) -> set[tuple[str, str]]:
+    """Officers the snapshot shows in a call, unless a call of theirs ended since; not for
+    a snapshot older than the horizon (too old to say anyone is still in that call)."""
+    fresh = {
+        node: since
+        for node in scene.snapshots
+        if (since := scene.since(node)) is not None and since >= scene.now - scene.horizon
+    }
+    candidates = {
+        (node, name)
+        for node in fresh
+        for name, officer in node_officers.get(node, {}).items()
+        if officer.in_call and (node, name) not in busy
+    }
+    if not candidates:
+        return set()
+    last_ended = _last_call_ends(scene.session, candidates, min(fresh.values()))
+    return {
+        (node, name)
+        for node, name in candidates
+        if (ended := last_ended.get((node, name))) is None or ended < fresh[node]
+    }
+
+
+def _last_call_ends(
+    session: Session, officers: set[tuple[str, str]], since: datetime
+) -> dict[tuple[str, str], datetime]:
+    """Per (node, officer), the end of their latest call ended since ``since``: one query."""
+    rows = session.exec(
+        select(Call.node, Call.agent, func.max(Call.ended_at))
+        .where(
+            col(Call.node).in_({node for node, _ in officers}),
+            col(Call.agent).in_({name for _, name in officers}),
+            col(Call.ended_at) >= since,
+        )
+        .group_by(col(Call.node), col(Call.agent))
+    ).all()
+    return {(node, str(agent)): as_utc(ended) for node, agent, ended in rows if ended is not None}
+
+
+def _ringing(scene: Scene, node_officers: dict[str, dict[str, Officer]]) -> set[tuple[str, str]]:
+    """(node, officer) pairs whose phone rings now: a fresh ring whose call still waits, or
+    the fresh snapshot's device state where no ring was seen since."""
     rings = {
         (ring.node, ring.agent): ring
-        for ring in session.exec(
-            select(AgentRing).where(col(AgentRing.at) > now - RING_FRESH)
+        for ring in scene.session.exec(
+            select(AgentRing).where(col(AgentRing.at) > scene.now - RING_FRESH)
         ).all()
     }
-    ringing = set()
-    for key, ring in rings.items():
-        snapshot = snapshots.get(ring.node)
-        if snapshot is not None and as_utc(ring.at) < snapshot_since(snapshot):
-            continue  # the snapshot is newer
-        if ring.ringing and _still_waiting(session, ring):
-            ringing.add(key)
-    for node, snapshot in snapshots.items():
-        if as_utc(snapshot.at) < now - RING_FRESH:
+    newer = [
+        ring
+        for ring in rings.values()
+        if ring.ringing and ((since := scene.since(ring.node)) is None or as_utc(ring.at) >= since)
+    ]
+    waiting = _still_waiting(scene.session, newer)
+    ringing = {(ring.node, ring.agent) for ring in newer if (ring.node, ring.linkedid) in waiting}
+    for node, snapshot in scene.snapshots.items():
+        if as_utc(snapshot.at) < scene.now - RING_FRESH:
             continue
         for name, officer in node_officers.get(node, {}).items():
             if officer.ringing and (node, name) not in rings:
@@ -231,32 +275,41 @@ def _ringing(
     return ringing
 
 
-def _still_waiting(session: Session, ring: AgentRing) -> bool:
-    """The call that rang this agent is still in the queue (nobody answered, not over)."""
-    call = session.exec(
-        select(Call).where(Call.node == ring.node, Call.linkedid == ring.linkedid)
-    ).first()
-    return call is not None and call.answered_at is None and call.outcome is None
+def _still_waiting(session: Session, rings: Sequence[AgentRing]) -> set[tuple[str, str]]:
+    """The (node, linkedid) of the rings' calls still in the queue (nobody answered, not
+    over): one query for them all."""
+    if not rings:
+        return set()
+    rows = session.exec(
+        select(Call.node, Call.linkedid).where(
+            col(Call.linkedid).in_({ring.linkedid for ring in rings}),
+            col(Call.answered_at).is_(None),
+            col(Call.outcome).is_(None),
+        )
+    ).all()
+    return {(node, linkedid) for node, linkedid in rows}
 
 
-def agents(session: Session, snapshots: dict[str, QueueSnapshot], now: datetime) -> list[LiveAgent]:
+def _state(officer: Officer, in_call: bool, ringing: bool) -> str:
+    """Logged out, else on a call, else paused, else ringing, else available."""
+    if not officer.logged_in:
+        return "logged_out"
+    if in_call:
+        return "on_call"
+    if officer.paused:
+        return "paused"
+    return "ringing" if ringing else "available"
+
+
+def agents(scene: Scene) -> list[LiveAgent]:
     """Each officer's state now: on_call, ringing, available, paused or logged_out."""
-    node_officers = officers_by_node(session, snapshots)
-    in_call = _in_call(session, node_officers, snapshots, now)
-    ringing = _ringing(session, node_officers, snapshots, now)
+    node_officers = officers_by_node(scene.session, scene.snapshots)
+    in_call = _in_call(scene, node_officers)
+    ringing = _ringing(scene, node_officers)
     best: dict[str, LiveAgent] = {}
     for node, officers in node_officers.items():
         for name, officer in officers.items():
-            if not officer.logged_in:
-                state = "logged_out"
-            elif (node, name) in in_call:
-                state = "on_call"
-            elif officer.paused:
-                state = "paused"
-            elif (node, name) in ringing:
-                state = "ringing"
-            else:
-                state = "available"
+            state = _state(officer, (node, name) in in_call, (node, name) in ringing)
             reason = officer.reason if state == "paused" else None
             seen = best.get(name)
             if seen is None or _RANK[state] < _RANK[seen.state]:
@@ -264,35 +317,28 @@ def agents(session: Session, snapshots: dict[str, QueueSnapshot], now: datetime)
     return [best[name] for name in sorted(best)]
 
 
-def waiting(
-    session: Session, snapshots: dict[str, QueueSnapshot], now: datetime
-) -> list[LiveCaller]:
+def waiting(scene: Scene) -> list[LiveCaller]:
     """Callers in the queue now, longest waiting first."""
-    open_calls = session.exec(
+    open_calls = scene.session.exec(
         select(Call).where(
             col(Call.queue_entered_at).is_not(None),
-            col(Call.queue_entered_at) > now - RECENT,
+            col(Call.queue_entered_at) > scene.now - scene.horizon,
             col(Call.answered_at).is_(None),
             col(Call.outcome).is_(None),
         )
     ).all()
-    entries = {node: _entry_ids(snapshot) for node, snapshot in snapshots.items()}
+    entries = {node: _entry_ids(snapshot) for node, snapshot in scene.snapshots.items()}
     found: list[tuple[datetime, LiveCaller]] = []
     shown: set[tuple[str, str]] = set()
     for call in open_calls:
         entered = as_utc(call.queue_entered_at)  # type: ignore[arg-type]
-        snapshot = snapshots.get(call.node)
-        left_unseen = (
-            snapshot is not None
-            and entered < snapshot_since(snapshot)
-            and call.linkedid not in entries[call.node]
-        )
-        if left_unseen:
+        since = scene.since(call.node)
+        if since is not None and entered < since and call.linkedid not in entries[call.node]:
             continue  # it left the queue while no collector listened
         shown.add((call.node, call.linkedid))
-        found.append((entered, _caller(call, entered, now)))
-    for node, snapshot in snapshots.items():
-        found += _unseen_entries(session, node, snapshot, shown, now)
+        found.append((entered, _caller(call, entered, scene.now)))
+    for node in scene.snapshots:
+        found += _unseen_entries(scene, node, shown)
     found.sort(key=lambda item: item[0])
     for position, (_, caller) in enumerate(found, start=1):
         caller.position = position
@@ -322,14 +368,11 @@ def _caller(call: Call, entered: datetime, now: datetime) -> LiveCaller:
 
 
 def _unseen_entries(
-    session: Session,
-    node: str,
-    snapshot: QueueSnapshot,
-    shown: set[tuple[str, str]],
-    now: datetime,
+    scene: Scene, node: str, shown: set[tuple[str, str]]
 ) -> list[tuple[datetime, LiveCaller]]:
-    """The snapshot's callers with no call row at all: they joined while no collector
-    listened (a caller whose call row is closed has left since)."""
+    """The node's snapshot's callers with no call row at all: they joined while no
+    collector listened (a caller whose call row is closed has left since)."""
+    session, snapshot, now = scene.session, scene.snapshots[node], scene.now
     entries = [e for e in snapshot.entries if (e.get("Linkedid") or e.get("Uniqueid"))]
     ids = {e.get(k, "") for e in entries for k in ("Linkedid", "Uniqueid")} - {""}
     known = set(

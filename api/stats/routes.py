@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
+from api.core.deps import SettingsDep
 from api.events.hourly import Thresholds, thresholds
 from api.stats import service
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
@@ -72,7 +73,9 @@ def get_agents(
 
 
 @router.get("/live")
-def get_live(session: SessionDep, request: Request, _: Supervisor) -> LiveView:
+def get_live(
+    session: SessionDep, settings: SettingsDep, request: Request, _: Supervisor
+) -> LiveView:
     """Callers waiting now, each agent's state, and today's summary."""
     defaults = thresholds(request)
-    return service.live(session, defaults, defaults)
+    return service.live(session, defaults, defaults, settings.call_end_horizon)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from api.complaints.models import EARLIEST, LATEST
 from api.core.clock import JAKARTA, as_utc
 from api.core.errors import InvalidInput
+from api.core.settings import CALL_END_HORIZON
 from api.events.hourly import Thresholds, in_window
 from api.events.models import AgentEvent, Call
 from api.refused import service as refused
@@ -239,18 +240,17 @@ def agents(session: Session, lo: datetime, hi: datetime) -> list[AgentFigures]:
     return out
 
 
-def live(session: Session, t: Thresholds, defaults: Thresholds) -> LiveView:
+def live(
+    session: Session, t: Thresholds, defaults: Thresholds, horizon: timedelta = CALL_END_HORIZON
+) -> LiveView:
     """Callers waiting now, each agent's state, and today's summary (api/stats/live_view.py:
     each node's QueueStatus snapshot with every change since applied over it)."""
-    now = datetime.now(UTC)
-    snapshots = live_view.snapshots(session)
-    callers = live_view.waiting(session, snapshots, now)
-    states = live_view.agents(session, snapshots, now)
+    scene = live_view.Scene(session, live_view.snapshots(session), datetime.now(UTC), horizon)
     lo, hi = window(None, None)
     return LiveView(
-        at=now,
-        waiting=callers,
-        agents=states,
+        at=scene.now,
+        waiting=live_view.waiting(scene),
+        agents=live_view.agents(scene),
         today=summary(session, lo, hi, None, None, t, defaults),
         refused_complaints=refused.pending_count(session),
         refused=[refused.public(row) for row in refused.listing(session, limit=refused.LIVE_LIST)],
