@@ -31,6 +31,24 @@ from api.reports.schedule import scheduled
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
 
+# Refused before complaints: its /complaints/refused paths would read as /complaints/{ticket}.
+ROUTES = (
+    health,
+    me,
+    events,
+    stats,
+    auth,
+    users,
+    agents,
+    refused,
+    complaints,
+    units,
+    callbacks,
+    report_routes,
+    sms_routes,
+    ivr_node_routes,
+)
+
 
 def create_app(settings: ApiSettings | None = None, *, background: bool = False) -> FastAPI:
     """Create the API for the given settings (from the environment by default).
@@ -67,19 +85,6 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
         default=settings.max_body_bytes,
         routes={("POST", "/events"): settings.events_max_body_bytes},
     )
-    app.include_router(health.router)
-    app.include_router(me.router)
-    app.include_router(events.router)
-    app.include_router(stats.router)
-    app.include_router(auth.router)
-    app.include_router(users.router)
-    app.include_router(agents.router)
-    # Before complaints: its /complaints/refused paths would read as /complaints/{ticket}.
-    app.include_router(refused.router)
-    app.include_router(complaints.router)
-    app.include_router(units.router)
-    app.include_router(callbacks.router)
-    app.include_router(report_routes.router)
-    app.include_router(sms_routes.router)
-    app.include_router(ivr_node_routes.router)
+    for routes in ROUTES:
+        app.include_router(routes.router)
     return app

@@ -11,6 +11,7 @@ from api.callbacks import service
 from api.callbacks.service import ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
 from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
+from api.core.created import created_or_known
 from api.core.db import SessionDep
 from api.core.deps import ControlDep
 from api.core.errors import Conflict, InvalidInput, Unavailable
@@ -37,8 +38,7 @@ def create_callback(
 ) -> CallbackPublic:
     """Store a callback request from the IVR (200 with the stored one if already known)."""
     callback, created = service.create_callback(session, data=body)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    created_or_known(response, created)
     return CallbackPublic.model_validate(callback)
 
 

@@ -33,6 +33,7 @@ from api.complaints.service import ComplaintEdit, StatusChange, change_status, e
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal, Role, require_roles
 from api.core.clock import utc_now
+from api.core.created import created_or_known
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
 from api.core.errors import Forbidden, NotFound
@@ -89,8 +90,7 @@ def create_complaint(
 ) -> ComplaintPublic:
     """Store a complaint taken by the IVR (200 with the stored one if the ticket exists)."""
     complaint, created = service.create_complaint(session, data=body, calendar=calendar)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    created_or_known(response, created)
     return public(complaint, Role.ivr)
 
 

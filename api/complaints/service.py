@@ -53,9 +53,10 @@ def _locked(session: Session, ticket: str) -> Complaint:
     return complaint
 
 
-def _record(
+def record(
     session: Session, complaint: Complaint, principal: Principal, to: ComplaintStatus, note: str
 ) -> None:
+    """Add the complaint's audit row: who moved it from its status to ``to``, and why."""
     assert complaint.id is not None
     session.add(
         ComplaintHistory(
@@ -97,7 +98,7 @@ def change_status(
         ):
             raise InvalidInput(f"duplicate_of {change.duplicate_of} is not another known complaint")
         complaint.duplicate_of = change.duplicate_of
-    _record(session, complaint, principal, change.to, change.note)
+    record(session, complaint, principal, change.to, change.note)
     if change.to is ComplaintStatus.dilaporkan:
         complaint.reported_at = now
     if change.to is ComplaintStatus.ditindaklanjuti:
@@ -125,7 +126,7 @@ def edit_complaint(
         if getattr(complaint, field) != value
     ]
     if notes:
-        _record(session, complaint, principal, complaint.status, "; ".join(notes))
+        record(session, complaint, principal, complaint.status, "; ".join(notes))
         for field, value in changes.items():
             setattr(complaint, field, value)
         complaint.updated_at = utc_now()

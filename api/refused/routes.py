@@ -16,6 +16,7 @@ from api.complaints import models as complaints
 from api.complaints.models import ComplaintPublic, public
 from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
+from api.core.created import created_or_known
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.refused import service as refused
@@ -39,8 +40,7 @@ def hold_refused(
     """Keep a complaint the API refused (the IVR posts it with the API's answer), for a
     supervisor to re-file. 200 with the kept one if this ticket and call are known."""
     row, created = refused.hold(session, body)
-    if not created:
-        response.status_code = status.HTTP_200_OK
+    created_or_known(response, created)
     return refused.public(row)
 
 

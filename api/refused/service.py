@@ -28,9 +28,9 @@ from api.callbacks.service import CallbackCreate, create_callback
 from api.complaints.models import (
     ComplaintCategory,
     ComplaintCreate,
-    ComplaintHistory,
     create_complaint,
 )
+from api.complaints.service import record
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal
 from api.core.clock import WorkCalendar, as_utc, utc_now
@@ -247,23 +247,13 @@ def refile(
         taken_at=row.taken_at or row.received_at,
     )
     complaint, _ = create_complaint(session, data=data, calendar=calendar)
-    assert complaint.id is not None
     note = (
         f"Re-filed from refused complaint {refused_id} (IVR ticket {row.ticket}, refused:"
         f" {row.status_code} {row.reason})"
     )
     if request.note:
         note += f". {request.note}"
-    session.add(
-        ComplaintHistory(
-            complaint_id=complaint.id,
-            actor=principal.name,
-            role=principal.role.value,
-            from_status=ComplaintStatus.diterima,
-            to_status=ComplaintStatus.diterima,
-            note=note,
-        )
-    )
+    record(session, complaint, principal, ComplaintStatus.diterima, note)  # a new one: diterima
     session.commit()
     session.refresh(row)
     return row, ticket

@@ -137,14 +137,14 @@ def build(
 ) -> DailyReportContent:
     """The report of ``day`` as the database stands at ``now``."""
     lo, hi = day_window(day)
-    hours = stats.timeseries(session, lo, hi, "hour", None, None, thresholds)
+    hours = stats.timeseries(session, stats.Scope(lo, hi), "hour")
     new = [complaint_line(c) for c in taken_on(session, lo, hi)]
     return DailyReportContent(
         date=day,
         generated_at=now,
         start=lo,
         end=hi,
-        calls=stats.summary(session, lo, hi, None, None, thresholds, thresholds),
+        calls=stats.summary(session, stats.Scope(lo, hi), thresholds, thresholds),
         calls_per_hour=hours,
         busiest_hours=busiest(hours),
         complaints=counts(new),

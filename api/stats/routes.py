@@ -44,13 +44,12 @@ def get_summary(
         defaults.service_level if service_level is None else service_level,
     )
     lo, hi = service.window(start, end)
-    return service.summary(session, lo, hi, queue, category, t, defaults)
+    return service.summary(session, service.Scope(lo, hi, queue, category), t, defaults)
 
 
 @router.get("/timeseries")
 def get_timeseries(
     session: SessionDep,
-    request: Request,
     _: Supervisor,
     start: From = None,
     end: To = None,
@@ -60,7 +59,7 @@ def get_timeseries(
 ) -> list[Bucket]:
     """The summary's figures per hour or per Asia/Jakarta day (whole hours)."""
     lo, hi = service.window(start, end)
-    return service.timeseries(session, lo, hi, interval, queue, category, thresholds(request))
+    return service.timeseries(session, service.Scope(lo, hi, queue, category), interval)
 
 
 @router.get("/agents")

@@ -7,6 +7,7 @@ thresholds are counted from raw calls with the same SQL, so the figures are exac
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_
@@ -24,6 +25,16 @@ from api.stats import live_view
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
 
 HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The calls a figure counts: queued in [lo, hi), of one queue and category if given."""
+
+    lo: datetime
+    hi: datetime
+    queue: str | None = None
+    category: str | None = None
 
 
 def parse_bound(value: str | None, *, end: bool) -> datetime | None:
@@ -66,16 +77,9 @@ def _ceil_hour(at: datetime) -> datetime:
     return floor if floor == at else floor + HOUR
 
 
-def counters(
-    session: Session,
-    lo: datetime,
-    hi: datetime,
-    queue: str | None,
-    category: str | None,
-    t: Thresholds,
-    defaults: Thresholds,
-) -> dict[str, int]:
+def counters(session: Session, scope: Scope, t: Thresholds, defaults: Thresholds) -> dict[str, int]:
     """KPI counters over [lo, hi): rollups for whole hours, raw calls for the rest."""
+    lo, hi, queue, category = scope.lo, scope.hi, scope.queue, scope.category
     where = agg.filters(queue, category)
     if t != defaults:
         return agg.raw_counters(session, [in_window(lo, hi), *where], t)
@@ -108,37 +112,21 @@ def kpis(c: dict[str, int]) -> dict[str, float | int | None]:
     }
 
 
-def summary(
-    session: Session,
-    lo: datetime,
-    hi: datetime,
-    queue: str | None,
-    category: str | None,
-    t: Thresholds,
-    defaults: Thresholds,
-) -> Summary:
-    c = counters(session, lo, hi, queue, category, t, defaults)
+def summary(session: Session, scope: Scope, t: Thresholds, defaults: Thresholds) -> Summary:
+    c = counters(session, scope, t, defaults)
     return Summary(
-        start=lo,
-        end=hi,
+        start=scope.lo,
+        end=scope.hi,
         short_abandon_seconds=t.short_abandon,
         service_level_seconds=t.service_level,
         **kpis(c),  # type: ignore[arg-type]
     )
 
 
-def timeseries(
-    session: Session,
-    lo: datetime,
-    hi: datetime,
-    interval: str,
-    queue: str | None,
-    category: str | None,
-    t: Thresholds,
-) -> list[Bucket]:
+def timeseries(session: Session, scope: Scope, interval: str) -> list[Bucket]:
     """Per hour or per Asia/Jakarta day, from the rollups (whole hours)."""
-    lo, hi = lo.replace(minute=0, second=0, microsecond=0), _ceil_hour(hi)
-    buckets = agg.rollup_buckets(session, lo, hi, interval, queue, category)
+    lo, hi = scope.lo.replace(minute=0, second=0, microsecond=0), _ceil_hour(scope.hi)
+    buckets = agg.rollup_buckets(session, lo, hi, interval, scope.queue, scope.category)
     return [
         Bucket(start=key, **kpis(c))  # type: ignore[arg-type]
         for key, c in buckets
@@ -251,7 +239,7 @@ def live(
         at=scene.now,
         waiting=live_view.waiting(scene),
         agents=live_view.agents(scene),
-        today=summary(session, lo, hi, None, None, t, defaults),
+        today=summary(session, Scope(lo, hi), t, defaults),
         refused_complaints=refused.pending_count(session),
         refused=[refused.public(row) for row in refused.listing(session, limit=refused.LIVE_LIST)],
     )
