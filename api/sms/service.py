@@ -203,7 +203,7 @@ def _earlier(session: Session, sender: str, digest: str, since: datetime) -> str
 
 def next_api_ticket(session: Session, prefix: str) -> str:
     """The next ticket the API issues under ``prefix`` (SMS complaints, and refused phone
-    complaints re-filed, api/complaints/refused.py); the counter row stays locked until commit."""
+    complaints re-filed, api/refused/service.py); the counter row stays locked until commit."""
     _ensure_counter(session, prefix)
     row = col(SmsTicketCounter.prefix) == prefix
     session.execute(update(SmsTicketCounter).where(row).values(last=SmsTicketCounter.last + 1))
