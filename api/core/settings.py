@@ -55,7 +55,9 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
-    # City holidays (JSON list of dates) skipped by the LAPOR! working-day deadlines.
+    # The city's own days off (JSON list of dates) skipped by the LAPOR! working-day
+    # deadlines, on top of Indonesia's national holidays and cuti bersama, which come from
+    # the holidays package (api/core/clock.py).
     holidays: list[date] = []
     # Where the API finds the IVR's recordings (the folder Asterisk records into).
     recordings_dir: Path = Path("var/recordings")
