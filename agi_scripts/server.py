@@ -110,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
         "lapor-ivr",
         "The IVR server: serve the call center's AGI scripts over FastAGI and deliver the"
         " outbox to the Lapor API. Its settings come from the environment. Status 2: another"
-        " IVR holds this node id; 3: it took the node id later.",
+        " IVR holds this node id; 3: another IVR took it later.",
         env,
     )
     p.add_argument(

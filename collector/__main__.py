@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         problem = settings_problem(exc, "LAPOR_COLLECTOR_")
         raise SystemExit(f"lapor-collector: {problem}") from None
-    missing = settings.missing_secrets()
+    try:
+        missing = settings.missing_secrets()
+    except OSError as exc:  # a secret file that can't be read
+        raise SystemExit(f"lapor-collector: {exc.filename}: {exc.strerror}") from None
     if missing:
         raise SystemExit(f"lapor-collector: refusing to start: {' and '.join(missing)}")
     logging.basicConfig(
