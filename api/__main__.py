@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import gc
 
 import uvicorn
 from fastapi import FastAPI
 
+from api.core.command import run
 from api.core.db import make_engine
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
+from ivr.commandline import service_parser, settings_env
 
 
 def served_app() -> FastAPI:
@@ -25,7 +28,22 @@ def served_app() -> FastAPI:
     return app
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    return service_parser(
+        "lapor-api",
+        "Serve the Lapor call center's HTTP API with uvicorn, after bringing the database"
+        " schema up to date. Takes no arguments: its settings come from the environment.",
+        settings_env(ApiSettings),
+        env_note=" (or a .env file in the current folder)",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser().parse_args(argv)
+    raise SystemExit(run("lapor-api", serve))
+
+
+def serve() -> int:
     settings = ApiSettings()
     upgrade(make_engine(settings.database_url))
     if settings.workers > 1:
@@ -40,7 +58,7 @@ def main() -> None:
             proxy_headers=True,
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
-        return
+        return 0
     uvicorn.run(
         served_app(),
         host=settings.host,
@@ -49,6 +67,7 @@ def main() -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from sqlmodel import Session
 
 from api.core.auth import Role, create_token, revoke_token
+from api.core.command import run
 from api.core.db import make_engine
 from api.core.errors import ApiError
 from api.core.migrate import upgrade
@@ -17,6 +18,7 @@ from api.core.settings import ApiSettings
 from api.people.users import create_user
 from api.queue_log.cli import add_commands as add_queue_log_commands
 from api.reports.cli import add_commands as add_report_commands
+from ivr.commandline import add_version
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: ApiSettings) -> int:
@@ -64,6 +66,7 @@ def cmd_user_create_admin(args: argparse.Namespace, settings: ApiSettings) -> in
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lapor", description=__doc__)
+    add_version(p)
     sub = p.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply all migrations").set_defaults(func=cmd_db_upgrade)
@@ -88,9 +91,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a usage error exits 2, an expected failure (unreachable database,
+    bad URL or settings, missing file) prints one line and returns 1."""
     args = parser().parse_args(argv)
-    result: int = args.func(args, ApiSettings())
-    return result
+
+    def command() -> int:
+        result: int = args.func(args, ApiSettings())
+        return result
+
+    return run("lapor", command)
 
 
 if __name__ == "__main__":

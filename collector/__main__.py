@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import logging
 import signal
 
+from pydantic import ValidationError
+
 from collector._collector import Collector
 from collector._settings import CollectorSettings
+from ivr.commandline import service_parser, settings_env, settings_problem
 
 log = logging.getLogger("lapor.collector")
 
@@ -23,8 +27,31 @@ async def run(settings: CollectorSettings) -> None:
     await collector.run()
 
 
-def main() -> None:
-    settings = CollectorSettings()
+def parser() -> argparse.ArgumentParser:
+    return service_parser(
+        "lapor-collector",
+        "Collect the AMI events of one Asterisk node and deliver them to the Lapor API,"
+        " buffered on disk while the API is away. Takes no arguments: its settings come"
+        " from the environment. The AMI secret and the API token must be set (directly or"
+        " by a *_FILE).",
+        settings_env(CollectorSettings),
+        env_note=" (or a .env file in the current folder)",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser().parse_args(argv)
+    try:
+        settings = CollectorSettings()
+    except ValidationError as exc:
+        problem = settings_problem(exc, "LAPOR_COLLECTOR_")
+        raise SystemExit(f"lapor-collector: {problem}") from None
+    try:
+        missing = settings.missing_secrets()
+    except OSError as exc:  # a secret file that can't be read
+        raise SystemExit(f"lapor-collector: {exc.filename}: {exc.strerror}") from None
+    if missing:
+        raise SystemExit(f"lapor-collector: refusing to start: {' and '.join(missing)}")
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

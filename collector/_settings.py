@@ -51,11 +51,33 @@ class CollectorSettings(BaseSettings):
         refuse_placeholder(_read_if_there(self.api_token_file), "LAPOR_COLLECTOR_API_TOKEN_FILE")
         return self
 
+    def missing_secrets(self) -> list[str]:
+        """What the collector can't start without, said for the operator: an AMI secret
+        and an API token, each set or in a file. A file that does not exist yet is left to
+        its reader (it may be written after start-up); an empty one is missing."""
+        missing = []
+        if not _configured(self.ami_secret, self.ami_secret_file):
+            missing.append(
+                "no AMI secret (set LAPOR_COLLECTOR_AMI_SECRET or LAPOR_COLLECTOR_AMI_SECRET_FILE)"
+            )
+        if not _configured(self.api_token, self.api_token_file):
+            missing.append(
+                "no API token (set LAPOR_COLLECTOR_API_TOKEN or LAPOR_COLLECTOR_API_TOKEN_FILE;"
+                " make one with: lapor token create --role collector --name <node>)"
+            )
+        return missing
+
     def secret(self) -> str:
         return _read(self.ami_secret_file) or self.ami_secret
 
     def token(self) -> str:
         return _read(self.api_token_file) or self.api_token
+
+
+def _configured(value: str, path: Path | None) -> bool:
+    if path is not None:
+        return not path.is_file() or bool(_read(path))
+    return bool(value.strip())
 
 
 def _read(path: Path | None) -> str:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from ivr.access import PeerAccess
 from ivr.fastagi import FastAGILimits
@@ -25,6 +26,7 @@ ENV_FILE_NAME = "lapor-ivr.env"
 # Loopback by default: never expose FastAGI beyond the Asterisk nodes that use it.
 DEFAULT_AGI_HOST = "127.0.0.1"
 DEFAULT_AGI_PORT = 4573
+LOG_LEVEL_ENV = "LAPOR_LOG_LEVEL"
 
 
 class SettingsError(ValueError):
@@ -123,6 +125,18 @@ class FastAGISettings:
     ``LAPOR_IVR_MAX_SESSIONS``, ``LAPOR_IVR_HEADER_TIMEOUT``, ``LAPOR_IVR_REPLY_TIMEOUT``:
     see ``ivr.fastagi.FastAGILimits``.
     """
+
+    # Every variable from_env reads, with its default (``lapor-ivr --help`` lists them).
+    ENV: ClassVar[dict[str, object]] = {
+        "LAPOR_AGI_HOST": DEFAULT_AGI_HOST,
+        "LAPOR_AGI_PORT": DEFAULT_AGI_PORT,
+        "LAPOR_AGI_SECRET": "",
+        "LAPOR_AGI_SECRET_FILE": None,
+        "LAPOR_IVR_ALLOWED_PEERS": "(loopback; for a non-loopback host also private nets)",
+        "LAPOR_IVR_MAX_SESSIONS": FastAGILimits().max_sessions,
+        "LAPOR_IVR_HEADER_TIMEOUT": FastAGILimits().header_timeout,
+        "LAPOR_IVR_REPLY_TIMEOUT": FastAGILimits().reply_timeout,
+    }
 
     host: str = DEFAULT_AGI_HOST
     port: int = DEFAULT_AGI_PORT

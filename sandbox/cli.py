@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ivr.commandline import add_version
 from sandbox.config import state_dir_for
 from sandbox.harness import Sandbox, reset_state
 from sandbox.instance import InstanceError
@@ -120,6 +121,7 @@ async def cmd_sms(sandbox: Sandbox, args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__)
+    add_version(p)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the call center and the carrier")
     up.add_argument("--no-agents", action="store_true", help="don't log agents into the queue")

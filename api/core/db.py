@@ -7,15 +7,41 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import URL, Connection, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session, create_engine
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL is not one SQLAlchemy can open (said in one line)."""
+
+
+def parse_database_url(text: str) -> URL:
+    """``text`` as a SQLAlchemy URL, or DatabaseUrlError saying what to write instead."""
+    scheme = text.partition("://")[0]
+    if scheme.split("+")[0] == "postgres":
+        raise DatabaseUrlError(
+            f"{scheme}:// is not a URL SQLAlchemy knows: write postgresql:// or "
+            "postgresql+psycopg:// (the rest of the URL stays the same)"
+        )
+    try:
+        return make_url(text)
+    except ArgumentError:
+        raise DatabaseUrlError(
+            "not a database URL: expected e.g. sqlite:////var/lib/lapor/lapor.db or "
+            "postgresql+psycopg://user:password@host:5432/lapor"
+        ) from None
 
 
 def make_engine(database_url: str) -> Engine:
     """Create an engine; for a file-backed SQLite URL, create the file's folder first."""
-    url = make_url(database_url)
+    url = parse_database_url(database_url)
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise DatabaseUrlError(f"no database driver for {url.drivername}://") from None
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Literal
@@ -21,6 +23,33 @@ from ivr.placeholders import refuse_placeholder
 CALL_END_HORIZON_HOURS = 12
 CALL_END_HORIZON = timedelta(hours=CALL_END_HORIZON_HOURS)
 
+# The folder that holds the ``api`` package: a checkout's root when running from source.
+CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_data_dir(code_root: Path = CODE_ROOT, env: Mapping[str, str] = os.environ) -> Path:
+    """Where the SQLite database lives when ``LAPOR_API_DATABASE_URL`` is unset.
+
+    Never relative to the current directory: every process (``lapor-api``, each ``lapor``
+    command, from any folder) must open the same file, or a command run elsewhere makes a
+    second, empty database. From a checkout (the code next to its ``pyproject.toml``,
+    an editable install) it is the checkout's ``var/``, where ``make run`` keeps its state,
+    so ``lapor token create`` reaches make run's database. Installed as a package (the
+    Docker image, a pip install) there is no checkout: then the running user's XDG data
+    folder (``$XDG_DATA_HOME/lapor``, else ``~/.local/share/lapor``), which that user can
+    create without root, unlike ``/var/lib/lapor``; the services and the ``lapor``
+    commands run as the same service user. A real deployment sets
+    ``LAPOR_API_DATABASE_URL`` (PostgreSQL) and never uses this.
+    """
+    if (code_root / "pyproject.toml").is_file():
+        return code_root / "var"
+    xdg = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "lapor"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'lapor.db'}"
+
 
 class ApiSettings(BaseSettings):
     """Built by ``ApiSettings()`` at start-up, never at import time."""
@@ -30,7 +59,8 @@ class ApiSettings(BaseSettings):
         env_prefix="LAPOR_API_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    database_url: str = "sqlite:///var/lapor.db"
+    # SQLite in default_data_dir() unless set: the same file from any current directory.
+    database_url: str = Field(default_factory=default_database_url)
     # Loopback by default; a deployment binds a private address behind its proxy.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -67,7 +97,9 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
-    # City holidays (JSON list of dates) skipped by the LAPOR! working-day deadlines.
+    # The city's own days off (JSON list of dates) skipped by the LAPOR! working-day
+    # deadlines, on top of Indonesia's national holidays and cuti bersama, which come from
+    # the holidays package (api/core/clock.py).
     holidays: list[date] = []
     # Where the API finds the IVR's recordings (the folder Asterisk records into).
     recordings_dir: Path = Path("var/recordings")

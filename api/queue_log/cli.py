@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,15 @@ from api.queue_log import Progress, import_file
 
 
 def cmd_import(args: argparse.Namespace, settings: ApiSettings) -> int:
+    path = Path(args.file)
+    # Before the database is touched: a typo must not migrate (or create) one.
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
     engine = make_engine(settings.database_url)
     upgrade(engine)
     since = None
     if getattr(args, "hours", None) is not None:
         since = int(time.time() - 3600 * args.hours)
-    path = Path(args.file)
     started = time.monotonic()
     summary = import_file(
         engine,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from typing import Literal
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -24,7 +26,18 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def calls_per_hour(report: DailyReportContent) -> bytes:
+def _counts_from_zero(axes: Axes, axis: Literal["x", "y"]) -> None:
+    """Counts start at 0 and the axis reaches at least 1: a day without calls or
+    complaints draws 0..1, not matplotlib's -0.055..0.055 around nothing."""
+    high = (axes.get_ylim() if axis == "y" else axes.get_xlim())[1]
+    limits = (0.0, max(float(high), 1.0))
+    if axis == "y":
+        axes.set_ylim(limits)
+    else:
+        axes.set_xlim(limits)
+
+
+def calls_per_hour_figure(report: DailyReportContent) -> Figure:
     """Calls offered and answered in each of the day's 24 hours (WIB)."""
     offered, answered = [0] * 24, [0] * 24
     for bucket in report.calls_per_hour:
@@ -40,11 +53,12 @@ def calls_per_hour(report: DailyReportContent) -> bytes:
     axes.set_ylabel(labels.text("charts", "count_axis"))
     axes.set_xticks(hours, [f"{h:02d}" for h in hours], fontsize=8)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    _counts_from_zero(axes, "y")
     axes.legend(loc="upper left", fontsize=8)
-    return _png(figure)
+    return figure
 
 
-def complaints_by_category(report: DailyReportContent) -> bytes:
+def complaints_by_category_figure(report: DailyReportContent) -> Figure:
     """The day's new complaints per category."""
     categories = list(ComplaintCategory)
     values = [report.complaints.by_category.get(c, 0) for c in categories]
@@ -55,11 +69,20 @@ def complaints_by_category(report: DailyReportContent) -> bytes:
     axes.set_title(labels.text("charts", "by_category"))
     axes.set_xlabel(labels.text("charts", "count_axis"))
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _counts_from_zero(axes, "x")
     for y, value in enumerate(values[::-1]):
         axes.annotate(
             str(value), (value, y), xytext=(3, 0), textcoords="offset points", va="center"
         )
-    return _png(figure)
+    return figure
+
+
+def calls_per_hour(report: DailyReportContent) -> bytes:
+    return _png(calls_per_hour_figure(report))
+
+
+def complaints_by_category(report: DailyReportContent) -> bytes:
+    return _png(complaints_by_category_figure(report))
 
 
 def all_charts(report: DailyReportContent) -> dict[str, bytes]:

@@ -163,11 +163,29 @@ def _tool(name: str) -> str:
     return path
 
 
+def pdf_text_with_headline(api: ApiHarness, content: DailyReportContent, path: Path) -> str:
+    """The day's PDF as served, through pdftotext (whitespace folded), after checking that
+    it carries the title and every headline figure."""
+    pdftotext = _tool("pdftotext")
+    pdf = api.client.get(f"/reports/daily/{D}.pdf", headers=api.headers(Role.leadership))
+    assert pdf.headers["content-type"] == "application/pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(
+        [pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    assert labels.text("report", "title") in flat
+    for label, value in labels.headline(content):
+        assert re.search(rf"{re.escape(label)}\s+{re.escape(value)}", flat), (label, value)
+    return flat
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_pdf_html_csv_and_charts_render(
     api: ApiHarness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    pdftotext, pdfimages = _tool("pdftotext"), _tool("pdfimages")
+    _tool("pdftotext")
+    pdfimages = _tool("pdfimages")
     if chromium.executable() is None:
         unavailable("chromium is not installed (Debian: chromium)")
     seeded(api)
@@ -175,17 +193,7 @@ def test_pdf_html_csv_and_charts_render(
     content = DailyReportContent.model_validate(get(api, f"/reports/daily/{D}.json"))
     headers = api.headers(Role.leadership)
 
-    pdf = api.client.get(f"/reports/daily/{D}.pdf", headers=headers)
-    assert pdf.headers["content-type"] == "application/pdf"
-    (tmp_path / "report.pdf").write_bytes(pdf.content)
-    text = subprocess.run(
-        [pdftotext, "-layout", str(tmp_path / "report.pdf"), "-"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    flat = " ".join(text.split())
-    assert labels.text("report", "title") in flat
-    for label, value in labels.headline(content):
-        assert re.search(rf"{re.escape(label)}\s+{re.escape(value)}", flat), (label, value)
+    flat = pdf_text_with_headline(api, content, tmp_path / "report.pdf")
     assert labels.number(content.calls.offered) in flat
     for ticket in [c.ticket for c in content.new_complaints + content.forwarded]:
         assert ticket in flat
@@ -222,3 +230,33 @@ def test_pdf_html_csv_and_charts_render(
     assert sms[-1] == "'" + FORMULA  # a spreadsheet won't run citizen text as a formula
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [f"laporan-harian-{D}.{ext}" for ext in ("csv", "html", "json", "pdf")]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_day_without_calls_draws_sane_axes_and_renders(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _tool("pdftotext")
+    assert lapor(api, monkeypatch, "--date", D) == 0  # nothing seeded: an empty day
+    content = DailyReportContent.model_validate(get(api, f"/reports/daily/{D}.json"))
+    assert content.calls.offered == 0
+    assert content.complaints.total == 0
+    hours_figure = charts.calls_per_hour_figure(content)
+    categories_figure = charts.complaints_by_category_figure(content)
+    hours_png, categories_png = io.BytesIO(), io.BytesIO()
+    hours_figure.savefig(hours_png, format="png")  # drawn, so the tick labels are set
+    categories_figure.savefig(categories_png, format="png")
+    hours, categories = hours_figure.axes[0], categories_figure.axes[0]
+    for limits, ticks, tick_labels in (
+        (hours.get_ylim(), hours.get_yticks(), hours.get_yticklabels()),
+        (categories.get_xlim(), categories.get_xticks(), categories.get_xticklabels()),
+    ):
+        assert tuple(limits) == (0.0, 1.0)  # counts from 0, to something positive
+        shown = [(t, label.get_text()) for t, label in zip(ticks, tick_labels, strict=True)]
+        inside = [(t, text) for t, text in shown if limits[0] <= t <= limits[1]]
+        assert inside == [(0.0, "0"), (1.0, "1")]  # whole numbers, no negative counts
+    for png in charts.all_charts(content).values():
+        assert png.startswith(charts.PNG_MAGIC)
+
+    flat = pdf_text_with_headline(api, content, tmp_path / "empty.pdf")
+    assert labels.number(0) in flat

@@ -77,7 +77,7 @@ async def start_ivr(tmp_path: Path) -> AsyncIterator[StartIvr]:
         )
         with log.open("wb") as log_file:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "agi_scripts", env=env, stderr=log_file
+                sys.executable, "-m", "agi_scripts.server", env=env, stderr=log_file
             )
         ivr = IvrProcess(process, 0, log, spool)
         started.append(ivr)

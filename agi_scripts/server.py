@@ -1,4 +1,5 @@
-"""``lapor-ivr``: run the FastAGI server (and the outbox delivery) until SIGINT/SIGTERM.
+"""``lapor-ivr``, the IVR server's command: run the FastAGI server (and the outbox
+delivery) until SIGINT/SIGTERM, serving the handlers of this package's route table.
 
 Before serving, it claims its node id with the API (ivr/node_lease.py) and raises its
 ticket counter to the API's highest ticket of the node; it refuses to start (status 2)
@@ -12,18 +13,20 @@ cron on a node that runs classic AGI only.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
-import sys
 
 from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
 from ivr import FastAGIServer, configure_logging
+from ivr.commandline import service_parser
 from ivr.lapor_api import ApiRejected, ApiUnavailable
 from ivr.node_lease import NodeIdInUse, NodeLease
-from ivr.settings import FastAGISettings, IvrSettings, SettingsError
+from ivr.settings import LOG_LEVEL_ENV, FastAGISettings, IvrSettings, SettingsError
 
 logger = logging.getLogger("agi_scripts")
 
@@ -98,11 +101,34 @@ async def flush(settings: IvrSettings) -> int:
     return 1 if left else 0
 
 
-def main() -> None:
-    configure_logging(os.environ.get("LAPOR_LOG_LEVEL", "INFO"))
+def parser() -> argparse.ArgumentParser:
+    env: list[tuple[str, object]] = [
+        (f"LAPOR_IVR_{f.name.upper()}", f.default) for f in dataclasses.fields(IvrSettings)
+    ]
+    env += [*FastAGISettings.ENV.items(), (LOG_LEVEL_ENV, "INFO")]
+    p = service_parser(
+        "lapor-ivr",
+        "The IVR server: serve the call center's AGI scripts over FastAGI and deliver the"
+        " outbox to the Lapor API. Its settings come from the environment. Status 2: another"
+        " IVR holds this node id; 3: another IVR took it later.",
+        env,
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["flush"],
+        help="flush: raise the ticket counter to the API's, deliver the outbox once and exit"
+        " (status 1 if some records are still pending), e.g. from cron on a classic-AGI node",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))
     try:
         settings = IvrSettings.from_env()
-        if sys.argv[1:] == ["flush"]:
+        if args.action == "flush":
             raise SystemExit(asyncio.run(flush(settings)))
         server_settings = FastAGISettings.from_env()
     except SettingsError as exc:
