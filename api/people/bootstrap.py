@@ -39,6 +39,7 @@ from api.core.errors import ApiError
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.people.users import User, create_user
+from ivr.placeholders import refuse_placeholder
 
 # (file stem, role) of every service token the deployment needs.
 SERVICE_TOKENS: tuple[tuple[str, Role], ...] = (
@@ -67,16 +68,22 @@ def token_file(tokens_dir: Path, stem: str) -> Path:
 
 
 def admin_password(env: Mapping[str, str]) -> str | None:
-    """``LAPOR_ADMIN_PASSWORD``, else the content of ``LAPOR_ADMIN_PASSWORD_FILE``."""
-    if env.get("LAPOR_ADMIN_PASSWORD"):
-        return env["LAPOR_ADMIN_PASSWORD"]
+    """``LAPOR_ADMIN_PASSWORD``, else the content of ``LAPOR_ADMIN_PASSWORD_FILE``; never
+    ``.env.example``'s placeholder."""
+    variable = "LAPOR_ADMIN_PASSWORD"
+    password = env.get(variable) or None
     path = env.get("LAPOR_ADMIN_PASSWORD_FILE", "")
-    if not path:
-        return None
+    if password is None and path:
+        variable += "_FILE"
+        try:
+            password = Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise BootstrapError(f"cannot read {variable} {path}: {exc.strerror}") from exc
     try:
-        return Path(path).read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        raise BootstrapError(f"cannot read LAPOR_ADMIN_PASSWORD_FILE {path}: {exc}") from exc
+        refuse_placeholder(password or "", variable)
+    except ValueError as exc:
+        raise BootstrapError(str(exc)) from None
+    return password
 
 
 def bootstrap(
@@ -162,11 +169,9 @@ def write_secret(path: Path, secret: str) -> None:
 def cmd_bootstrap(args: argparse.Namespace, settings: ApiSettings) -> int:
     engine = make_engine(settings.database_url)
     try:
+        password = admin_password(os.environ)
         result = bootstrap(
-            engine,
-            Path(args.tokens_dir),
-            admin_username=args.admin_username,
-            password=admin_password(os.environ),
+            engine, Path(args.tokens_dir), admin_username=args.admin_username, password=password
         )
     except (BootstrapError, OSError) as exc:
         print(f"lapor bootstrap: {exc}", file=sys.stderr)
