@@ -15,6 +15,7 @@ from api.core.db import make_engine
 from api.core.errors import ApiError
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
+from api.people.bootstrap import add_command as add_bootstrap_command
 from api.people.users import create_user
 from api.queue_log.cli import add_commands as add_queue_log_commands
 from api.reports.cli import add_commands as add_report_commands
@@ -85,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     admin.add_argument("--username", required=True)
     admin.add_argument("--full-name", default="Administrator")
     admin.set_defaults(func=cmd_user_create_admin)
+    add_bootstrap_command(sub)
     add_queue_log_commands(sub)
     add_report_commands(sub)
     return p

@@ -8,6 +8,9 @@ whose environment we do not control, so it also reads ``KEY=VALUE`` lines from
 ``$LAPOR_IVR_ENV_FILE`` or else ``$AST_CONFIG_DIR/lapor-ivr.env`` (Asterisk sets
 ``AST_CONFIG_DIR`` for every AGI child). The env file holds the API token: keep it
 mode 0640, owned by the asterisk user, and out of version control.
+
+The API token is ``LAPOR_IVR_API_TOKEN``, or the content of the file named by
+``LAPOR_IVR_API_TOKEN_FILE`` (``lapor bootstrap`` writes it).
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ class IvrSettings:
         try:
             return cls(
                 api_url=get("API_URL", defaults.api_url).rstrip("/"),
-                api_token=get("API_TOKEN", ""),
+                api_token=get("API_TOKEN", "")
+                or _read_secret_file(env, "LAPOR_IVR_API_TOKEN_FILE"),
                 spool_dir=Path(get("SPOOL_DIR", defaults.spool_dir)),
                 node_id=int(get("NODE_ID", defaults.node_id)),
                 record_max_seconds=int(get("RECORD_MAX_SECONDS", defaults.record_max_seconds)),
@@ -179,12 +183,20 @@ def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number of seconds, not {env.get(name)!r}") from None
 
 
+def _read_secret_file(env: Mapping[str, str], name: str) -> str:
+    """The content of the file the variable ``name`` names ("" if it names none)."""
+    path = env.get(name, "")
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
+
+
 def _agi_secret(env: Mapping[str, str]) -> str:
     """``LAPOR_AGI_SECRET``, or the content of the file ``LAPOR_AGI_SECRET_FILE`` names."""
-    path = env.get("LAPOR_AGI_SECRET_FILE", "")
-    secret = env.get("LAPOR_AGI_SECRET") or (
-        Path(path).read_text(encoding="utf-8").strip() if path else ""
-    )
+    secret = env.get("LAPOR_AGI_SECRET") or _read_secret_file(env, "LAPOR_AGI_SECRET_FILE")
     try:
         refuse_placeholder(secret, "LAPOR_AGI_SECRET")
     except ValueError as exc:

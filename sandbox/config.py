@@ -37,6 +37,9 @@ class SandboxConfig:
     carrier_rtp_start: int = 11000
     carrier_rtp_end: int = 11999
     agi_host: str = "127.0.0.1"
+    # The carrier's SIP address: another loopback address (e.g. 127.0.0.2) makes it a
+    # network of its own, outside a LOCAL_NETS of 127.0.0.1/32 (the NAT test).
+    carrier_host: str = "127.0.0.1"
     agi_port: int = 4573
     agents: tuple[str, ...] = ("1001", "1002")
     ready_timeout: float = 60.0

@@ -9,7 +9,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,11 +80,17 @@ class Sandbox:
     """
 
     def __init__(
-        self, config: SandboxConfig | None = None, build: bool = True, state_dir: Path | None = None
+        self,
+        config: SandboxConfig | None = None,
+        build: bool = True,
+        state_dir: Path | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config or SandboxConfig.from_env()
         self.runtime: Runtime = ensure_runtime(self.config.cache_dir, build=build)
         self.state_dir = state_dir
+        # Extra ``LAPOR_*`` template values for the call center (e.g. the NAT settings).
+        self.overrides = dict(overrides or {})
         folder = "lapor" if self.config.slot == 0 else f"lapor-slot{self.config.slot}"
         base = "/srv" if self.runtime.chroot else str(self.config.cache_dir / "run")
         self.root = f"{base}/{folder}"
@@ -205,6 +211,7 @@ class Sandbox:
         return {
             "LAPOR_SIP_BIND": "127.0.0.1",
             "LAPOR_SIP_PORT": str(c.sip_port),
+            "LAPOR_CARRIER_HOST": c.carrier_host,
             "LAPOR_CARRIER_SIP_PORT": str(c.carrier_sip_port),
             "LAPOR_CARRIER_PHONES_PORT": str(c.carrier_phones_port),
             "LAPOR_CARRIER_AMI_PORT": str(c.carrier_ami_port),
@@ -220,9 +227,9 @@ class Sandbox:
             **self.callcenter.dir_values(),
             "LAPOR_RTP_START": str(c.rtp_start),
             "LAPOR_RTP_END": str(c.rtp_end),
-            "LAPOR_TRUNK_HOST": "127.0.0.1",
+            "LAPOR_TRUNK_HOST": c.carrier_host,
             "LAPOR_TRUNK_PORT": str(c.carrier_sip_port),
-            "LAPOR_TRUNK_MATCH": f"127.0.0.1:{c.carrier_sip_port}",
+            "LAPOR_TRUNK_MATCH": f"{c.carrier_host}:{c.carrier_sip_port}",
             "LAPOR_AMI_BIND": "127.0.0.1",
             "LAPOR_AMI_PORT": str(c.ami_port),
             "LAPOR_AMI_COLLECTOR_USER": COLLECTOR_USER,
@@ -234,6 +241,7 @@ class Sandbox:
             "LAPOR_AGI_SECRET": self.secrets.agi,
             "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
             "LAPOR_RECORDING_DIR": self.recording_path,
+            **self.overrides,
         }
         render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values)
         carrier_values = {

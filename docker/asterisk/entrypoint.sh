@@ -19,10 +19,19 @@ cp -p "$staging"/*.conf "$ETC"/
 rm -rf "$staging"
 trap - EXIT
 
+# Classic IVR mode: the per-call AGI scripts read their settings from
+# $AST_CONFIG_DIR/lapor-ivr.env (ivr/settings.py), which the wipe above removed. Write it
+# again from this container's LAPOR_IVR_* variables (compose gives the ivr service's
+# spool, node id, API and token file), readable by the asterisk user only.
+env | grep '^LAPOR_IVR_' >"$ETC/lapor-ivr.env" || true
+chmod 0640 "$ETC/lapor-ivr.env"
+
 chown -R asterisk:asterisk "$ETC"
 chmod 0750 "$ETC"
-# Volumes may be created root-owned; Asterisk writes recordings, queue_log and its logs.
-for dir in /var/spool/asterisk/lapor /var/log/asterisk /var/run/asterisk /var/lib/asterisk; do
+# Volumes may be created root-owned; Asterisk writes recordings, queue_log, its logs and
+# astdb, and the classic AGI scripts the IVR's spool.
+spool=${LAPOR_IVR_SPOOL_DIR:-/var/spool/lapor-ivr}
+for dir in /var/spool/asterisk/lapor /var/log/asterisk /var/run/asterisk /var/lib/asterisk "$spool"; do
     mkdir -p "$dir"
     chown asterisk:asterisk "$dir"
 done

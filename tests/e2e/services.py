@@ -18,6 +18,8 @@ from sqlmodel import Session
 from api.core.auth import Role, create_token
 from api.core.db import make_engine
 from api.core.migrate import upgrade
+from sandbox.config import SandboxConfig
+from sandbox.harness import Sandbox
 from tests.conftest import temporary_postgres_database
 
 BIN = Path(sys.executable).parent
@@ -46,6 +48,20 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+MAX_SLOT = 26  # RTP ranges end at 10999 + 2000·26
+
+
+def free_slot() -> int:
+    """The configured sandbox slot, unless the e2e session's own sandbox is up in it."""
+    first = int(os.environ.get("LAPOR_SANDBOX_SLOT") or 0)
+    candidates: list[int] = [first, *range(first + 1, MAX_SLOT + 1), *range(first)]
+    for candidate in candidates:
+        config = SandboxConfig.from_env(candidate)
+        if not any(Sandbox(config, build=False).status().values()):
+            return candidate
+    raise RuntimeError("every sandbox slot is in use")
 
 
 class ApiProcess:

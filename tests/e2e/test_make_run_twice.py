@@ -32,25 +32,13 @@ from ivr.prompt_synthesis import synthesize
 from sandbox.config import REPO_ROOT, SandboxConfig
 from sandbox.harness import Sandbox
 from tests.e2e.ivr_node import LINE, SPEECH, user_event, wait_until
-from tests.e2e.services import free_port
+from tests.e2e.services import free_port, free_slot
 
 pytestmark = pytest.mark.e2e
 
 OFFICERS = {"petugas-1001", "petugas-1002"}
 START_TIMEOUT = 180.0
 CALL_TIMEOUT = 120.0
-MAX_SLOT = 26  # RTP ranges end at 10999 + 2000·26
-
-
-def free_slot() -> int:
-    """The configured sandbox slot, unless the e2e session's own sandbox is up in it."""
-    first = int(os.environ.get("LAPOR_SANDBOX_SLOT") or 0)
-    candidates: list[int] = [first, *range(first + 1, MAX_SLOT + 1), *range(first)]
-    for candidate in candidates:
-        config = SandboxConfig.from_env(candidate)
-        if not any(Sandbox(config, build=False).status().values()):
-            return candidate
-    raise RuntimeError("every sandbox slot is in use")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from api.people.bootstrap import SERVICE_TOKENS
 from asterisk_conf.render import PLACEHOLDER, RenderError, read_env_file, render_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,12 +260,126 @@ def test_service_is_built_here_or_an_allowed_official_image(name: str) -> None:
         assert tag != "latest", f"{name}: pin the image tag"
 
 
+def long_running() -> dict[str, dict[str, Any]]:
+    """Every service but the one-shot init services (``restart: "no"``)."""
+    return {n: s for n, s in services().items() if s.get("restart") != "no"}
+
+
 def test_every_service_has_a_healthcheck_and_restarts() -> None:
-    for name, service in services().items():
+    assert set(services()) - set(long_running()) == {"bootstrap"}
+    for name, service in long_running().items():
         check = service.get("healthcheck") or {}
         assert check.get("test"), f"{name}: no healthcheck"
         assert not check.get("disable"), f"{name}: healthcheck disabled"
         assert service.get("restart") == "unless-stopped", f"{name}: restart policy"
+
+
+def test_an_unhealthy_service_is_ended_so_that_it_restarts() -> None:
+    """Docker never restarts an unhealthy container: each check runs through
+    docker/healthcheck.sh, which ends the service after ``retries`` failures, under
+    Docker's init (a PID 1 without handlers ignores the signals)."""
+    for name, service in long_running().items():
+        check = service["healthcheck"]
+        test = check["test"]
+        assert test[:2] == ["CMD", "lapor-healthcheck"], f"{name}: {test}"
+        assert int(test[2]) == check["retries"], f"{name}: the wrapper's count is not retries"
+        assert int(test[3]) >= int(str(check["start_period"]).rstrip("s")), name
+        assert service.get("init") is True, f"{name}: needs init: true"
+    for name, (_, dockerfile) in built_services().items():
+        installed = {c.dest: c.sources for c in copies(dockerfile) if c.from_stage is None}
+        assert installed.get("/usr/local/bin/lapor-healthcheck") == ["docker/healthcheck.sh"], name
+    postgres = volume_mounts(services()["postgres"])
+    assert postgres["/usr/local/bin/lapor-healthcheck"] == "./docker/healthcheck.sh"
+
+
+def test_every_service_bounds_its_logs() -> None:
+    for name, service in services().items():
+        logging = service.get("logging") or {}
+        assert logging.get("driver") == "json-file", name
+        options = logging.get("options") or {}
+        assert re.fullmatch(r"\d+[km]", str(options.get("max-size", ""))), name
+        assert int(options.get("max-file", 0)) >= 1, name
+
+
+def test_compose_says_it_needs_compose_v2() -> None:
+    assert load_compose().get("name") == "lapor"
+    head = COMPOSE_FILE.read_text(encoding="utf-8").split("\nname:")[0]
+    assert "Compose v2" in head
+
+
+# ---- One-pass start: lapor bootstrap ----
+
+
+def test_bootstrap_runs_once_after_postgres_and_before_its_token_readers() -> None:
+    bootstrap = services()["bootstrap"]
+    assert bootstrap["command"] == ["lapor", "bootstrap"]
+    assert bootstrap["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("api", "ivr", "collector", "asterisk"):
+        depends = services()[name]["depends_on"]
+        assert depends["bootstrap"]["condition"] == "service_completed_successfully", name
+
+
+def test_services_read_the_token_files_bootstrap_writes() -> None:
+    bootstrap = services()["bootstrap"]
+    tokens_dir = environment(bootstrap)["LAPOR_TOKENS_DIR"]
+    assert volume_mounts(bootstrap)[tokens_dir] == "tokens"
+    readers = {
+        "ivr": ("ivr", "LAPOR_IVR_API_TOKEN_FILE"),
+        "collector": ("collector", "LAPOR_COLLECTOR_API_TOKEN_FILE"),
+        "gateway": ("asterisk", "LAPOR_SMS_API_TOKEN_FILE"),
+    }
+    assert set(readers) == {stem for stem, _ in SERVICE_TOKENS}
+    for stem, (name, variable) in readers.items():
+        service = services()[name]
+        assert environment(service)[variable] == f"{tokens_dir}/{stem}.token", name
+        mounts = [str(v) for v in service["volumes"]]
+        assert f"tokens:{tokens_dir}:ro" in mounts, name
+        # No token of the old two-pass start-up left to fill in by hand.
+        assert variable.removesuffix("_FILE") not in environment(service), name
+    text = COMPOSE_FILE.read_text(encoding="utf-8") + ENV_EXAMPLE.read_text(encoding="utf-8")
+    for old in ("IVR_API_TOKEN", "COLLECTOR_API_TOKEN", "SMS_API_TOKEN"):
+        assert not re.search(rf"LAPOR_{old}[:=]", text), old
+
+
+# ---- State that outlives a container ----
+
+
+def test_astdb_is_a_named_volume() -> None:
+    """The queue's dynamic members (officers logged in) are in astdb."""
+    declared = load_compose().get("volumes") or {}
+    mounts = volume_mounts(services()["asterisk"])
+    assert mounts[asterisk_defaults()["AST_DB_DIR"]] == "asterisk-db"
+    assert "asterisk-db" in declared
+
+
+def test_the_api_reads_queue_log() -> None:
+    log_dir = asterisk_defaults()["AST_LOG_DIR"]
+    asterisk_logs = volume_mounts(services()["asterisk"])[log_dir]
+    assert f"{asterisk_logs}:{log_dir}:ro" in [str(v) for v in services()["api"]["volumes"]]
+
+
+def test_classic_agi_shares_the_ivr_services_spool_node_and_token() -> None:
+    ivr = services()["ivr"]
+    asterisk = services()["asterisk"]
+    ivr_env, asterisk_env = environment(ivr), environment(asterisk)
+    for key in ("LAPOR_IVR_SPOOL_DIR", "LAPOR_IVR_NODE_ID", "LAPOR_IVR_API_URL"):
+        assert asterisk_env[key] == ivr_env[key], key
+    spool = ivr_env["LAPOR_IVR_SPOOL_DIR"]
+    assert volume_mounts(asterisk)[spool] == volume_mounts(ivr)[spool] == "ivr-spool"
+    assert asterisk_env["LAPOR_IVR_API_TOKEN_FILE"] == ivr_env["LAPOR_IVR_API_TOKEN_FILE"]
+    # The entrypoint wipes /etc/asterisk, then writes the env file classic scripts read.
+    _, dockerfile = built_services()["asterisk"]
+    script = (REPO / "docker/asterisk/entrypoint.sh").read_text(encoding="utf-8")
+    wipe = script.index('find "$ETC" -mindepth 1 -delete')
+    assert script.index('>"$ETC/lapor-ivr.env"') > wipe
+    # One uid for both images' users, so both may write the counter and read the token.
+    runs = " ".join(i.args for i in dockerfile_instructions(dockerfile) if i.keyword == "RUN")
+    assert "usermod -u 10001" in runs
+    _, python_dockerfile = built_services()["api"]
+    python_runs = " ".join(
+        i.args for i in dockerfile_instructions(python_dockerfile) if i.keyword == "RUN"
+    )
+    assert "--uid 10001" in python_runs
 
 
 def test_api_waits_for_a_healthy_database() -> None:
@@ -357,6 +472,8 @@ def test_asterisk_env_names_real_placeholders() -> None:
         name = placeholder_of(key)
         if name is None or name == "AGENTS_FILE":
             continue
+        if name.startswith("IVR_") and name not in placeholders:
+            continue  # the classic AGI scripts' settings (checked above)
         assert name in placeholders, f"{key} sets {{{{{name}}}}}, used by no asterisk_conf file"
 
 
@@ -380,20 +497,37 @@ def interpolate(value: str, variables: dict[str, str]) -> str:
     return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}", substitute, value)
 
 
-def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) -> None:
-    """What the entrypoint does at start-up, with .env.example's values (its change-me
-    placeholders replaced, as its comments ask) and one agent."""
-    agents = tmp_path / "agents.txt"
-    agents.write_text("petugas01:agent-secret-0123456789\n", encoding="utf-8")
+def example_variables(**overrides: str) -> dict[str, str]:
+    """.env.example's values, its change-me placeholders replaced as its comments ask."""
     variables = {
         key: secrets.token_hex(24) if "change-me" in value else value
         for key, value in read_env_file(ENV_EXAMPLE).items()
     }
+    return variables | overrides
+
+
+def asterisk_env(variables: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The asterisk container's environment from ``variables``, its files (one agent, the
+    tokens bootstrap writes) made in ``tmp_path``."""
     env = {
         key: interpolate(value, variables)
         for key, value in environment(services()["asterisk"]).items()
     }
+    agents = tmp_path / "agents.txt"
+    agents.write_text("petugas01:agent-secret-0123456789\n", encoding="utf-8")
     env["LAPOR_AGENTS_FILE"] = str(agents)
+    for key, value in env.items():
+        if key.endswith("_TOKEN_FILE"):
+            token = tmp_path / Path(value).name
+            token.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+            env[key] = str(token)
+    return env
+
+
+def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) -> None:
+    """What the entrypoint does at start-up, with .env.example's values and one agent."""
+    variables = example_variables()
+    env = asterisk_env(variables, tmp_path)
     written = render_dir(CONF_DIR, tmp_path / "etc", env)
     rendered = {path.name: path.read_text(encoding="utf-8") for path in written}
     assert "secret = " + variables["LAPOR_AMI_COLLECTOR_SECRET"] in rendered["manager.conf"]
@@ -402,6 +536,20 @@ def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) ->
     assert "AGI_URL = agi://172.30.1.3:4573" in rendered["extensions.conf"]
     assert "match = " + variables["LAPOR_TRUNK_MATCH"] in rendered["pjsip.conf"]
     assert "password = agent-secret" in rendered["pjsip.conf"]
+    assert "external_media_address" not in rendered["pjsip.conf"]
+    assert "local_net" not in rendered["pjsip.conf"]
+
+
+def test_the_nat_settings_reach_the_sip_transport(tmp_path: Path) -> None:
+    variables = example_variables(
+        LAPOR_EXTERNAL_ADDRESS="203.0.113.10", LAPOR_LOCAL_NETS="172.30.0.0/24,192.168.1.0/24"
+    )
+    env = asterisk_env(variables, tmp_path)
+    pjsip = render_dir(CONF_DIR, tmp_path / "etc", env, ["pjsip.conf"])[0].read_text()
+    transport = pjsip.split("[transport-udp]")[1].split("\n[")[0]
+    assert "external_media_address = 203.0.113.10" in transport
+    assert "external_signaling_address = 203.0.113.10" in transport
+    assert "local_net = 172.30.0.0/24,192.168.1.0/24" in transport
 
 
 def test_agents_file_is_a_mounted_compose_secret() -> None:
@@ -524,13 +672,6 @@ def test_docker_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
 
 
 def test_the_placeholders_of_env_example_are_refused_naming_the_variable(tmp_path: Path) -> None:
-    agents = tmp_path / "agents.txt"
-    agents.write_text("petugas01:agent-secret-0123456789\n", encoding="utf-8")
-    variables = read_env_file(ENV_EXAMPLE)
-    env = {
-        key: interpolate(value, variables)
-        for key, value in environment(services()["asterisk"]).items()
-    }
-    env["LAPOR_AGENTS_FILE"] = str(agents)
+    env = asterisk_env(read_env_file(ENV_EXAMPLE), tmp_path)
     with pytest.raises(RenderError, match=r"LAPOR_\w+_SECRET is still the change-me placeholder"):
         render_dir(CONF_DIR, tmp_path / "etc", env)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.core.settings import ApiSettings
+from api.people.bootstrap import BootstrapError, admin_password
 from collector import CollectorSettings
 from ivr.settings import FastAGISettings, IvrSettings, SettingsError, read_env_file
 
@@ -33,6 +35,7 @@ SERVICES = {
     "LAPOR_COLLECTOR_API_TOKEN": Service(CollectorSettings, "LAPOR_COLLECTOR_API_TOKEN"),
     "LAPOR_IVR_API_TOKEN": Service(IvrSettings.from_env, "LAPOR_IVR_API_TOKEN"),
     "LAPOR_AGI_SECRET": Service(FastAGISettings.from_env, "LAPOR_AGI_SECRET"),
+    "LAPOR_ADMIN_PASSWORD": Service(lambda: admin_password(os.environ), "LAPOR_ADMIN_PASSWORD"),
 }
 PLACEHOLDERS = {
     name: value for name, value in read_env_file(ENV_EXAMPLE).items() if "change-me" in value
@@ -50,7 +53,7 @@ def test_a_placeholder_is_refused_naming_the_variable(
 ) -> None:
     service = SERVICES[name]
     monkeypatch.setenv(service.variable, service.template.format(PLACEHOLDERS[name]))
-    with pytest.raises((ValidationError, SettingsError)) as refused:
+    with pytest.raises((ValidationError, SettingsError, BootstrapError)) as refused:
         service.start()
     message = str(refused.value)
     assert service.variable in message
