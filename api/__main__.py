@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -46,27 +47,18 @@ def main(argv: list[str] | None = None) -> None:
 def serve() -> int:
     settings = ApiSettings()
     upgrade(make_engine(settings.database_url))
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
     if settings.workers > 1:
         # Each worker process builds its own app (and settings) from the environment.
-        uvicorn.run(
-            "api.__main__:served_app",
-            factory=True,
-            workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-        )
-        return 0
-    uvicorn.run(
-        served_app(),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+        uvicorn.run("api.__main__:served_app", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(served_app(), **options)
     return 0
 
 

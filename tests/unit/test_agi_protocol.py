@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import ivr
 from ivr.channel import allowed_after_hangup
 from ivr.errors import AGIProtocolError
 from ivr.protocol import (
@@ -285,33 +284,3 @@ def test_format_command_rejects_empty_name() -> None:
 )
 def test_allowed_after_hangup(line: str, allowed: bool) -> None:
     assert allowed_after_hangup(line) is allowed
-
-
-def test_public_surface() -> None:
-    assert sorted(ivr.__all__) == [
-        "AGICommandError",
-        "AGIDeadChannel",
-        "AGIError",
-        "AGIHangup",
-        "AGIInvalidCommand",
-        "AGIProtocolError",
-        "AGIReply",
-        "AGIRequest",
-        "AGIUsageError",
-        "CallOutcome",
-        "CallStatus",
-        "Channel",
-        "DigitsResult",
-        "FastAGIServer",
-        "Handler",
-        "RecordResult",
-        "ServerStats",
-        "UniqueIdFilter",
-        "configure_logging",
-        "format_command",
-        "parse_headers",
-        "parse_reply",
-        "run_call",
-    ]
-    for name in ivr.__all__:
-        assert getattr(ivr, name) is not None

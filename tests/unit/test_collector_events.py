@@ -1,28 +1,8 @@
-"""The collector's event filter and typing, and its public surface."""
+"""The collector's event filter and typing."""
 
 from __future__ import annotations
 
-import collector
 from collector import SUBSCRIBED, from_message, wanted
-
-
-def test_public_surface() -> None:
-    assert sorted(collector.__all__) == sorted(
-        [
-            "SUBSCRIBED",
-            "Collector",
-            "CollectorSettings",
-            "DiskBuffer",
-            "NodeSession",
-            "ReceivedEvent",
-            "SafeAMIProtocol",
-            "Sender",
-            "from_message",
-            "wanted",
-        ]
-    )
-    for name in collector.__all__:
-        assert getattr(collector, name) is not None
 
 
 def test_subscriptions_are_by_name_never_a_wildcard() -> None:

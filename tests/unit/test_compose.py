@@ -639,34 +639,30 @@ def compose_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LAPOR_")}
 
 
-def test_docker_compose_config_accepts_the_example_env(tmp_path: Path) -> None:
-    """``config`` validates without an engine: schema, interpolation, references."""
-    command = compose_cli()
-    env_file = tmp_path / "compose.env"
-    shutil.copyfile(ENV_EXAMPLE, env_file)
-    result = subprocess.run(
-        [*command, "--env-file", str(env_file), "config", "-q"],
+def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
+    """``docker compose config -q``: validates without an engine (schema, interpolation,
+    references)."""
+    return subprocess.run(
+        [*compose_cli(), "--env-file", str(env_file), "config", "-q"],
         capture_output=True,
         text=True,
         timeout=60,
         env=compose_env(),
         check=False,
     )
+
+
+def test_docker_compose_config_accepts_the_example_env(tmp_path: Path) -> None:
+    env_file = tmp_path / "compose.env"
+    shutil.copyfile(ENV_EXAMPLE, env_file)
+    result = compose_config(env_file)
     assert result.returncode == 0, result.stderr
 
 
 def test_docker_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
-    command = compose_cli()
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
-    result = subprocess.run(
-        [*command, "--env-file", str(env_file), "config", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=compose_env(),
-        check=False,
-    )
+    result = compose_config(env_file)
     assert result.returncode != 0
     assert "LAPOR_" in result.stderr, result.stderr
 
