@@ -26,7 +26,13 @@ from ivr import FastAGIServer, configure_logging
 from ivr.commandline import service_parser
 from ivr.lapor_api import ApiRejected, ApiUnavailable
 from ivr.node_lease import NodeIdInUse, NodeLease
-from ivr.settings import LOG_LEVEL_ENV, FastAGISettings, IvrSettings, SettingsError
+from ivr.settings import (
+    API_TOKEN_FILE_ENV,
+    LOG_LEVEL_ENV,
+    FastAGISettings,
+    IvrSettings,
+    SettingsError,
+)
 
 logger = logging.getLogger("agi_scripts")
 
@@ -105,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     env: list[tuple[str, object]] = [
         (f"LAPOR_IVR_{f.name.upper()}", f.default) for f in dataclasses.fields(IvrSettings)
     ]
-    env += [*FastAGISettings.ENV.items(), (LOG_LEVEL_ENV, "INFO")]
+    env += [(API_TOKEN_FILE_ENV, None), *FastAGISettings.ENV.items(), (LOG_LEVEL_ENV, "INFO")]
     p = service_parser(
         "lapor-ivr",
         "The IVR server: serve the call center's AGI scripts over FastAGI and deliver the"

@@ -30,6 +30,8 @@ ENV_FILE_NAME = "lapor-ivr.env"
 DEFAULT_AGI_HOST = "127.0.0.1"
 DEFAULT_AGI_PORT = 4573
 LOG_LEVEL_ENV = "LAPOR_LOG_LEVEL"
+# The API token may come from a file instead (what `lapor bootstrap` writes).
+API_TOKEN_FILE_ENV = "LAPOR_IVR_API_TOKEN_FILE"
 
 
 class SettingsError(ValueError):
@@ -83,8 +85,7 @@ class IvrSettings:
         try:
             return cls(
                 api_url=get("API_URL", defaults.api_url).rstrip("/"),
-                api_token=get("API_TOKEN", "")
-                or _read_secret_file(env, "LAPOR_IVR_API_TOKEN_FILE"),
+                api_token=get("API_TOKEN", "") or _read_secret_file(env, API_TOKEN_FILE_ENV),
                 spool_dir=Path(get("SPOOL_DIR", defaults.spool_dir)),
                 node_id=int(get("NODE_ID", defaults.node_id)),
                 record_max_seconds=int(get("RECORD_MAX_SECONDS", defaults.record_max_seconds)),
