@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from api.core.auth import Role
@@ -69,11 +67,10 @@ class Site:
         if url.get_backend_name() == "sqlite":
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{url.database}{suffix}").unlink(missing_ok=True)
-        else:
-            with psycopg.connect(POSTGRES.admin_dsn(), autocommit=True) as admin:
-                name = sql.Identifier(str(url.database))
-                admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        else:  # the guide's dropdb and createdb, against the test cluster
+            server = f"--maintenance-db={POSTGRES.admin_dsn()}"
+            for command in ("dropdb --if-exists", "createdb"):
+                subprocess.run([*command.split(), server, str(url.database)], check=True)
         shutil.rmtree(self.recordings)
         shutil.rmtree(self.spool)
 
