@@ -15,6 +15,7 @@ from api.core.db import make_engine
 from api.core.errors import ApiError
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
+from api.ops.cli import add_commands as add_ops_commands
 from api.people.bootstrap import add_command as add_bootstrap_command
 from api.people.users import create_user
 from api.queue_log.cli import add_commands as add_queue_log_commands
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     add_bootstrap_command(sub)
     add_queue_log_commands(sub)
     add_report_commands(sub)
+    add_ops_commands(sub, db)
     return p
 
 

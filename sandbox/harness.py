@@ -43,6 +43,8 @@ CARRIER_SHARED_FILES = (
     "musiconhold.conf",
 )
 QUEUE = "pengaduan"
+# The officers' SIP accounts, #included by pjsip.conf (reloadable without a restart).
+OFFICERS_FILE = "pjsip_agents.conf"
 ORIGINATE_ATTEMPTS = 2
 ORIGINATE_TIMEOUT_MS = 30000
 SOUNDS_DIR = "/usr/share/asterisk/sounds"
@@ -219,8 +221,9 @@ class Sandbox:
             "LAPOR_AGENTS_FILE": str(self.agents_file),
         }
 
-    def render(self) -> None:
-        """Render our asterisk_conf/ and the carrier's config into the instance folders."""
+    def render(self, officers_only: bool = False) -> None:
+        """Render our asterisk_conf/ and the carrier's config into the instance folders
+        (``officers_only``: just the files with the officers, handed to Asterisk's user)."""
         c = self.config
         cc_values = {
             **self._common_values(),
@@ -243,13 +246,22 @@ class Sandbox:
             "LAPOR_RECORDING_DIR": self.recording_path,
             **self.overrides,
         }
-        render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values)
         carrier_values = {
             **self._common_values(),
             **self.carrier.dir_values(),
             "LAPOR_RTP_START": str(c.carrier_rtp_start),
             "LAPOR_RTP_END": str(c.carrier_rtp_end),
         }
+        if officers_only:
+            officers = [
+                *render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values, [OFFICERS_FILE]),
+                *render_dir(
+                    CARRIER_CONF_DIR, self.carrier.host("etc"), carrier_values, ["pjsip.conf"]
+                ),
+            ]
+            self.give_to_asterisk(*officers)
+            return
+        render_dir(CONF_DIR, self.callcenter.host("etc"), cc_values)
         render_dir(CONF_DIR, self.carrier.host("etc"), carrier_values, CARRIER_SHARED_FILES)
         render_dir(CARRIER_CONF_DIR, self.carrier.host("etc"), carrier_values)
 
@@ -296,6 +308,25 @@ class Sandbox:
     def status(self) -> dict[str, bool]:
         return {i.name: i.is_running() for i in (self.callcenter, self.carrier)}
 
+    def reload_officers(self, agents: list[str]) -> None:
+        """Make ``agents`` the officers without a restart, as docs/operations.md does it:
+        the agents file rewritten (known officers keep their secret), the call center's
+        pjsip_agents.conf rendered again and ``module reload res_pjsip.so``. The carrier's
+        phones are rendered and reloaded the same way, so a new officer's phone registers."""
+        known = dict(
+            line.split(":", 1) for line in self.agents_file.read_text().splitlines() if line
+        )
+        self.agents_file.write_text(
+            "".join(
+                f"{agent}:{known.get(agent) or f'{agent}-{secrets.token_hex(8)}'}\n"
+                for agent in agents
+            )
+        )
+        self.render(officers_only=True)
+        for instance in (self.callcenter, self.carrier):
+            out = instance.rx("module reload res_pjsip.so")
+            log.info("%s: module reload res_pjsip.so: %s", instance.name, out.strip())
+
     def add_member(self, agent: str) -> None:
         """Log an officer's phone into the queue (dynamic member)."""
         out = self.callcenter.rx(
@@ -304,13 +335,17 @@ class Sandbox:
         if "Added interface" not in out and "Already there" not in out:
             raise InstanceError(f"queue add member PJSIP/{agent} failed: {out.strip()}")
 
-    async def wait_agents_registered(self, timeout: float) -> None:
-        """Wait until every carrier phone is registered with the call center."""
+    async def wait_agents_registered(
+        self, timeout: float, agents: tuple[str, ...] | None = None
+    ) -> None:
+        """Wait until every carrier phone (or those of ``agents``) is registered with the
+        call center."""
+        wanted = self.config.agents if agents is None else agents
         deadline = time.monotonic() + timeout
-        missing: list[str] = list(self.config.agents)
+        missing: list[str] = list(wanted)
         while time.monotonic() < deadline:
             contacts = self.callcenter.rx("pjsip show contacts")
-            missing = [a for a in self.config.agents if f"{a}/sip:{a}@" not in contacts]
+            missing = [a for a in wanted if f"{a}/sip:{a}@" not in contacts]
             if not missing:
                 return
             await asyncio.sleep(0.3)

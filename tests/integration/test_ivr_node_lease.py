@@ -6,6 +6,7 @@ Real processes on both sides (no Asterisk needed: nothing here places a call).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
 from api.core.auth import Role
 from api.core.clock import WorkCalendar
+from ivr.tickets import TicketIssuer
 from tests.e2e.services import BIN, ApiProcess, free_port, started
 
 NODE = 10
@@ -157,3 +159,25 @@ def test_a_lost_spool_continues_after_the_apis_highest_ticket(
     while fresh.counter() != "50":
         assert time.monotonic() < deadline, fresh.text()
         time.sleep(0.2)
+
+
+def test_a_wiped_spool_issues_tickets_after_every_stored_one(
+    api: ApiProcess, tmp_path: Path, ivrs: list[Ivr]
+) -> None:
+    ivr = new_ivr(api, tmp_path, "spool-a", ivrs).start()
+    ivr.wait_serving()
+    # Tickets as the IVR issues them (FastAGI and classic AGI share this counter), each
+    # delivered to the API as a complaint.
+    issued = [TicketIssuer(ivr.spool, NODE).issue() for _ in range(3)]
+    for ticket in issued:
+        store_complaint(api, ticket)
+    ivr.stop()
+    assert ivr.exit_status() == 0
+    shutil.rmtree(ivr.spool)  # the disk is lost: counter, identity, outbox, all of it
+    ivr.log.unlink()  # the restart logs afresh to the same file
+
+    restarted = new_ivr(api, tmp_path, "spool-a", ivrs).start()
+    restarted.wait_serving()
+    following = TicketIssuer(restarted.spool, NODE).issue()
+    assert following == "10000004"
+    assert all(following > ticket for ticket in issued)

@@ -84,7 +84,8 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
     # SMS over SIP stay unanswered until the gateway token is supplied.
     assert re.search(r"^SMS_API_TOKEN = $", rendered["extensions.conf"], re.M)
     assert "message_context = sms-in" in rendered["pjsip.conf"]
-    assert "password = pw-one" in rendered["pjsip.conf"]
+    assert "#include pjsip_agents.conf" in rendered["pjsip.conf"]
+    assert "password = pw-one" in rendered["pjsip_agents.conf"]
     assert "servicelevel = 20" in rendered["queues.conf"]
     assert "joinempty = yes" in rendered["queues.conf"]
     assert "leavewhenempty = no" in rendered["queues.conf"]
@@ -137,7 +138,9 @@ def test_a_weak_sip_secret_in_the_agents_file_is_refused(tmp_path: Path) -> None
 def test_officers_phones_register_only_from_the_allowed_networks(tmp_path: Path) -> None:
     render_dir(CONF_DIR, tmp_path / "etc", only_secrets(tmp_path))
     pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
-    endpoint = pjsip.split("[1001](agent-endpoint)")[0].split("[agent-endpoint](!)")[1]
+    endpoint = pjsip.split("#include pjsip_agents.conf")[0].split("[agent-endpoint](!)")[1]
+    officers = (tmp_path / "etc" / "pjsip_agents.conf").read_text()
+    assert "[1001](agent-endpoint)" in officers
     for option in ("deny", "contact_deny"):
         assert f"{option} = 0.0.0.0/0.0.0.0" in endpoint
     for option in ("permit", "contact_permit"):

@@ -535,7 +535,7 @@ def test_asterisk_config_renders_from_the_compose_environment(tmp_path: Path) ->
     assert "bindaddr = 0.0.0.0" in rendered["manager.conf"]
     assert "AGI_URL = agi://172.30.1.3:4573" in rendered["extensions.conf"]
     assert "match = " + variables["LAPOR_TRUNK_MATCH"] in rendered["pjsip.conf"]
-    assert "password = agent-secret" in rendered["pjsip.conf"]
+    assert "password = agent-secret" in rendered["pjsip_agents.conf"]
     assert "external_media_address" not in rendered["pjsip.conf"]
     assert "local_net" not in rendered["pjsip.conf"]
 

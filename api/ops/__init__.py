@@ -1,0 +1,1 @@
+"""Operations commands: backup and restore, copying a database (docs/operations.md)."""
