@@ -34,10 +34,14 @@ bench: setup
 
 setup: apt-packages venv
 
-# Installs only what is missing, so a second run costs a few dpkg look-ups.
+# Installs only what is missing, so a second run costs a few dpkg look-ups. A package that
+# was removed but not purged still answers `dpkg -s`, so the check reads its status.
 apt-packages:
 	@missing=""; \
-	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$pkg"; \
+	done; \
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then \
