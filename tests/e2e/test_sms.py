@@ -18,6 +18,7 @@ from api.sms.commands import reply
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller
+from tests.e2e.officers import control_env
 from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
@@ -29,11 +30,7 @@ UNICODE_TEXT = 'José 🌧️🚧 عبد الله bin Muhammad, RT 05 "Kedaton" 
 @pytest.fixture
 def sms_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
     """An API process that replies over the sandbox's AMI; the dialplan posts SMS to it."""
-    env = {
-        "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
-        "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
-    }
-    with fresh_api_process(tmp_path / "api.log", env) as process:
+    with fresh_api_process(tmp_path / "api.log", control_env(sandbox)) as process:
         token = process.token(Role.gateway, name="e2e-sms-in")
         sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {process.url}")
         sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
