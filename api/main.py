@@ -15,6 +15,7 @@ from api.agents import routes as agents
 from api.callbacks import routes as callbacks
 from api.complaints import routes as complaints
 from api.complaints import unit_routes as units
+from api.console import routes as console
 from api.core import health_routes as health
 from api.core.body_limit import BodyLimit
 from api.core.db import make_engine
@@ -30,6 +31,7 @@ from api.reports import routes as report_routes
 from api.reports.schedule import scheduled
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
+from api.web import routes as web
 
 # Refused before complaints: its /complaints/refused paths would read as /complaints/{ticket}.
 ROUTES = (
@@ -87,4 +89,6 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     )
     for routes in ROUTES:
         app.include_router(routes.router)
+    web.install(app)
+    app.include_router(console.router)
     return app

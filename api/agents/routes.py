@@ -7,73 +7,38 @@ least-privilege control user; the collector then sees the resulting queue events
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel
 from sqlmodel import col, select
 
-import asterisk_values as values
+from api.agents import service
+from api.agents.service import AgentState, PauseRequest
 from api.complaints.lines import line_of
 from api.complaints.models import Complaint
-from api.core.ami_control import AmiCommandError, pjsip_interface
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
 from api.core.deps import ControlDep, SettingsDep
-from api.core.errors import NotFound, Unavailable
+from api.core.errors import NotFound
 from api.events.models import Call
 from api.people.users import phone_of
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 AgentDep = Annotated[Principal, Depends(require_roles(Role.agent))]
-# Asterisk's answers when the member is already in the wanted state.
-ALREADY = ("Already there", "Not there")
-
-
-def _plain_words(reason: str) -> str:
-    if not values.is_free_text(reason, 64):
-        raise ValueError(
-            "a reason is plain words: no line breaks, control characters or any of , | $ \\ "
-            '{ } [ ] ( ) " < > ;, and no leading, trailing or double spaces'
-        )
-    return reason
-
-
-class PauseRequest(BaseModel):
-    reason: Annotated[str, AfterValidator(_plain_words)] = Field(min_length=1, max_length=64)
-
-
-class AgentState(BaseModel):
-    username: str
-    interface: str
-    state: Literal["logged_in", "logged_out", "paused", "unpaused"]
-    reason: str | None = None
-
-
-async def _run(command: Awaitable[None]) -> None:
-    try:
-        await command
-    except AmiCommandError as exc:
-        if not any(text in str(exc) for text in ALREADY):
-            raise Unavailable(f"Asterisk did not take the command: {exc}") from exc
 
 
 @router.post("/me/login")
 async def log_into_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Join the complaint queue: calls start ringing this officer's phone."""
-    username, endpoint = phone_of(session, principal)
-    await _run(ami.queue_add(endpoint, username))
-    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_in")
+    return await service.join(session, principal, ami)
 
 
 @router.post("/me/logout")
 async def log_out_of_queue(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Leave the complaint queue."""
-    username, endpoint = phone_of(session, principal)
-    await _run(ami.queue_remove(endpoint))
-    return AgentState(username=username, interface=pjsip_interface(endpoint), state="logged_out")
+    return await service.leave(session, principal, ami)
 
 
 @router.post("/me/pause")
@@ -81,19 +46,13 @@ async def pause(
     body: PauseRequest, session: SessionDep, principal: AgentDep, ami: ControlDep
 ) -> AgentState:
     """Stop receiving calls for a while, with a reason supervisors see."""
-    username, endpoint = phone_of(session, principal)
-    await _run(ami.queue_pause(endpoint, True, body.reason))
-    return AgentState(
-        username=username, interface=pjsip_interface(endpoint), state="paused", reason=body.reason
-    )
+    return await service.pause(session, principal, ami, body.reason)
 
 
 @router.post("/me/unpause")
 async def unpause(session: SessionDep, principal: AgentDep, ami: ControlDep) -> AgentState:
     """Receive calls again."""
-    username, endpoint = phone_of(session, principal)
-    await _run(ami.queue_pause(endpoint, False))
-    return AgentState(username=username, interface=pjsip_interface(endpoint), state="unpaused")
+    return await service.resume(session, principal, ami)
 
 
 EARLIER_TICKETS = 20

@@ -29,6 +29,8 @@ from api.core.clock import as_utc, utc_now
 from api.core.db import conflict_insert
 from api.core.errors import Conflict
 from api.events.models import AmiEvent
+from api.events.pushes import CALLBACKS_TOPIC
+from api.live.publish import publish
 
 TZ_DATETIME = sa.DateTime(timezone=True)
 DIAL_EVENT = "LaporCallbackDial"
@@ -37,6 +39,9 @@ REACHED = "reached"
 # the citizen was not reached.
 OUTCOMES = {"ANSWER": REACHED, "BUSY": "busy"}
 NO_ANSWER = "no_answer"
+# Outcomes an officer records by hand; a wrong number closes the callback like a reached one.
+WRONG_NUMBER = "wrong_number"
+CLOSED = (REACHED, WRONG_NUMBER)
 # Longer than a callback conversation usually lasts: the claim only guards against a
 # second officer while the outcome is unknown.
 CLAIM_TTL = timedelta(minutes=30)
@@ -121,6 +126,21 @@ def dialled(session: Session, callback_id: str, channel_id: str) -> None:
 def release(session: Session, callback_id: str, channel_id: str) -> None:
     """The officer's phone never answered: no attempt, and the callback is free again."""
     _attempt(session, callback_id, channel_id, claimed_by=None, claimed_until=None)
+
+
+def set_manual_outcome(
+    session: Session, callback_id: str, number: str, outcome: str, agent: str
+) -> None:
+    """Record an officer's outcome (the callback's claim, if any, ends with it)."""
+    stmt = conflict_insert(session, CallbackDial).on_conflict_do_nothing()
+    session.connection().execute(stmt, [{"callback_id": callback_id, "number": number}])
+    session.connection().execute(
+        update(CallbackDial)
+        .where(col(CallbackDial.callback_id) == callback_id)
+        .values(outcome=outcome, outcome_at=utc_now(), claimed_by=None, claimed_until=None)
+    )
+    publish(session, CALLBACKS_TOPIC, "callback", {"callback_id": callback_id, "by": agent})
+    session.commit()
 
 
 def settle(session: Session, callback_ids: Iterable[str] | None = None) -> None:

@@ -6,27 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from api.callbacks import dial as dialling
 from api.callbacks import service
+from api.callbacks.calling import dial_citizen
 from api.callbacks.service import ID_PATTERN, CallbackCreate, CallbackItem, CallbackPublic
-from api.core.ami_control import AmiCommandError
 from api.core.auth import Principal, Role, require_roles
 from api.core.created import created_or_known
 from api.core.db import SessionDep
 from api.core.deps import ControlDep
-from api.core.errors import Conflict, InvalidInput, Unavailable
-from api.people.users import phone_of
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 ReaderDep = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.admin))]
 CallbackId = Annotated[
     str, Path(pattern=ID_PATTERN, max_length=10, description="r<request> or c<abandoned call>")
 ]
-# How long the officer's phone rings before the attempt is given up (no attempt counted).
-AGENT_RING_SECONDS = 30
-# How long the citizen's phone rings (the dialplan's Dial timeout).
-CITIZEN_RING_SECONDS = 40
-CONTEXT = "callback"
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -74,33 +66,4 @@ async def dial_callback(
     409 if another officer has it or the citizen was already reached; 503 if the
     officer's phone did not answer or Asterisk is unreachable.
     """
-    username, endpoint = phone_of(session, principal)
-    item = service.get_callback(session, callback_id)
-    if item.outcome == dialling.REACHED:
-        raise Conflict("this citizen was already reached", "already_reached")
-    if not service.dialable(item.number):
-        raise InvalidInput(f"the number {item.number[:40]!r} can't be dialled", "not_dialable")
-    channel_id = dialling.claim(
-        session, callback_id=callback_id, number=item.number, agent=username
-    )
-    line = item.line or ""
-    try:
-        await ami.originate(
-            endpoint=endpoint,
-            context=CONTEXT,
-            number=item.number,
-            caller_label=f"Callback {item.ticket or item.id}",
-            channel_id=channel_id,
-            variables={
-                "LAPOR_CALLBACK": callback_id,
-                # An unusable line (from an old record) falls back to the main line.
-                "LAPOR_CALLBACK_LINE": line if service.usable_line(line) else "",
-                "LAPOR_CALLBACK_RING": str(CITIZEN_RING_SECONDS),
-            },
-            ring_seconds=AGENT_RING_SECONDS,
-        )
-    except AmiCommandError as exc:
-        dialling.release(session, callback_id, channel_id)
-        raise Unavailable(f"the officer's phone was not reached: {exc}") from exc
-    dialling.dialled(session, callback_id, channel_id)
-    return service.get_callback(session, callback_id)
+    return await dial_citizen(session, principal, ami, callback_id)

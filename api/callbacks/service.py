@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
 import asterisk_values as values
-from api.callbacks.dial import REACHED, CallbackDial, live_claim, settle
+from api.callbacks.dial import CLOSED, CallbackDial, live_claim, settle
 from api.core.clock import as_utc, utc_now
 from api.core.errors import NotFound
 from api.events.models import Call
@@ -143,7 +143,7 @@ def _not_reached_since(number: Any, since: Any) -> Any:
         select(CallbackDial.callback_id)
         .where(
             CallbackDial.number == number,
-            CallbackDial.outcome == REACHED,
+            col(CallbackDial.outcome).in_(CLOSED),
             col(CallbackDial.outcome_at) >= since,
         )
         .exists()

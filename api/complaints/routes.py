@@ -7,7 +7,6 @@ citizen's phone number is masked for roles that don't call citizens (leadership,
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -29,7 +28,13 @@ from api.complaints.models import (
     public,
 )
 from api.complaints.search import ComplaintFilter, overdue, search
-from api.complaints.service import ComplaintEdit, StatusChange, change_status, edit_complaint
+from api.complaints.service import (
+    ComplaintEdit,
+    StatusChange,
+    change_status,
+    edit_complaint,
+    recording_response,
+)
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal, Role, require_roles
 from api.core.clock import utc_now
@@ -209,12 +214,4 @@ def recording(
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> FileResponse:
     """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
-    complaint = _visible(session, ticket, principal)
-    if not complaint.recording_path:
-        raise NotFound(f"complaint {ticket} has no recording", "no_recording")
-    # Only the file name is taken from the stored path, and it must stay in the folder.
-    folder = settings.recordings_dir.resolve()
-    path = (folder / FilePath(complaint.recording_path).name).resolve()
-    if path.parent != folder or not path.is_file():
-        raise NotFound(f"the recording of complaint {ticket} is not on this server", "no_recording")
-    return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")
+    return recording_response(_visible(session, ticket, principal), settings.recordings_dir)

@@ -8,7 +8,9 @@ so two people moving the same complaint at once can't both win from the same sta
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
@@ -42,6 +44,8 @@ class ComplaintEdit(BaseModel):
     category: ComplaintCategory | None = None
     location: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = Field(default=None, min_length=1, max_length=500)
+    # The officer's own note: kept in the audit trail with the edit, not on the complaint.
+    note: str | None = Field(default=None, min_length=1, max_length=2000)
 
 
 def _locked(session: Session, ticket: str) -> Complaint:
@@ -118,13 +122,16 @@ def edit_complaint(
     """Apply an officer's corrections; the trail notes each changed field."""
     complaint = _locked(session, ticket)
     changes = edit.model_dump(exclude_unset=True, exclude_none=True)
-    if not changes:
-        raise InvalidInput("nothing to change: give category, location or summary")
+    note = changes.pop("note", None)
+    if not changes and note is None:
+        raise InvalidInput("nothing to change: give category, location, summary or a note")
     notes = [
         f"{field}: {getattr(complaint, field) or '-'} -> {value}"
         for field, value in changes.items()
         if getattr(complaint, field) != value
     ]
+    if note is not None:
+        notes.append(f"note: {note}")
     if notes:
         record(session, complaint, principal, complaint.status, "; ".join(notes))
         for field, value in changes.items():
@@ -134,3 +141,17 @@ def edit_complaint(
         session.commit()
         session.refresh(complaint)
     return complaint
+
+
+def recording_response(complaint: Complaint, folder: Path) -> FileResponse:
+    """The citizen's recorded complaint as a WAV download that supports HTTP Range (seeking);
+    NotFound when there is none on this server."""
+    ticket = complaint.ticket
+    if not complaint.recording_path:
+        raise NotFound(f"complaint {ticket} has no recording", "no_recording")
+    # Only the file name is taken from the stored path, and it must stay in the folder.
+    folder = folder.resolve()
+    path = (folder / Path(complaint.recording_path).name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise NotFound(f"the recording of complaint {ticket} is not on this server", "no_recording")
+    return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")

@@ -71,6 +71,9 @@ class ApiSettings(BaseSettings):
     # schema maps every route and role for whoever asks, and a browser can't send a bearer
     # token to load the docs page, so they are not put behind one.
     docs_enabled: bool = False
+    # Mark the pages' session cookie Secure even when the request looks like plain http
+    # (TLS ends at a proxy that doesn't send X-Forwarded-Proto). Over https it always is.
+    cookie_secure: bool = False
     # Request bodies over this many bytes get 413 before they are read: 1 MiB by default
     # (the largest SMS a gateway posts is under 0.3 MiB) and 32 MiB for POST /events, where
     # the collector's largest batch (10 000 events of about 1.2 KB, the size of an

@@ -33,6 +33,7 @@ from api.events.bulk import (
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
 from api.events.hourly import Thresholds, refresh_hours
+from api.events.pushes import push_new
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
 from api.events.schemas import QUEUE_SNAPSHOT, EventIn, IngestResult
 
@@ -277,6 +278,7 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     changed = sorted({(r.node, r.linkedid) for r in new if r.linkedid})
     hours = derive_stored(session, changed, stored, thresholds)
     refresh_locked(session, hours, thresholds)
+    push_new(session, new)
     session.commit()
     return len(new)
 

@@ -1,0 +1,1 @@
+"""The officers' console: a page to take calls and complaints, pushed live."""

@@ -1,0 +1,378 @@
+"""The officers' console pages: the page, its fragments (htmx) and its live stream (SSE).
+
+Every action calls the same domain functions as the JSON API; these routes only read the
+form, pick the fragment to draw, and answer in Indonesian.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from sse_starlette import EventSourceResponse
+
+from api.agents import service as queue
+from api.callbacks import calling
+from api.callbacks import service as callbacks
+from api.callbacks.service import ID_PATTERN
+from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
+from api.complaints.service import ComplaintEdit, edit_complaint, recording_response
+from api.console import caller, officer
+from api.console.filing import file_complaint
+from api.core.auth import Role
+from api.core.db import SessionDep
+from api.core.deps import CalendarDep, ControlDep, SettingsDep
+from api.core.errors import ApiError
+from api.events.pushes import CALLBACKS_TOPIC, agent_topic
+from api.live.sse import event_stream
+from api.web.routes import change_roles, page_roles
+from api.web.session import WebUser
+from api.web.templates import render
+from api.web.texts import pause_reasons, texts
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Officer = Annotated[WebUser, page_roles(Role.agent)]
+Changing = Annotated[WebUser, change_roles(Role.agent)]
+Linkedid = Annotated[str, Path(max_length=64, pattern=r"^[0-9A-Za-z._-]+$")]
+Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
+CallbackId = Annotated[str, Path(pattern=ID_PATTERN, max_length=10)]
+Text = Annotated[str, Form(max_length=2000)]
+
+
+@router.get("")
+def console_page(
+    request: Request, session: SessionDep, settings: SettingsDep, web_user: Officer
+) -> HTMLResponse:
+    username = web_user.user.username
+    ringing = officer.ringing_call(session, username)
+    on_call = officer.current_call(session, username, settings.call_end_horizon)
+    linkedid = ringing or (on_call.linkedid if on_call else None)
+    panel = _panel_or_none(session, linkedid)
+    return render(
+        request,
+        "console.html",
+        web_user=web_user,
+        status=officer.officer_state(session, username, settings.call_end_horizon),
+        reasons=pause_reasons(),
+        panel=panel,
+        ringing=ringing is not None,
+        form=_form_context(session, panel),
+        callbacks=callbacks.list_callbacks(session),
+        day=officer.my_day(session, username),
+        categories=list(ComplaintCategory),
+    )
+
+
+def _panel_or_none(session: SessionDep, linkedid: str | None) -> caller.CallerPanel | None:
+    if linkedid is None:
+        return None
+    try:
+        return caller.caller_panel(session, linkedid)
+    except ApiError:
+        return None
+
+
+def _form_context(
+    session: SessionDep, panel: caller.CallerPanel | None, **extra: object
+) -> dict[str, object]:
+    return {
+        "complaint": panel.complaint if panel else None,
+        "call": panel,
+        "request_key": secrets.token_hex(16),
+        "message": None,
+        "error": None,
+        **extra,
+    }
+
+
+@router.get("/status")
+def status_fragment(
+    request: Request, session: SessionDep, settings: SettingsDep, web_user: Officer
+) -> HTMLResponse:
+    state = officer.officer_state(session, web_user.user.username, settings.call_end_horizon)
+    return render(request, "status.html", status=state, reasons=pause_reasons(), error=None)
+
+
+async def _queue_action(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: WebUser,
+    action: str,
+    ami: ControlDep,
+    reason: str = "",
+) -> HTMLResponse:
+    principal = web_user.principal
+    error = None
+    try:
+        if action == "join":
+            await queue.join(session, principal, ami)
+        elif action == "leave":
+            await queue.leave(session, principal, ami)
+        elif action == "pause":
+            await queue.pause(session, principal, ami, reason)
+        else:
+            await queue.resume(session, principal, ami)
+    except ApiError as exc:
+        error = texts().state.no_phone if exc.status_code == 422 else texts().state.unavailable
+    state = officer.officer_state(session, web_user.user.username, settings.call_end_horizon)
+    # Asterisk took the command; its confirming event may not be stored yet, so the
+    # fragment shows the state asked for until the pushed "state" redraws it.
+    if error is None:
+        expected = {"join": "available", "leave": "logged_out", "pause": "paused"}
+        wanted = expected.get(action, "available")
+        if state.state != wanted and not (action == "resume" and state.state != "paused"):
+            state = officer.OfficerState(wanted, reason or None, None)
+    return render(
+        request,
+        "status.html",
+        status_code=200 if error is None else 503,
+        status=state,
+        reasons=pause_reasons(),
+        error=error,
+    )
+
+
+@router.post("/queue/join")
+async def join_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Changing,
+    ami: ControlDep,
+) -> HTMLResponse:
+    return await _queue_action(request, session, settings, web_user, "join", ami)
+
+
+@router.post("/queue/leave")
+async def leave_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Changing,
+    ami: ControlDep,
+) -> HTMLResponse:
+    return await _queue_action(request, session, settings, web_user, "leave", ami)
+
+
+@router.post("/queue/pause")
+async def pause_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Changing,
+    ami: ControlDep,
+    reason: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    if reason not in pause_reasons():
+        return render(
+            request,
+            "status.html",
+            status_code=422,
+            status=officer.officer_state(
+                session, web_user.user.username, settings.call_end_horizon
+            ),
+            reasons=pause_reasons(),
+            error=texts().state.reason,
+        )
+    return await _queue_action(request, session, settings, web_user, "pause", ami, reason)
+
+
+@router.post("/queue/resume")
+async def resume_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Changing,
+    ami: ControlDep,
+) -> HTMLResponse:
+    return await _queue_action(request, session, settings, web_user, "resume", ami)
+
+
+@router.get("/calls/{linkedid}")
+def caller_fragment(
+    request: Request, session: SessionDep, linkedid: Linkedid, web_user: Officer
+) -> HTMLResponse:
+    return render(request, "caller.html", panel=caller.caller_panel(session, linkedid))
+
+
+@router.get("/form/{linkedid}")
+def form_for_call(
+    request: Request, session: SessionDep, linkedid: Linkedid, web_user: Officer
+) -> HTMLResponse:
+    panel = caller.caller_panel(session, linkedid)
+    return render(
+        request,
+        "form.html",
+        categories=list(ComplaintCategory),
+        **_form_context(session, panel),
+    )
+
+
+@router.get("/form")
+def blank_form(request: Request, session: SessionDep, web_user: Officer) -> HTMLResponse:
+    return render(
+        request, "form.html", categories=list(ComplaintCategory), **_form_context(session, None)
+    )
+
+
+def _edit_of(category: str, location: str, summary: str, notes: str) -> ComplaintEdit:
+    return ComplaintEdit.model_validate(
+        {
+            "category": category or None,
+            "location": location.strip() or None,
+            "summary": summary.strip() or None,
+            "note": notes.strip() or None,
+        }
+    )
+
+
+@router.post("/complaints/{ticket}")
+def save_complaint(
+    request: Request,
+    session: SessionDep,
+    ticket: Ticket,
+    web_user: Changing,
+    category: Annotated[str, Form(max_length=32)] = "",
+    location: Text = "",
+    summary: Text = "",
+    notes: Text = "",
+    linkedid: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    panel = _panel_or_none(session, linkedid or None)
+    try:
+        edit = _edit_of(category, location, summary, notes)
+    except ValidationError:
+        complaint = get_complaint(session, ticket=ticket)
+        return _form(request, session, panel, 422, complaint=complaint, error=texts().form.invalid)
+    try:
+        complaint = edit_complaint(
+            session, ticket=ticket, edit=edit, principal=web_user.principal
+        )
+    except ApiError as exc:
+        if exc.status_code != 422:
+            raise
+        complaint = get_complaint(session, ticket=ticket)
+        return _form(request, session, panel, 200, complaint=complaint, message=texts().form.nothing)
+    return _form(request, session, panel, 200, complaint=complaint, message=texts().form.saved)
+
+
+@router.post("/complaints")
+def new_complaint(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    calendar: CalendarDep,
+    web_user: Changing,
+    request_key: Annotated[str, Form(max_length=32)] = "",
+    caller_number: Annotated[str, Form(max_length=32)] = "",
+    category: Annotated[str, Form(max_length=32)] = "",
+    location: Text = "",
+    summary: Text = "",
+    notes: Text = "",
+    linkedid: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    panel = _panel_or_none(session, linkedid or None)
+    line = (panel.line if panel else None) or settings.sms_default_line
+    try:
+        edit = _edit_of(category, location, summary, notes)
+        complaint, _ = file_complaint(
+            session,
+            principal=web_user.principal,
+            calendar=calendar,
+            ticket_prefix=settings.sms_ticket_prefix,
+            request_key=request_key,
+            caller_number=caller_number.strip() or (panel.caller if panel else "") or "",
+            line=line,
+            category=ComplaintCategory(category),
+            edit=edit,
+        )
+    except (ValidationError, ValueError, ApiError):
+        return _form(request, session, panel, 422, complaint=None, error=texts().form.invalid)
+    message = f"{texts().form.created} {complaint.ticket}."
+    return _form(request, session, panel, 201, complaint=complaint, message=message)
+
+
+def _form(
+    request: Request,
+    session: SessionDep,
+    panel: caller.CallerPanel | None,
+    status_code: int,
+    **context: object,
+) -> HTMLResponse:
+    ctx = _form_context(session, panel, **context)
+    return render(
+        request, "form.html", status_code=status_code, categories=list(ComplaintCategory), **ctx
+    )
+
+
+@router.get("/recordings/{ticket}")
+def recording(
+    session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
+) -> Response:
+    return recording_response(get_complaint(session, ticket=ticket), settings.recordings_dir)
+
+
+@router.get("/callbacks")
+def callbacks_fragment(request: Request, session: SessionDep, web_user: Officer) -> HTMLResponse:
+    return _callbacks(request, session, web_user, None)
+
+
+def _callbacks(
+    request: Request, session: SessionDep, web_user: WebUser, error: str | None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "callbacks.html",
+        status_code=status,
+        callbacks=callbacks.list_callbacks(session),
+        me=web_user.user.username,
+        error=error,
+    )
+
+
+@router.post("/callbacks/{callback_id}/dial")
+async def dial_callback(
+    request: Request,
+    session: SessionDep,
+    callback_id: CallbackId,
+    web_user: Changing,
+    ami: ControlDep,
+) -> HTMLResponse:
+    try:
+        await calling.dial_citizen(session, web_user.principal, ami, callback_id)
+    except ApiError as exc:
+        return _callbacks(request, session, web_user, str(exc), exc.status_code)
+    return _callbacks(request, session, web_user, None)
+
+
+@router.post("/callbacks/{callback_id}/outcome")
+def callback_outcome(
+    request: Request,
+    session: SessionDep,
+    callback_id: CallbackId,
+    web_user: Changing,
+    outcome: Annotated[str, Form(max_length=16)] = "",
+) -> HTMLResponse:
+    if outcome not in ("wrong_number", "call_later"):
+        return _callbacks(request, session, web_user, texts().form.invalid, 422)
+    try:
+        calling.record_outcome(session, web_user.principal, callback_id, outcome)  # type: ignore[arg-type]
+    except ApiError as exc:
+        return _callbacks(request, session, web_user, str(exc), exc.status_code)
+    return _callbacks(request, session, web_user, None)
+
+
+@router.get("/day")
+def day_fragment(request: Request, session: SessionDep, web_user: Officer) -> HTMLResponse:
+    return render(request, "day.html", day=officer.my_day(session, web_user.user.username))
+
+
+@router.get("/events")
+def live_events(request: Request, web_user: Officer) -> EventSourceResponse:
+    """The officer's pushes: their calls and state, and callback outcomes."""
+    topics = frozenset({agent_topic(web_user.user.username), CALLBACKS_TOPIC})
+    return event_stream(request, topics)

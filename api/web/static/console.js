@@ -1,0 +1,153 @@
+// The officers' console: live pushes (SSE), the ringing alert, ticking durations, drafts.
+// No inline script anywhere (the pages' CSP forbids it); htmx does the requests.
+"use strict";
+(function () {
+  const originalTitle = document.title;
+  const live = document.getElementById("live");
+  const banner = document.getElementById("ring-banner");
+  let audio = null;
+
+  function refresh(target, url) {
+    if (document.querySelector(target)) htmx.ajax("GET", url, { target: target, swap: "innerHTML" });
+  }
+
+  function formDirty() {
+    const form = document.querySelector("#form form");
+    return form && form.dataset.dirty === "1";
+  }
+
+  function beep() {
+    try {
+      audio = audio || new AudioContext();
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.4);
+    } catch (e) { /* no audio device: the banner and the title still show */ }
+  }
+
+  function ringing(on) {
+    banner.hidden = !on;
+    document.title = on ? "\u260E " + banner.querySelector("strong").textContent + " \u00B7 " + originalTitle : originalTitle;
+  }
+
+  function onRing(data) {
+    ringing(true);
+    beep();
+    refresh("#caller", "/console/calls/" + encodeURIComponent(data.linkedid));
+    if (!formDirty()) refresh("#form", "/console/form/" + encodeURIComponent(data.linkedid));
+    refresh("#status", "/console/status");
+    if ("Notification" in window && Notification.permission === "granted") {
+      new Notification(banner.querySelector("strong").textContent);
+    }
+  }
+
+  function connect() {
+    const source = new EventSource("/console/events");
+    source.addEventListener("open", function () {
+      live.textContent = live.dataset.ok;
+      live.classList.remove("lost");
+    });
+    source.addEventListener("error", function () {
+      live.textContent = live.dataset.lost;
+      live.classList.add("lost");
+    });
+    source.addEventListener("ring", function (e) { onRing(JSON.parse(e.data)); });
+    source.addEventListener("answered", function (e) {
+      ringing(false);
+      refresh("#status", "/console/status");
+    });
+    for (const kind of ["ended", "missed"]) {
+      source.addEventListener(kind, function (e) {
+        ringing(false);
+        const data = JSON.parse(e.data);
+        const panel = document.querySelector("#caller .caller");
+        if (panel && panel.dataset.linkedid === data.linkedid) {
+          refresh("#caller", "/console/calls/" + encodeURIComponent(data.linkedid));
+        }
+        refresh("#status", "/console/status");
+        refresh("#day", "/console/day");
+      });
+    }
+    source.addEventListener("state", function () { refresh("#status", "/console/status"); });
+    source.addEventListener("callback", function () { refresh("#callbacks", "/console/callbacks"); });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("time.ticking")) {
+      const seconds = Math.max(0, Math.floor((now - Date.parse(el.getAttribute("datetime"))) / 1000));
+      const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+      const mm = String(m).padStart(2, "0"), ss = String(s).padStart(2, "0");
+      el.textContent = h ? h + ":" + mm + ":" + ss : m + ":" + ss;
+    }
+  }
+
+  // Drafts: every keystroke is kept in this browser until the form is saved, so a call
+  // that drops (or a reload) never loses what the officer typed.
+  function draftKey(form) { return "lapor-draft:" + form.dataset.draftKey; }
+
+  function restoreDraft() {
+    const form = document.querySelector("#form form");
+    if (!form) return;
+    const saved = localStorage.getItem(draftKey(form));
+    if (!saved) return;
+    const values = JSON.parse(saved);
+    for (const [name, value] of Object.entries(values)) {
+      const field = form.elements.namedItem(name);
+      if (field && field.type !== "hidden") field.value = value;
+    }
+    form.dataset.dirty = "1";
+    form.querySelector(".draft").hidden = false;
+  }
+
+  document.addEventListener("input", function (e) {
+    const form = e.target.closest("#form form");
+    if (!form) return;
+    const values = {};
+    for (const field of form.elements) {
+      if (field.name && field.type !== "hidden" && field.tagName !== "BUTTON") values[field.name] = field.value;
+    }
+    localStorage.setItem(draftKey(form), JSON.stringify(values));
+    form.dataset.dirty = "1";
+    form.querySelector(".draft").hidden = false;
+  });
+
+  document.body.addEventListener("htmx:afterRequest", function (e) {
+    const form = e.detail.elt;
+    if (form.matches && form.matches(".complaint-form") && e.detail.xhr.status < 300) {
+      localStorage.removeItem(draftKey(form));
+      const drawn = document.querySelector("#form form");
+      if (drawn) {
+        drawn.dataset.dirty = "";
+        drawn.querySelector(".draft").hidden = true;
+      }
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target.id === "form") restoreDraft();
+  });
+  // Failed actions still show their fragment (an Indonesian message), not nothing.
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr.status >= 400 && e.detail.xhr.status < 600 && e.detail.xhr.status !== 401) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+  // Browsers play sound only after a gesture: the first click unlocks it, and asks once
+  // whether desktop notifications may show a ringing call.
+  document.addEventListener("click", function unlock() {
+    try { audio = audio || new AudioContext(); audio.resume(); } catch (e) { /* none */ }
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
+    document.removeEventListener("click", unlock);
+  });
+
+  restoreDraft();
+  setInterval(tick, 1000);
+  tick();
+  connect();
+})();
