@@ -66,9 +66,7 @@ def _since(session: Session, username: str, state: str, horizon: timedelta) -> d
     ).one()
     since = as_utc(change) if change else None
     if state == "available":
-        ended = session.exec(
-            select(func.max(Call.ended_at)).where(Call.agent == username)
-        ).one()
+        ended = session.exec(select(func.max(Call.ended_at)).where(Call.agent == username)).one()
         if ended is not None and (since is None or as_utc(ended) > since):
             since = as_utc(ended)
     return since

@@ -7,7 +7,7 @@ form, pick the fragment to draw, and answer in Indonesian.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -77,7 +77,7 @@ def _panel_or_none(session: SessionDep, linkedid: str | None) -> caller.CallerPa
 
 def _form_context(
     session: SessionDep, panel: caller.CallerPanel | None, **extra: object
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "complaint": panel.complaint if panel else None,
         "call": panel,
@@ -249,14 +249,13 @@ def save_complaint(
         complaint = get_complaint(session, ticket=ticket)
         return _form(request, session, panel, 422, complaint=complaint, error=texts().form.invalid)
     try:
-        complaint = edit_complaint(
-            session, ticket=ticket, edit=edit, principal=web_user.principal
-        )
+        complaint = edit_complaint(session, ticket=ticket, edit=edit, principal=web_user.principal)
     except ApiError as exc:
         if exc.status_code != 422:
             raise
         complaint = get_complaint(session, ticket=ticket)
-        return _form(request, session, panel, 200, complaint=complaint, message=texts().form.nothing)
+        nothing = texts().form.nothing
+        return _form(request, session, panel, 200, complaint=complaint, message=nothing)
     return _form(request, session, panel, 200, complaint=complaint, message=texts().form.saved)
 
 

@@ -33,8 +33,8 @@ from api.events.bulk import (
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
 from api.events.hourly import Thresholds, refresh_hours
-from api.events.pushes import push_new
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
+from api.events.pushes import push_new
 from api.events.schemas import QUEUE_SNAPSHOT, EventIn, IngestResult
 
 __all__ = [

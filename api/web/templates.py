@@ -15,17 +15,19 @@ from api.core.numbers import pretty
 from api.web.texts import texts
 
 TEMPLATES = Path(__file__).resolve().parent.parent
+# What a page shows for "no value" (an en dash).
+NONE = "\u2013"
 
 
 def wib(at: datetime | None, pattern: str = "%d/%m/%Y %H.%M") -> str:
     """A time as Indonesians read it, in WIB (Asia/Jakarta): 29/11/2026 14.05."""
-    return as_utc(at).astimezone(JAKARTA).strftime(pattern) if at else "–"
+    return as_utc(at).astimezone(JAKARTA).strftime(pattern) if at else NONE
 
 
 def duration(seconds: float | int | None) -> str:
     """Seconds as h:mm:ss or m:ss."""
     if seconds is None:
-        return "–"
+        return NONE
     total = max(int(seconds), 0)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
@@ -35,7 +37,7 @@ def duration(seconds: float | int | None) -> str:
 def number_id(value: float | int | None, decimals: int = 0) -> str:
     """A number with Indonesian separators: 1.234 and 95,5."""
     if value is None:
-        return "–"
+        return NONE
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
 
