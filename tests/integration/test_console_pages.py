@@ -61,25 +61,23 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_opens_the_console(client: Te
     assert response.status_code == 303
     assert response.headers["location"] == "/console"
     cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "path=/" in cookie
     assert "secure" not in cookie  # plain http on loopback
     page = client.get("/console")
     assert page.status_code == 200
-    assert "Siti Aminah" in page.text and "Tidak dalam antrean" in page.text
+    assert "Siti Aminah" in page.text
+    assert "Tidak dalam antrean" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
 
 
 def test_the_cookie_is_secure_over_https(app_engine: tuple[TestClient, Engine]) -> None:
-    client = TestClient(
-        client_app(app_engine), base_url="https://lapor.example", follow_redirects=False
-    )
+    app = app_engine[0].app
+    client = TestClient(app, base_url="https://lapor.example", follow_redirects=False)
     response = client.post("/login", data={"username": "siti", "password": PASSWORD})
     assert "secure" in response.headers["set-cookie"].lower()
-
-
-def client_app(app_engine: tuple[TestClient, Engine]) -> object:
-    return app_engine[0].app
 
 
 def test_wrong_password_is_refused_in_indonesian_and_locks_out(client: TestClient) -> None:
@@ -274,7 +272,8 @@ def test_a_new_complaint_filed_twice_by_one_form_is_one_complaint(
     second = client.post("/console/complaints", data=form)
     assert first.status_code == second.status_code == 201
     ticket = re.search(r'id="form-ticket">(\d{8})<', first.text)
-    assert ticket and ticket.group(1) in second.text
+    assert ticket is not None
+    assert ticket.group(1) in second.text
     with Session(engine) as session:
         filed = session.exec(
             select(Complaint).where(col(Complaint.uniqueid).startswith("console-"))
