@@ -243,3 +243,17 @@ def get_callback(session: Session, callback_id: str) -> CallbackItem:
     if item is None:
         raise NotFound(f"no callback {callback_id}", "callback_not_found")
     return _with_dial_state(session, [item])[0]
+
+
+def recent_outcomes(session: Session, since: datetime, limit: int = 10) -> list[CallbackDial]:
+    """The latest attempts' recorded outcomes since ``since``, newest first (reached ones
+    leave the list to call back; this is where an officer sees how they went)."""
+    settle(session)
+    return list(
+        session.exec(
+            select(CallbackDial)
+            .where(col(CallbackDial.outcome_at) >= since)
+            .order_by(col(CallbackDial.outcome_at).desc())
+            .limit(limit)
+        ).all()
+    )

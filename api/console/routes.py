@@ -7,6 +7,7 @@ form, pick the fragment to draw, and answer in Indonesian.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -17,12 +18,14 @@ from sse_starlette import EventSourceResponse
 from api.agents import service as queue
 from api.callbacks import calling
 from api.callbacks import service as callbacks
+from api.callbacks.dial import CallbackDial
 from api.callbacks.service import ID_PATTERN
 from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
 from api.complaints.service import ComplaintEdit, edit_complaint, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import Role
+from api.core.clock import utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.core.errors import ApiError
@@ -34,6 +37,8 @@ from api.web.templates import render
 from api.web.texts import pause_reasons, texts
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+# Callback outcomes shown under the list: those of the last few hours.
+RECENT_OUTCOMES = timedelta(hours=8)
 Officer = Annotated[WebUser, page_roles(Role.agent)]
 Changing = Annotated[WebUser, change_roles(Role.agent)]
 Linkedid = Annotated[str, Path(max_length=64, pattern=r"^[0-9A-Za-z._-]+$")]
@@ -61,6 +66,7 @@ def console_page(
         ringing=ringing is not None,
         form=_form_context(session, panel),
         callbacks=callbacks.list_callbacks(session),
+        outcomes=_recent_outcomes(session),
         day=officer.my_day(session, username),
         categories=list(ComplaintCategory),
     )
@@ -328,9 +334,13 @@ def _callbacks(
         "callbacks.html",
         status_code=status,
         callbacks=callbacks.list_callbacks(session),
-        me=web_user.user.username,
+        outcomes=_recent_outcomes(session),
         error=error,
     )
+
+
+def _recent_outcomes(session: SessionDep) -> list[CallbackDial]:
+    return callbacks.recent_outcomes(session, utc_now() - RECENT_OUTCOMES)
 
 
 @router.post("/callbacks/{callback_id}/dial")
