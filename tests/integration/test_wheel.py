@@ -67,3 +67,5 @@ def test_the_wheel_holds_the_production_packages_and_no_test_tooling(tmp_path: P
     top_level = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top_level == PRODUCTION_PACKAGES
     assert not [line for line in scripts.splitlines() if "sandbox" in line], scripts
+    vendored = [n for n in names if n.startswith("api/web/static/vendor/")]
+    assert {Path(n).name for n in vendored} >= {"htmx.min.js", "htmx.LICENSE"}, vendored
