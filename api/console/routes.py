@@ -30,6 +30,7 @@ from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.core.errors import ApiError
 from api.events.pushes import CALLBACKS_TOPIC, agent_topic
+from api.live.publish import latest_id
 from api.live.sse import event_stream
 from api.web.routes import change_roles, page_roles
 from api.web.session import WebUser
@@ -69,6 +70,8 @@ def console_page(
         outcomes=_recent_outcomes(session),
         day=officer.my_day(session, username),
         categories=list(ComplaintCategory),
+        # The stream starts after what this page already shows: nothing in between is lost.
+        last_event_id=latest_id(session),
     )
 
 

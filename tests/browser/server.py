@@ -14,13 +14,19 @@ START_TIMEOUT_S = 10.0
 
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
+def serving(app: ASGIApp, port: int = 0) -> Iterator[str]:
     """``app`` under uvicorn in a thread for the ``with`` block; yields its base URL
-    (``http://127.0.0.1:PORT``, a secure context, so ``getUserMedia`` works there)."""
+    (``http://127.0.0.1:PORT``, a secure context, so ``getUserMedia`` works there).
+
+    ``port`` 0 takes a free one; a given port serves again where a stopped server was (an
+    API restart, as the browser sees it)."""
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port: int = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    port = listener.getsockname()[1]
+    # Open event streams never end by themselves: a stop cuts them after a second.
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:

@@ -8,7 +8,11 @@
   let audio = null;
 
   function refresh(target, url) {
-    if (document.querySelector(target)) htmx.ajax("GET", url, { target: target, swap: "innerHTML" });
+    // Each target is its own source: htmx lets one element have one request in flight, so
+    // a shared source would drop the pop's second and third fragments.
+    if (document.querySelector(target)) {
+      htmx.ajax("GET", url, { source: target, target: target, swap: "innerHTML" });
+    }
   }
 
   function formDirty() {
@@ -45,25 +49,50 @@
     }
   }
 
+  // The id of the last push this page has seen: a reconnect asks for everything after it.
+  let lastId = document.body.dataset.lastEventId || "";
+
+  function seen(e) {
+    if (e.lastEventId) lastId = e.lastEventId;
+    return JSON.parse(e.data);
+  }
+
+  function lost() {
+    live.textContent = live.dataset.lost;
+    live.classList.add("lost");
+  }
+
+  // EventSource retries by itself after a dropped connection (sending Last-Event-ID), but
+  // gives up for good on an error answer (the API restarting behind a proxy, a session
+  // that ended). Then: to the sign-in page if the session is over, else a new stream.
+  function recover() {
+    fetch("/console/status", { headers: { "HX-Request": "true" } }).then(function (r) {
+      const signIn = r.headers.get("HX-Redirect");
+      if (r.status === 401 && signIn) window.location.assign(signIn);
+      else setTimeout(connect, 2000);
+    }, function () { setTimeout(recover, 2000); });
+  }
+
   function connect() {
-    const source = new EventSource("/console/events");
+    const source = new EventSource("/console/events?last_event_id=" + encodeURIComponent(lastId));
     source.addEventListener("open", function () {
       live.textContent = live.dataset.ok;
       live.classList.remove("lost");
     });
     source.addEventListener("error", function () {
-      live.textContent = live.dataset.lost;
-      live.classList.add("lost");
+      lost();
+      if (source.readyState === EventSource.CLOSED) recover();
     });
-    source.addEventListener("ring", function (e) { onRing(JSON.parse(e.data)); });
+    source.addEventListener("ring", function (e) { onRing(seen(e)); });
     source.addEventListener("answered", function (e) {
+      seen(e);
       ringing(false);
       refresh("#status", "/console/status");
     });
     for (const kind of ["ended", "missed"]) {
       source.addEventListener(kind, function (e) {
         ringing(false);
-        const data = JSON.parse(e.data);
+        const data = seen(e);
         const panel = document.querySelector("#caller .caller");
         if (panel && panel.dataset.linkedid === data.linkedid) {
           refresh("#caller", "/console/calls/" + encodeURIComponent(data.linkedid));
@@ -72,8 +101,8 @@
         refresh("#day", "/console/day");
       });
     }
-    source.addEventListener("state", function () { refresh("#status", "/console/status"); });
-    source.addEventListener("callback", function () { refresh("#callbacks", "/console/callbacks"); });
+    source.addEventListener("state", function (e) { seen(e); refresh("#status", "/console/status"); });
+    source.addEventListener("callback", function (e) { seen(e); refresh("#callbacks", "/console/callbacks"); });
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
