@@ -252,3 +252,17 @@ def test_keyboard_reaches_every_control_in_order(page: Page, site: Site) -> None
             "Simpan",
         ):
             assert control in reached, reached
+
+
+def test_the_pages_fit_a_phone_and_pass_axe(page: Page, site: Site) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    with site.up() as url:
+        page.goto(f"{url}/login")
+        violations = axe_violations(page)
+        assert violations == [], format_violations(violations)
+        sign_in(page, url)
+        site.post_events(ring_only(ringing_call()))
+        expect(page.locator("#caller-ticket")).to_have_text(TICKET)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        violations = axe_violations(page)
+        assert violations == [], format_violations(violations)
