@@ -1,6 +1,7 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
-Background work (the daily report's schedule) runs only in the served process: ``lapor-api``
+The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
+report's schedule) runs only in the served process: ``lapor-api``
 asks for it, and an app made by ``create_app`` alone (tests, benchmarks, tools) has none.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -22,6 +24,7 @@ from api.core.errors import install_error_handlers
 from api.core.settings import ApiSettings
 from api.events import routes as events
 from api.ivr_nodes import routes as ivr_node_routes
+from api.live.hub import LiveHub
 from api.people import auth_routes as auth
 from api.people import me_routes as me
 from api.people import user_routes as users
@@ -58,15 +61,25 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
+    live = LiveHub(
+        engine,
+        keep=timedelta(hours=settings.live_keep_hours),
+        poll_seconds=settings.live_poll_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs: AbstractAsyncContextManager[None] = (
             scheduled(engine, settings) if background else nullcontext()
         )
-        async with jobs:
-            yield
-        engine.dispose()
+        # The live hub runs in every app (its subscribers are the officers' browsers).
+        await live.start()
+        try:
+            async with jobs:
+                yield
+        finally:
+            await live.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="Lapor Call Center API",
@@ -79,6 +92,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.live = live
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

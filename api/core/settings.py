@@ -125,6 +125,12 @@ class ApiSettings(BaseSettings):
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
 
+    # Live push (api/live): events are kept this long for reconnecting browsers to catch
+    # up from, and each replica re-reads the table this often in case a PostgreSQL
+    # notification was missed (a commit in the same process or a NOTIFY wakes it at once).
+    live_keep_hours: int = Field(default=24, ge=1, le=24 * 30)
+    live_poll_seconds: float = Field(default=5.0, gt=0)
+
     @property
     def call_end_horizon(self) -> timedelta:
         return timedelta(hours=self.call_end_horizon_hours)
