@@ -1,7 +1,8 @@
 """``event_stream``: a subscription as a Server-Sent Events response.
 
 Mount it behind the page's own auth and pass the topics that user may see, e.g.
-``return event_stream(request, frozenset({f"agent:{username}"}))``.
+``return event_stream(request, frozenset({f"agent:{username}"}))``. The stream holds no
+database connection between events (the hub reads for all subscribers at once).
 """
 
 from __future__ import annotations
