@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
+from api.core.clock import as_utc
 from api.core.db import is_postgres
 from api.live.models import LiveEvent
 from api.live.publish import CHANNEL, register_waker, unregister_waker
@@ -52,7 +53,7 @@ class _Subscriber:
 
 def _message(row: LiveEvent) -> LiveMessage:
     assert row.id is not None
-    return LiveMessage(row.id, row.topic, row.kind, row.data, row.at)
+    return LiveMessage(row.id, row.topic, row.kind, row.data, as_utc(row.at))
 
 
 class LiveHub:
