@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import sqlalchemy as sa
@@ -33,6 +33,12 @@ BATCH = 1000
 CLEANUP_SECONDS = 300.0
 LISTEN_IDLE_SECONDS = 30.0  # a listener idle this long checks its connection is alive
 BACKOFF_MAX_SECONDS = 10.0
+
+
+class Waitable(Protocol):
+    """An event to wait for (asyncio's or anyio's)."""
+
+    def wait(self) -> Awaitable[object]: ...
 
 
 @dataclass(frozen=True)
@@ -133,15 +139,17 @@ class LiveHub:
     # -- subscribers -----------------------------------------------------------------
 
     async def subscribe(
-        self, topics: frozenset[str], last_event_id: int | None
+        self, topics: frozenset[str], last_event_id: int | None, *, until: Waitable | None = None
     ) -> AsyncIterator[LiveMessage]:
         """Events of ``topics`` in id order, each once: those after ``last_event_id`` still
-        kept (none if it is None), then live ones. The stream ends if the hub stops or this
-        subscriber falls more than ``queue_size`` events behind (reconnect from the last id)."""
+        kept (none if it is None), then live ones. The stream ends if the hub stops, when
+        ``until`` is set, or if this subscriber falls more than ``queue_size`` events
+        behind (reconnect from the last id)."""
         subscriber = _Subscriber(frozenset(topics))
         # Registered before the backlog is read: a row committed meanwhile is either in the
         # backlog or queued (or both: ``sent`` skips the second copy).
         self._subscribers.add(subscriber)
+        stopper = asyncio.create_task(self._drop_at(until, subscriber)) if until else None
         try:
             sent = (self.last_id or 0) if last_event_id is None else last_event_id
             if last_event_id is not None and topics:
@@ -161,6 +169,12 @@ class LiveHub:
                     yield queued
         finally:
             self._subscribers.discard(subscriber)
+            if stopper is not None:
+                stopper.cancel()
+
+    async def _drop_at(self, until: Waitable, subscriber: _Subscriber) -> None:
+        await until.wait()
+        self._drop(subscriber)
 
     def _drop(self, subscriber: _Subscriber) -> None:
         subscriber.dropped = True

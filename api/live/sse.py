@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -18,6 +19,7 @@ from api.live.hub import LiveHub
 
 PING_SECONDS = 15
 RETRY_MS = 2000
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 class BadLastEventId(ApiError, status_code=400, error_id="bad_last_event_id"):
@@ -40,15 +42,24 @@ def event_stream(request: Request, topics: frozenset[str]) -> EventSourceRespons
     its JSON; a ping every 15 s. A bad Last-Event-ID is a 400 before anything streams."""
     after = last_event_id(request)
     hub: LiveHub = request.app.state.live
+    # Set by sse-starlette when the server shuts down: the stream then ends by itself and
+    # the response completes (a cancelled one makes uvicorn log an error per connection).
+    shutdown = anyio.Event()
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         # First thing on the wire: how soon to reconnect, and a sign the stream is open.
         yield ServerSentEvent(comment="live", retry=RETRY_MS)
-        async for message in hub.subscribe(topics, after):
+        async for message in hub.subscribe(topics, after, until=shutdown):
             yield ServerSentEvent(
                 id=str(message.id),
                 event=message.kind,
                 data=json.dumps(message.data, separators=(",", ":"), ensure_ascii=False),
             )
 
-    return EventSourceResponse(events(), ping=PING_SECONDS, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        events(),
+        ping=PING_SECONDS,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )

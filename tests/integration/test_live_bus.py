@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -250,19 +254,28 @@ async def test_the_listener_reconnects_and_delivers_what_it_missed(postgres_url:
 # -- over real HTTP ------------------------------------------------------------------------
 
 
+def with_test_route(app: FastAPI) -> FastAPI:
+    @app.get("/test/events")
+    def events(request: Request) -> EventSourceResponse:
+        return event_stream(request, frozenset({"agent:budi"}))
+
+    return app
+
+
+def served_app() -> FastAPI:
+    """For ``uvicorn --factory`` (the database from LAPOR_API_DATABASE_URL)."""
+    return with_test_route(make_app(ApiSettings().database_url))
+
+
 class Server:
     """The app under uvicorn in a thread, with a test-only SSE route."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.app = app
+        self.app = with_test_route(app)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
-        @app.get("/test/events")
-        def events(request: Request) -> EventSourceResponse:
-            return event_stream(request, frozenset({"agent:budi"}))
-
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -332,3 +345,43 @@ async def test_sse_over_http_resumes_from_last_event_id(server: Server) -> None:
             ("state", {"n": 3}),
             ("end", {"n": 4}),
         ]
+
+
+@pytest.fixture
+def served(sqlite_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The test app served by a ``python -m uvicorn`` process (signals as in production)."""
+    port = free_port()
+    env = {**os.environ, "LAPOR_API_DATABASE_URL": sqlite_url}
+    command = [sys.executable, "-m", "uvicorn", "--factory", f"{__name__}:served_app"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        yield f"http://127.0.0.1:{port}", server
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+
+
+async def test_open_streams_end_cleanly_when_the_server_stops(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    """SIGTERM to a served API: each open stream ends as a complete response (no error
+    per connection in the log) and the process exits promptly."""
+    url, server = served
+    async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT) as client:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        async with client.stream("GET", "/test/events") as response:
+            stream = sse_events(response)
+            async with asyncio.timeout(TIMEOUT):
+                assert (await anext(stream))["retry"] == "2000"
+                server.send_signal(signal.SIGTERM)
+                assert [event async for event in stream] == []  # ends, and without an error
+    _, log = await asyncio.to_thread(server.communicate, timeout=TIMEOUT)
+    assert "ERROR" not in log, log
