@@ -11,6 +11,7 @@ from api.core.auth import ApiToken
 from api.core.run_once import JobRun
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
 from api.ivr_nodes.service import IvrNodeLease
+from api.live.models import LiveEvent
 from api.people.users import LoginAttempt, User
 from api.refused.service import RefusedComplaint
 from api.reports.schemas import DailyReport
@@ -30,6 +31,7 @@ __all__ = [
     "DailyReport",
     "IvrNodeLease",
     "JobRun",
+    "LiveEvent",
     "LoginAttempt",
     "QueueSnapshot",
     "RefusedComplaint",

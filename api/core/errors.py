@@ -1,6 +1,6 @@
 """Domain errors, turned into HTTP responses in one place.
 
-ApiError
+ApiError             400  (api/live/sse.py's BadLastEventId: a malformed Last-Event-ID)
 ├── Unauthorized    401  (no valid bearer token; with ``WWW-Authenticate: Bearer``)
 ├── BadCredentials  401  (a login's wrong username or password)
 ├── Forbidden       403  (the token's role may not do this)

@@ -1,0 +1,65 @@
+"""``event_stream``: a subscription as a Server-Sent Events response.
+
+Mount it behind the page's own auth and pass the topics that user may see, e.g.
+``return event_stream(request, frozenset({f"agent:{username}"}))``. The stream holds no
+database connection between events (the hub reads for all subscribers at once).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import anyio
+from fastapi import Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from api.core.errors import ApiError
+from api.live.hub import LiveHub
+
+PING_SECONDS = 15
+RETRY_MS = 2000
+SHUTDOWN_GRACE_SECONDS = 2.0
+
+
+class BadLastEventId(ApiError, status_code=400, error_id="bad_last_event_id"):
+    """A Last-Event-ID (or ``last_event_id``) that is not a non-negative integer."""
+
+
+def last_event_id(request: Request) -> int | None:
+    """The browser's Last-Event-ID header (sent on its reconnects), else the page's
+    ``?last_event_id=`` (an EventSource can't set headers on its first connect)."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise BadLastEventId("Last-Event-ID must be a live event id (a non-negative integer)")
+    return int(raw)
+
+
+def event_stream(request: Request, topics: frozenset[str]) -> EventSourceResponse:
+    """Stream ``topics``' events: ``id:`` the event's id, ``event:`` its kind, ``data:``
+    its JSON; a ping every 15 s. A bad Last-Event-ID is a 400 before anything streams."""
+    after = last_event_id(request)
+    hub: LiveHub = request.app.state.live
+    # Set by sse-starlette when the server shuts down: the stream then ends by itself and
+    # the response completes (a cancelled one makes uvicorn log an error per connection).
+    shutdown = anyio.Event()
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        # First thing on the wire: how soon to reconnect, and a sign the stream is open.
+        yield ServerSentEvent(comment="live", retry=RETRY_MS)
+        async for message in hub.subscribe(topics, after, until=shutdown):
+            yield ServerSentEvent(
+                id=str(message.id),
+                event=message.kind,
+                data=json.dumps(message.data, separators=(",", ":"), ensure_ascii=False),
+            )
+
+    return EventSourceResponse(
+        events(),
+        ping=PING_SECONDS,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
