@@ -110,6 +110,7 @@ async def test_an_officer_takes_a_call_completes_it_pauses_and_calls_back(
             await sandbox.place_call(LINE, caller, complaint_script(ivr_node))
             ticket = (await ticket_event)["Ticket"]
             rang = await ami.wait_for(event("AgentCalled", MemberName=siti), CALL_TIMEOUT)
+            await ami.wait_for(event("AgentConnect", MemberName=siti), CALL_TIMEOUT)
             await expect(page.locator("#caller-ticket")).to_have_text(ticket)
             await expect(page.locator("#caller-category")).to_have_text("Infrastruktur")
             shown_at = (await page.evaluate("() => window.popAt"))[ticket] / 1000
@@ -134,6 +135,8 @@ async def test_an_officer_takes_a_call_completes_it_pauses_and_calls_back(
             joined = await ami.wait_for(event("QueueCallerJoin", CallerIDNum=caller), 5)
             sandbox.callcenter.rx(f"channel request hangup {joined['Channel']}")
             await expect(page.locator("#caller .notice")).to_be_visible(timeout=15_000)
+            await expect(page.locator("#day-calls")).to_have_text("1")
+            await expect(page.locator("#day-complaints")).to_have_text("1")
 
             # 3. She pauses for prayer: the next call goes to Budi.
             await page.get_by_label("Alasan jeda").select_option("sholat")
