@@ -159,6 +159,10 @@
   });
   document.body.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target.id === "form") restoreDraft();
+    const number = document.getElementById("caller-number");
+    if (e.detail.target.id === "caller" && number) {
+      document.getElementById("ring-caller").textContent = number.textContent;
+    }
   });
   // Failed actions still show their fragment (an Indonesian message), not nothing.
   document.body.addEventListener("htmx:beforeSwap", function (e) {
