@@ -1,11 +1,15 @@
 """Real-browser fixtures: Playwright's sync API driving Debian's /usr/bin/chromium.
 
-Browser tests are plain ``def`` tests, not ``async def``. pytest-asyncio runs async tests
-inside a running event loop, where Playwright's sync API refuses to work; its async API
-would tie every browser test and fixture to one session-wide loop (``loop_scope="session"``
-on each of them), apart from the per-test loops of the rest of the suite. With the sync
-API the servers under test run in a thread (``tests.browser.server.serving``), so no test
-needs a loop of its own.
+Browser tests are plain ``def`` tests, not ``async def`` (collection refuses them here).
+pytest-asyncio runs async tests inside a running event loop, where Playwright's sync API
+refuses to work; its async API would tie every browser test and fixture to one shared loop
+(``loop_scope`` on each of them), apart from the per-test loops of the rest of the suite.
+With the sync API the servers under test run in a thread (``tests.browser.server``).
+
+The driver and the browser are package-scoped, not session-scoped: while the sync driver
+is alive, its event loop, suspended mid-run in a greenlet, counts as this thread's running
+loop, and pytest-asyncio could run no other loop. So they stop after the last test of
+``tests/browser`` (and its sub-packages), before the async tests of the rest of the suite.
 
 Never run ``playwright install``: the tests use Debian's Chromium, which ``make setup``
 installs. ``page`` writes a full-page screenshot of every test to
@@ -15,6 +19,7 @@ and uncaught exceptions in ``console_errors``, for the test to assert there are 
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,21 +48,32 @@ VIEWPORT = ViewportSize(width=1366, height=768)
 TIMEOUT_MS = 10_000
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here) and inspect.iscoroutinefunction(
+            getattr(item, "obj", None)
+        ):
+            raise pytest.UsageError(
+                f"{item.nodeid}: browser tests are plain def tests (see {__file__})"
+            )
+
+
 def screenshot_path(node: pytest.Item) -> Path:
     """Where ``page`` saves the screenshot of the test ``node``."""
     module = Path(str(node.path)).stem
     return SCREENS / re.sub(r"[^\w.\[\]-]+", "_", f"{module}.{node.name}.png")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """One headless Chromium for the session (about 400 MiB; a context per test)."""
+    """One headless Chromium for tests/browser (about 200 MiB, 370 MiB with a page open)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium package")
     chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
