@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python -m bench.fastagi_throughput
 	$(BIN)/python -m bench.ingest --calls 3000
 	$(BIN)/python -m bench.stats --calls 1000000
+	$(BIN)/python -m bench.console --calls 200 --consoles 200
 
 setup: apt-packages venv
 

@@ -24,8 +24,8 @@ from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complai
 from api.complaints.service import ComplaintEdit, edit_complaint, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
-from api.core.auth import Role
-from api.core.clock import utc_now
+from api.core.auth import ApiToken, Role
+from api.core.clock import as_utc, utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.core.errors import ApiError
@@ -384,7 +384,10 @@ def day_fragment(request: Request, session: SessionDep, web_user: Officer) -> HT
 
 
 @router.get("/events")
-def live_events(request: Request, web_user: Officer) -> EventSourceResponse:
-    """The officer's pushes: their calls and state, and callback outcomes."""
+def live_events(request: Request, session: SessionDep, web_user: Officer) -> EventSourceResponse:
+    """The officer's pushes (their calls and state, callback outcomes) until the session
+    ends."""
     topics = frozenset({agent_topic(web_user.user.username), CALLBACKS_TOPIC})
-    return event_stream(request, topics)
+    token = session.get(ApiToken, web_user.principal.token_id)
+    ends_at = as_utc(token.expires_at) if token and token.expires_at else None
+    return event_stream(request, topics, ends_at)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import anyio
 from fastapi import Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.core.clock import utc_now
 from api.core.errors import ApiError
 from api.live.hub import LiveHub
 
@@ -37,9 +39,25 @@ def last_event_id(request: Request) -> int | None:
     return int(raw)
 
 
-def event_stream(request: Request, topics: frozenset[str]) -> EventSourceResponse:
+class _ShutdownOrDeadline:
+    """Waits for the server's shutdown, or until ``ends_at`` (a session's end)."""
+
+    def __init__(self, shutdown: anyio.Event, ends_at: datetime) -> None:
+        self.shutdown, self.ends_at = shutdown, ends_at
+
+    async def wait(self) -> None:
+        with anyio.move_on_after(max((self.ends_at - utc_now()).total_seconds(), 0)):
+            await self.shutdown.wait()
+
+
+def event_stream(
+    request: Request, topics: frozenset[str], ends_at: datetime | None = None
+) -> EventSourceResponse:
     """Stream ``topics``' events: ``id:`` the event's id, ``event:`` its kind, ``data:``
-    its JSON; a ping every 15 s. A bad Last-Event-ID is a 400 before anything streams."""
+    its JSON; a ping every 15 s. A bad Last-Event-ID is a 400 before anything streams.
+
+    With ``ends_at`` (when the viewer's session ends) the stream ends then: the browser's
+    reconnect meets the sign-in check instead of going on hearing pushes."""
     after = last_event_id(request)
     hub: LiveHub = request.app.state.live
     # Set by sse-starlette when the server shuts down: the stream then ends by itself and
@@ -49,7 +67,8 @@ def event_stream(request: Request, topics: frozenset[str]) -> EventSourceRespons
     async def events() -> AsyncIterator[ServerSentEvent]:
         # First thing on the wire: how soon to reconnect, and a sign the stream is open.
         yield ServerSentEvent(comment="live", retry=RETRY_MS)
-        async for message in hub.subscribe(topics, after, until=shutdown):
+        until = shutdown if ends_at is None else _ShutdownOrDeadline(shutdown, ends_at)
+        async for message in hub.subscribe(topics, after, until=until):
             yield ServerSentEvent(
                 id=str(message.id),
                 event=message.kind,

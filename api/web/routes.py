@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -174,11 +174,15 @@ def home(request: Request, web_user: Annotated[WebUser, Depends(page_user)]) -> 
 
 
 def _sign_in_required(request: Request, exc: Exception) -> Response:
+    """To the sign-in page, and back to the page afterwards (for a fragment, the page it
+    was on: htmx says which in HX-Current-URL)."""
     assert isinstance(exc, SignInRequired)
-    query = "?next=" + quote(request.url.path, safe="/")
+    fragment = request.headers.get("hx-request") == "true"
+    page = urlsplit(request.headers.get("hx-current-url", "")).path if fragment else ""
+    query = "?next=" + quote(_safe_next(page) or request.url.path, safe="/")
     if exc.reason:
         query += f"&reason={exc.reason}"
-    if request.headers.get("hx-request") == "true":
+    if fragment:
         return Response(status_code=401, headers={"HX-Redirect": "/login" + query})
     return RedirectResponse("/login" + query, status_code=303)
 

@@ -19,11 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 from sqlmodel import Session
 
 from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
-from api.core.auth import Role, create_token
+from api.core.auth import ApiToken, Role, create_token
 from api.core.clock import WorkCalendar
+from api.core.db import make_engine
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
@@ -266,3 +268,17 @@ def test_the_pages_fit_a_phone_and_pass_axe(page: Page, site: Site) -> None:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         violations = axe_violations(page)
         assert violations == [], format_violations(violations)
+
+
+def test_when_the_shift_ends_the_open_page_goes_to_sign_in(page: Page, site: Site) -> None:
+    with site.up() as url:
+        sign_in(page, url)
+        engine = make_engine(site.settings.database_url)
+        with Session(engine) as session:
+            ends = datetime.now(UTC) + timedelta(seconds=2)
+            session.execute(update(ApiToken).values(expires_at=ends))
+            session.commit()
+        engine.dispose()
+        page.reload()  # the stream now ends with the session
+        expect(page).to_have_url(f"{url}/login?next=/console&reason=expired")
+        expect(page.get_by_text("Sesi Anda telah berakhir")).to_be_visible()

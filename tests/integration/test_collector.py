@@ -446,6 +446,8 @@ async def test_every_login_takes_a_queue_snapshot_for_the_live_view(
 
 
 async def test_a_refused_queue_status_leaves_the_session_up(rig: Rig) -> None:
+    # The first session's QueueStatus first: a drop before it was sent would leave one ask.
+    await eventually(lambda: rig.ami.queue_status_asked >= 1)
     rig.ami.queue_status = "error"
     await rig.ami.drop_all()
     await rig.ami.wait_logins(2)

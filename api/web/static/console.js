@@ -66,7 +66,8 @@
   // gives up for good on an error answer (the API restarting behind a proxy, a session
   // that ended). Then: to the sign-in page if the session is over, else a new stream.
   function recover() {
-    fetch("/console/status", { headers: { "HX-Request": "true" } }).then(function (r) {
+    const asked = { headers: { "HX-Request": "true", "HX-Current-URL": window.location.href } };
+    fetch("/console/status", asked).then(function (r) {
       const signIn = r.headers.get("HX-Redirect");
       if (r.status === 401 && signIn) window.location.assign(signIn);
       else setTimeout(connect, 2000);
