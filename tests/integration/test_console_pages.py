@@ -3,10 +3,12 @@ content, the complaint form and the pushes ingest publishes. SQLite and PostgreS
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
@@ -19,6 +21,7 @@ from api.core.settings import ApiSettings
 from api.live.models import LiveEvent
 from api.main import create_app
 from api.people.users import create_user
+from tests.browser.server import serving
 from tests.integration.event_factory import FakeCall, ami
 from tests.integration.test_agents_console import add_complaint
 from tests.people import PASSWORD, add_agent
@@ -288,3 +291,27 @@ def test_a_new_complaint_filed_twice_by_one_form_is_one_complaint(
     )
     assert bad.status_code == 422
     assert "Periksa isian formulir" in bad.text
+
+
+async def test_open_consoles_hold_no_database_connection(database_url: str) -> None:
+    """200 open consoles' streams (more than the pool's connections and the server's worker
+    threads), and the API still answers."""
+    app = create_app(ApiSettings(database_url=database_url, ami_port=1))
+    upgrade(app.state.engine)
+    with Session(app.state.engine) as session:
+        add_agent(session, "siti", "1001")
+    streams = 200
+    with serving(app) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            signed = await client.post("/login", data={"username": "siti", "password": PASSWORD})
+            assert signed.status_code == 303
+            async with contextlib.AsyncExitStack() as stack:
+                for _ in range(streams):
+                    response = await stack.enter_async_context(
+                        client.stream("GET", "/console/events")
+                    )
+                    assert response.status_code == 200
+                    first = await anext(response.aiter_lines())
+                    assert first.startswith(":")
+                status = await client.get("/console/status")
+                assert status.status_code == 200
