@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python -m bench.fastagi_throughput
 	$(BIN)/python -m bench.ingest --calls 3000
 	$(BIN)/python -m bench.stats --calls 1000000
+	$(BIN)/python -m bench.console_push --clients 200 --pushes 100
 
 setup: apt-packages venv
 
