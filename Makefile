@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python -m bench.ingest --calls 3000
 	$(BIN)/python -m bench.stats --calls 1000000
 	$(BIN)/python -m bench.console --calls 200 --consoles 200
+	$(BIN)/python -m bench.console_push --clients 200 --pushes 100
 
 setup: apt-packages venv
 

@@ -151,7 +151,12 @@ class LiveHub:
         self._subscribers.add(subscriber)
         stopper = asyncio.create_task(self._drop_at(until, subscriber)) if until else None
         try:
-            sent = (self.last_id or 0) if last_event_id is None else last_event_id
+            newest = await asyncio.to_thread(self._max_id)
+            if last_event_id is not None and last_event_id > newest:
+                # An id this database never gave (it was recreated): start from now, or
+                # the stream would skip everything up to that id.
+                last_event_id = None
+            sent = newest if last_event_id is None else last_event_id
             if last_event_id is not None and topics:
                 while True:
                     backlog = await asyncio.to_thread(self._backlog, subscriber.topics, sent)

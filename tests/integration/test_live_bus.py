@@ -12,21 +12,21 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlalchemy import Engine, text, update
+from sqlmodel import Session, col
 from sse_starlette import EventSourceResponse
 
 from api.core.db import make_engine
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
-from api.live import LiveHub, LiveMessage, event_stream, latest_id, publish
+from api.live import LiveEvent, LiveHub, LiveMessage, event_stream, latest_id, publish
 from api.main import create_app
 from tests.e2e.services import free_port
 
@@ -148,6 +148,44 @@ async def test_last_event_id_catches_up_exactly_the_missed_rows(database_url: st
         assert await fresh.take(1) == [("agent:budi", "state", {"n": 7})]
         await budi.close()
         await fresh.close()
+
+
+async def test_an_id_the_database_never_gave_starts_from_now(database_url: str) -> None:
+    app = make_app(database_url)
+    async with running(app) as hub:
+        send(app.state.engine, ("agent:budi", "state", {"n": 1}))
+        stale = await reader(hub, {"agent:budi"}, 10**9)  # from before the database was reset
+        send(app.state.engine, ("agent:budi", "state", {"n": 2}))
+        assert await stale.take(1) == [("agent:budi", "state", {"n": 2})]
+        await stale.close()
+
+
+def test_old_events_are_deleted_and_ids_never_reused(database_url: str) -> None:
+    settings = ApiSettings(database_url=database_url, live_keep_hours=2)
+    app = create_app(settings)
+    engine = app.state.engine
+    upgrade(engine)
+    hub: LiveHub = app.state.live
+    assert hub.keep == timedelta(hours=2)
+    send(engine, ("agent:budi", "state", {"n": 1}), ("agent:budi", "state", {"n": 2}))
+    with Session(engine) as session:
+        first = latest_id(session)
+        session.execute(
+            update(LiveEvent)
+            .where(col(LiveEvent.id) < first)
+            .values(at=datetime.now(UTC) - timedelta(hours=3))
+        )
+        session.commit()
+    assert hub.clean_up() == 1
+    assert hub.clean_up() == 0
+    with Session(engine) as session:
+        session.execute(update(LiveEvent).values(at=datetime.now(UTC) - timedelta(hours=3)))
+        session.commit()
+    assert hub.clean_up() == 1  # the table is empty now
+    send(engine, ("agent:budi", "state", {"n": 3}))
+    with Session(engine) as session:
+        assert latest_id(session) == first + 1  # not 1 again: old Last-Event-IDs stay valid
+    engine.dispose()
 
 
 async def test_each_subscriber_gets_only_its_topics(database_url: str) -> None:
