@@ -35,7 +35,7 @@ from sqlmodel import Session
 from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
 from api.core.auth import Role, issue_token
 from api.core.clock import WorkCalendar
-from bench.ingest import api_pid, cpu_seconds
+from bench.ingest import api_pid, collector_env, cpu_seconds
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.browser import sign_in
 from tests.e2e.services import BIN, ApiProcess
@@ -132,16 +132,7 @@ async def pop(calls: int, folder: Path) -> list[float]:
     api.start()
     peer = FakeAmi()
     await peer.start()
-    env = {
-        **os.environ,
-        "LAPOR_COLLECTOR_NODE": "bench",
-        "LAPOR_COLLECTOR_AMI_PORT": str(peer.port),
-        "LAPOR_COLLECTOR_AMI_SECRET": peer.secret,
-        "LAPOR_COLLECTOR_API_URL": api.url,
-        "LAPOR_COLLECTOR_API_TOKEN": api.token(Role.collector),
-        "LAPOR_COLLECTOR_BUFFER_DIR": str(folder / "buffer"),
-        "LAPOR_COLLECTOR_LOG_LEVEL": "WARNING",
-    }
+    env = collector_env(peer, api, folder)
     with (folder / "collector.log").open("wb") as log:
         collector = await asyncio.create_subprocess_exec(
             str(BIN / "lapor-collector"), env=env, stdout=log, stderr=log

@@ -99,6 +99,22 @@ def api_pid(api: ApiProcess) -> int:
     return process.pid
 
 
+def collector_env(peer: FakeAmi, api: ApiProcess, folder: Path, **extra: str) -> dict[str, str]:
+    """A ``lapor-collector``'s environment: the fake peer's AMI, the API, a buffer in
+    ``folder``; ``extra`` settings over them."""
+    return {
+        **os.environ,
+        "LAPOR_COLLECTOR_NODE": "bench",
+        "LAPOR_COLLECTOR_AMI_PORT": str(peer.port),
+        "LAPOR_COLLECTOR_AMI_SECRET": peer.secret,
+        "LAPOR_COLLECTOR_API_URL": api.url,
+        "LAPOR_COLLECTOR_API_TOKEN": api.token(Role.collector),
+        "LAPOR_COLLECTOR_BUFFER_DIR": str(folder / "buffer"),
+        "LAPOR_COLLECTOR_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 @dataclass
 class IngestRun:
     events: int
@@ -114,17 +130,7 @@ async def collector_to_postgres(calls: list[FakeCall], folder: Path) -> IngestRu
         api.start()
         peer = FakeAmi()
         await peer.start()
-        env = {
-            **os.environ,
-            "LAPOR_COLLECTOR_NODE": "bench",
-            "LAPOR_COLLECTOR_AMI_PORT": str(peer.port),
-            "LAPOR_COLLECTOR_AMI_SECRET": peer.secret,
-            "LAPOR_COLLECTOR_API_URL": api.url,
-            "LAPOR_COLLECTOR_API_TOKEN": api.token(Role.collector),
-            "LAPOR_COLLECTOR_BUFFER_DIR": str(folder / "buffer"),
-            "LAPOR_COLLECTOR_BATCH_SIZE": "2000",
-            "LAPOR_COLLECTOR_LOG_LEVEL": "WARNING",
-        }
+        env = collector_env(peer, api, folder, LAPOR_COLLECTOR_BATCH_SIZE="2000")
         with (folder / "collector.log").open("wb") as log:
             collector = await asyncio.create_subprocess_exec(
                 str(BIN / "lapor-collector"), env=env, stdout=log, stderr=log

@@ -7,10 +7,11 @@ form, pick the fragment to draw, and answer in Indonesian.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -229,15 +230,39 @@ def blank_form(request: Request, session: SessionDep, web_user: Officer) -> HTML
     )
 
 
-def _edit_of(category: str, location: str, summary: str, notes: str) -> ComplaintEdit:
-    return ComplaintEdit.model_validate(
-        {
-            "category": category or None,
-            "location": location.strip() or None,
-            "summary": summary.strip() or None,
-            "note": notes.strip() or None,
-        }
-    )
+@dataclass(frozen=True)
+class ComplaintFields:
+    """The complaint form's fields, as an officer typed them."""
+
+    category: str
+    location: str
+    summary: str
+    notes: str
+    linkedid: str
+
+    def edit(self) -> ComplaintEdit:
+        """The fields as an edit (ValidationError for a value the complaint can't take)."""
+        return ComplaintEdit.model_validate(
+            {
+                "category": self.category or None,
+                "location": self.location.strip() or None,
+                "summary": self.summary.strip() or None,
+                "note": self.notes.strip() or None,
+            }
+        )
+
+
+def complaint_fields(
+    category: Annotated[str, Form(max_length=32)] = "",
+    location: Text = "",
+    summary: Text = "",
+    notes: Text = "",
+    linkedid: Annotated[str, Form(max_length=64)] = "",
+) -> ComplaintFields:
+    return ComplaintFields(category, location, summary, notes, linkedid)
+
+
+Fields = Annotated[ComplaintFields, Depends(complaint_fields)]
 
 
 @router.post("/complaints/{ticket}")
@@ -246,15 +271,11 @@ def save_complaint(
     session: SessionDep,
     ticket: Ticket,
     web_user: Changing,
-    category: Annotated[str, Form(max_length=32)] = "",
-    location: Text = "",
-    summary: Text = "",
-    notes: Text = "",
-    linkedid: Annotated[str, Form(max_length=64)] = "",
+    fields: Fields,
 ) -> HTMLResponse:
-    panel = _panel_or_none(session, linkedid or None)
+    panel = _panel_or_none(session, fields.linkedid or None)
     try:
-        edit = _edit_of(category, location, summary, notes)
+        edit = fields.edit()
     except ValidationError:
         complaint = get_complaint(session, ticket=ticket)
         return _form(request, session, panel, 422, complaint=complaint, error=texts().form.invalid)
@@ -276,18 +297,14 @@ def new_complaint(
     settings: SettingsDep,
     calendar: CalendarDep,
     web_user: Changing,
+    fields: Fields,
     request_key: Annotated[str, Form(max_length=32)] = "",
     caller_number: Annotated[str, Form(max_length=32)] = "",
-    category: Annotated[str, Form(max_length=32)] = "",
-    location: Text = "",
-    summary: Text = "",
-    notes: Text = "",
-    linkedid: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
-    panel = _panel_or_none(session, linkedid or None)
+    panel = _panel_or_none(session, fields.linkedid or None)
     line = (panel.line if panel else None) or settings.sms_default_line
     try:
-        edit = _edit_of(category, location, summary, notes)
+        edit = fields.edit()
         complaint, _ = file_complaint(
             session,
             principal=web_user.principal,
@@ -296,7 +313,7 @@ def new_complaint(
             request_key=request_key,
             caller_number=caller_number.strip() or (panel.caller if panel else "") or "",
             line=line,
-            category=ComplaintCategory(category),
+            category=ComplaintCategory(fields.category),
             edit=edit,
         )
     except (ValidationError, ValueError, ApiError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,8 +10,7 @@ from pydantic import BaseModel
 
 from api.core.auth import Principal, Role, require_roles, revoke_token
 from api.core.db import SessionDep
-from api.core.settings import ApiSettings
-from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, client_key, login
+from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, login_from
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -37,16 +36,7 @@ def log_in(
 
     Failed logins are counted per username and client address: past
     ``LAPOR_API_LOGIN_MAX_FAILURES`` within the window, that pair gets 429."""
-    settings: ApiSettings = request.app.state.settings
-    user, token, record = login(
-        session,
-        username=username,
-        password=password,
-        client=client_key(request.client.host if request.client else None),
-        ttl=timedelta(minutes=settings.token_ttl_minutes),
-        max_failures=settings.login_max_failures,
-        window=timedelta(minutes=settings.login_window_minutes),
-    )
+    user, token, record = login_from(request, session, username, password)
     assert record.expires_at is not None
     return LoginResult(
         access_token=token, expires_at=record.expires_at, role=user.role, username=user.username

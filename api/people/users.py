@@ -15,6 +15,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Request
 from sqlalchemy import Index, delete, update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -22,6 +23,7 @@ import asterisk_values as values
 from api.core.auth import ApiToken, Principal, Role, issue_token
 from api.core.city_units import check_unit
 from api.core.errors import BadCredentials, Conflict, InvalidInput, TooManyAttempts
+from api.core.settings import ApiSettings
 
 MIN_PASSWORD_LENGTH = 10
 # Far above any passphrase; bounds what a login makes the server hash.
@@ -222,3 +224,20 @@ def phone_of(session: Session, principal: Principal) -> tuple[str, str]:
         return values.name(user.username), values.endpoint(user.extension)
     except values.UnsafeValue as exc:
         raise InvalidInput(f"this user's phone can't be used with Asterisk: {exc}") from exc
+
+
+def login_from(
+    request: Request, session: Session, username: str, password: str
+) -> tuple[User, str, ApiToken]:
+    """``login`` with the app's settings and the request's client address (the JSON login
+    and the pages' sign-in form)."""
+    settings: ApiSettings = request.app.state.settings
+    return login(
+        session,
+        username=username,
+        password=password,
+        client=client_key(request.client.host if request.client else None),
+        ttl=timedelta(minutes=settings.token_ttl_minutes),
+        max_failures=settings.login_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+    )

@@ -6,7 +6,6 @@ A page request without a live session is sent to the sign-in form (an htmx reque
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -20,8 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.core.auth import Role, revoke_token
 from api.core.db import SessionDep
 from api.core.errors import BadCredentials, TooManyAttempts, Unauthorized
-from api.core.settings import ApiSettings
-from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, client_key, login
+from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, login_from
 from api.web.session import (
     CrossSite,
     WebUser,
@@ -130,17 +128,8 @@ def sign_in(
         check_same_site(request)
     except CrossSite:
         raise PageRefused(texts().login.cross_site) from None
-    settings: ApiSettings = request.app.state.settings
     try:
-        user, token, record = login(
-            session,
-            username=username,
-            password=password,
-            client=client_key(request.client.host if request.client else None),
-            ttl=timedelta(minutes=settings.token_ttl_minutes),
-            max_failures=settings.login_max_failures,
-            window=timedelta(minutes=settings.login_window_minutes),
-        )
+        user, token, record = login_from(request, session, username, password)
     except BadCredentials:
         return _login_page(request, 401, error=texts().login.failed, username=username)
     except TooManyAttempts:

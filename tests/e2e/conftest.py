@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from sandbox.instance import Instance, InstanceError
 from sandbox.rootfs import SandboxUnavailable
 from tests.conftest import temporary_postgres_database, unavailable
 from tests.e2e.ivr_node import IvrNode, IvrServer, prepare_node
+from tests.e2e.officers import control_env
 from tests.e2e.services import ApiProcess
 
 
@@ -101,3 +103,37 @@ async def ivr_server(ivr_node: IvrNode) -> AsyncIterator[IvrServer]:
         yield server
     finally:
         await server.close()
+
+
+# Long enough to look at a screen pop; tests hang their calls up themselves.
+LONG_TALK_SECONDS = 120
+
+
+@pytest.fixture
+def console(sandbox: Sandbox, ivr_node: IvrNode, tmp_path: Path) -> Iterator[ApiProcess]:
+    """A second API process on the IVR's database, with AMI control for the console, and
+    its recordings where the IVR's complaints are recorded."""
+    env = {**control_env(sandbox), "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir)}
+    process = ApiProcess(ivr_node.api.database_url, tmp_path / "console.log", env)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.close()
+
+
+@pytest.fixture
+def long_talks(sandbox: Sandbox) -> Iterator[None]:
+    """Officers' phones stay on the line; nobody is in the queue but whom the test adds."""
+    sandbox.carrier.rx(f"dialplan set global AGENT_TALK_SECONDS {LONG_TALK_SECONDS}")
+    for agent in sandbox.config.agents:
+        sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
+    try:
+        yield
+    finally:
+        sandbox.carrier.rx("dialplan set global AGENT_TALK_SECONDS 3")
+        for instance in (sandbox.callcenter, sandbox.carrier):
+            instance.rx("channel request hangup all")
+        for agent in sandbox.config.agents:
+            sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
+            sandbox.add_member(agent)

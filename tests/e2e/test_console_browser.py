@@ -11,7 +11,6 @@ still shows), and dials a callback from the page (its outcome shows there).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,18 +19,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from api.core.auth import Role
-from sandbox.harness import QUEUE, Sandbox
+from sandbox.harness import Sandbox
 from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.officers import add_officer, control_env, event, login
+from tests.e2e.officers import add_officer, event, login
 from tests.e2e.services import ApiProcess
 from tests.e2e.test_screen_pop import complaint_script
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 120.0
-TALK_SECONDS = 120
 # Records when the caller panel first shows each ticket (ms since the epoch).
 WATCH_POPS = """() => {
   window.popAt = {};
@@ -41,36 +39,6 @@ WATCH_POPS = """() => {
     if (shown && !(shown in window.popAt)) window.popAt[shown] = Date.now();
   }).observe(document.getElementById("caller"), {childList: true, subtree: true});
 }"""
-
-
-@pytest.fixture
-def console(sandbox: Sandbox, ivr_node: IvrNode, tmp_path: Path) -> Iterator[ApiProcess]:
-    """A second API process on the IVR's database, with AMI control for the console, and
-    its recordings where the IVR's complaints are recorded."""
-    env = {**control_env(sandbox), "LAPOR_API_RECORDINGS_DIR": str(sandbox.recordings_dir)}
-    process = ApiProcess(ivr_node.api.database_url, tmp_path / "console.log", env)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.close()
-
-
-@pytest.fixture
-def long_talks(sandbox: Sandbox) -> Iterator[None]:
-    """Officers' phones stay on the line; nobody is in the queue but whom the test adds."""
-    sandbox.carrier.rx(f"dialplan set global AGENT_TALK_SECONDS {TALK_SECONDS}")
-    for agent in sandbox.config.agents:
-        sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
-    try:
-        yield
-    finally:
-        sandbox.carrier.rx("dialplan set global AGENT_TALK_SECONDS 3")
-        for instance in (sandbox.callcenter, sandbox.carrier):
-            instance.rx("channel request hangup all")
-        for agent in sandbox.config.agents:
-            sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
-            sandbox.add_member(agent)
 
 
 async def state_is(page: Page, label: str) -> None:

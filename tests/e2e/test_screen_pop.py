@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,43 +15,15 @@ import httpx
 import pytest
 
 from api.core.auth import Role
-from sandbox.harness import QUEUE, Sandbox
+from sandbox.harness import Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.officers import add_officer, control_env, event, login
+from tests.e2e.officers import add_officer, event, login
 from tests.e2e.services import ApiProcess
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 120.0
-# Long enough to look at the screen pop; the test hangs the call up itself.
-TALK_SECONDS = 120
-
-
-@pytest.fixture
-def console(sandbox: Sandbox, ivr_node: IvrNode, tmp_path: Path) -> Iterator[ApiProcess]:
-    """A second API process on the IVR's database, with AMI control for the console."""
-    process = ApiProcess(ivr_node.api.database_url, tmp_path / "console.log", control_env(sandbox))
-    process.start()
-    try:
-        yield process
-    finally:
-        process.close()
-
-
-@pytest.fixture
-def long_talks(sandbox: Sandbox) -> Iterator[None]:
-    """Officers' phones stay on the line, and nobody is in the queue but whom the test logs in."""
-    sandbox.carrier.rx(f"dialplan set global AGENT_TALK_SECONDS {TALK_SECONDS}")
-    for agent in sandbox.config.agents:
-        sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
-    try:
-        yield
-    finally:
-        sandbox.carrier.rx("dialplan set global AGENT_TALK_SECONDS 3")
-        for agent in sandbox.config.agents:
-            sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
-            sandbox.add_member(agent)
 
 
 def complaint_script(node: IvrNode) -> str:
