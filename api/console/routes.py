@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
@@ -107,100 +107,61 @@ def status_fragment(
     return render(request, "status.html", status=state, reasons=pause_reasons(), error=None)
 
 
-async def _queue_action(
+QueueAction = Literal["join", "leave", "pause", "resume"]
+# The state each action asks for.
+_WANTED = {"join": "available", "leave": "logged_out", "pause": "paused", "resume": "available"}
+
+
+@router.post("/queue/{action}")
+async def queue_action(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    web_user: WebUser,
-    action: str,
+    web_user: Changing,
     ami: ControlDep,
-    reason: str = "",
+    action: Annotated[QueueAction, Path()],
+    reason: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
-    principal = web_user.principal
-    error = None
-    try:
-        if action == "join":
-            await queue.join(session, principal, ami)
-        elif action == "leave":
-            await queue.leave(session, principal, ami)
-        elif action == "pause":
-            await queue.pause(session, principal, ami, reason)
-        else:
-            await queue.resume(session, principal, ami)
-    except ApiError as exc:
-        error = texts().state.no_phone if exc.status_code == 422 else texts().state.unavailable
-    state = officer.officer_state(session, web_user.user.username, settings.call_end_horizon)
+    """Join or leave the queue, pause with a reason from the catalog's list, resume."""
+    username = web_user.user.username
+    error, status_code = None, 200
+    if action == "pause" and reason not in pause_reasons():
+        error, status_code = texts().state.reason, 422
+    else:
+        try:
+            await _act(action, session, web_user, ami, reason)
+        except ApiError as exc:
+            status_code = 503
+            error = texts().state.no_phone if exc.status_code == 422 else texts().state.unavailable
+    state = officer.officer_state(session, username, settings.call_end_horizon)
     # Asterisk took the command; its confirming event may not be stored yet, so the
     # fragment shows the state asked for until the pushed "state" redraws it.
-    if error is None:
-        expected = {"join": "available", "leave": "logged_out", "pause": "paused"}
-        wanted = expected.get(action, "available")
-        if state.state != wanted and not (action == "resume" and state.state != "paused"):
-            state = officer.OfficerState(wanted, reason or None, None)
+    wanted = _WANTED[action]
+    stale = state.state != wanted and (action != "resume" or state.state == "paused")
+    if error is None and stale:
+        state = officer.OfficerState(wanted, reason or None, None)
     return render(
         request,
         "status.html",
-        status_code=200 if error is None else 503,
+        status_code=status_code,
         status=state,
         reasons=pause_reasons(),
         error=error,
     )
 
 
-@router.post("/queue/join")
-async def join_queue(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    web_user: Changing,
-    ami: ControlDep,
-) -> HTMLResponse:
-    return await _queue_action(request, session, settings, web_user, "join", ami)
-
-
-@router.post("/queue/leave")
-async def leave_queue(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    web_user: Changing,
-    ami: ControlDep,
-) -> HTMLResponse:
-    return await _queue_action(request, session, settings, web_user, "leave", ami)
-
-
-@router.post("/queue/pause")
-async def pause_queue(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    web_user: Changing,
-    ami: ControlDep,
-    reason: Annotated[str, Form(max_length=64)] = "",
-) -> HTMLResponse:
-    if reason not in pause_reasons():
-        return render(
-            request,
-            "status.html",
-            status_code=422,
-            status=officer.officer_state(
-                session, web_user.user.username, settings.call_end_horizon
-            ),
-            reasons=pause_reasons(),
-            error=texts().state.reason,
-        )
-    return await _queue_action(request, session, settings, web_user, "pause", ami, reason)
-
-
-@router.post("/queue/resume")
-async def resume_queue(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    web_user: Changing,
-    ami: ControlDep,
-) -> HTMLResponse:
-    return await _queue_action(request, session, settings, web_user, "resume", ami)
+async def _act(
+    action: QueueAction, session: SessionDep, web_user: WebUser, ami: ControlDep, reason: str
+) -> None:
+    principal = web_user.principal
+    if action == "join":
+        await queue.join(session, principal, ami)
+    elif action == "leave":
+        await queue.leave(session, principal, ami)
+    elif action == "pause":
+        await queue.pause(session, principal, ami, reason)
+    else:
+        await queue.resume(session, principal, ami)
 
 
 @router.get("/calls/{linkedid}")
