@@ -15,7 +15,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from api.complaints.models import Complaint, ComplaintHistory
-from api.core.auth import ApiToken, Role
+from api.core.auth import ApiToken, Role, create_token
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.live.models import LiveEvent
@@ -214,8 +214,6 @@ def test_the_screen_pop_shows_the_call_ticket_and_history_under_every_spelling(
 
 
 def _service_token(engine: Engine) -> dict[str, str]:
-    from api.core.auth import create_token
-
     with Session(engine) as session:
         return {"Authorization": f"Bearer {create_token(session, name='c', role=Role.collector)}"}
 
@@ -315,3 +313,48 @@ async def test_open_consoles_hold_no_database_connection(database_url: str) -> N
                     assert first.startswith(":")
                 status = await client.get("/console/status")
                 assert status.status_code == 200
+
+
+def test_an_officer_records_what_the_dialplan_cant_know(
+    app_engine: tuple[TestClient, Engine],
+) -> None:
+    client, engine = app_engine
+    with Session(engine) as session:
+        ivr = {"Authorization": f"Bearer {create_token(session, name='ivr', role=Role.ivr)}"}
+    ids = []
+    for number in ("081211110001", "081211110002"):
+        now = datetime.now(UTC).isoformat()
+        created = client.post(
+            "/callbacks",
+            headers=ivr,
+            json={
+                "request_id": f"req-{number}",
+                "number": number,
+                "line": "082282204761",
+                "uniqueid": "1795890124.1",
+                "queue_entered_at": now,
+                "requested_at": now,
+            },
+        )
+        assert created.status_code == 201, created.text
+        ids.append(f"r{created.json()['id']}")
+    csrf = sign_in(client)
+    wrong = client.post(
+        f"/console/callbacks/{ids[0]}/outcome", data={"csrf_token": csrf, "outcome": "wrong_number"}
+    )
+    later = client.post(
+        f"/console/callbacks/{ids[1]}/outcome", data={"csrf_token": csrf, "outcome": "call_later"}
+    )
+    assert wrong.status_code == later.status_code == 200
+    listed = client.get("/console/callbacks").text
+    assert f'id="cb-{ids[0]}"' not in listed  # a wrong number leaves the list
+    assert f'id="cb-{ids[1]}" data-outcome="call_later"' in listed  # still to call, marked
+    assert f'id="outcome-{ids[0]}"' in listed
+    assert "Nomor salah" in listed
+    bogus = client.post(
+        f"/console/callbacks/{ids[1]}/outcome", data={"csrf_token": csrf, "outcome": "reached"}
+    )
+    assert bogus.status_code == 422
+    with Session(engine) as session:
+        pushes = session.exec(select(LiveEvent).where(LiveEvent.topic == "callbacks")).all()
+    assert [p.data["callback_id"] for p in pushes] == ids
