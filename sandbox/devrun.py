@@ -61,6 +61,7 @@ Lapor Call Center is running (Ctrl-C stops everything)
   Sandbox carrier       SIP udp 127.0.0.1:{c.carrier_sip_port}   AMI 127.0.0.1:{c.carrier_ami_port}
   FastAGI IVR server    127.0.0.1:{c.agi_port}
   API                   {API_URL}   docs: {API_URL}/docs
+  Officers' console     {API_URL}/console   (an officer's user on phone 1001: see README)
   API database          {DATABASE_URL}
   queue_log             {sandbox.callcenter.queue_log}
   Asterisk log          {sandbox.callcenter.host("log/messages.log")}
