@@ -33,13 +33,14 @@ from api.web.templates import render
 from api.web.texts import texts
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGE_PREFIXES = ("/login", "/logout", "/console", "/home")
+PAGE_PREFIXES = ("/login", "/logout", "/console", "/home", "/wallboard", "/desk")
 # No inline script or style anywhere: the pages load only their own files.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'; object-src 'none'"
 )
+# Where each role lands after signing in (a role without a page yet gets /home).
 HOME_OF_ROLE = {Role.agent: "/console"}
 
 router = APIRouter(include_in_schema=False)
