@@ -15,6 +15,8 @@ from api.core.numbers import pretty
 from api.web.texts import texts
 
 TEMPLATES = Path(__file__).resolve().parent.parent
+# The packages with page templates (api/<name>/templates).
+PAGES = ("web", "console", "wallboard")
 # What a page shows for "no value" (an en dash).
 NONE = "\u2013"
 
@@ -45,7 +47,11 @@ def number_id(value: float | int | None, decimals: int = 0) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(
-            [TEMPLATES / "web" / "templates", TEMPLATES / "console" / "templates"]
+            [
+                TEMPLATES / "web" / "templates",
+                TEMPLATES / "console" / "templates",
+                TEMPLATES / "wallboard" / "templates",
+            ]
         ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
