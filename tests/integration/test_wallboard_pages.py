@@ -94,6 +94,7 @@ def test_the_board_shows_what_the_stats_api_shows(api: ApiHarness) -> None:
     assert 'data-alert="waiting_past_sl"' in page
     assert 'data-alert="sl_below_target"' in page  # 1 of 2 answered within 20 s: 50 %
     assert 'data-alert="no_officer"' not in page
+    assert (tile(page, "available"), tile(page, "paused")) == ("1", "1")
     # Problems float up: the paused officer before the available one.
     officers = re.findall(r'<tr data-agent="([^"]+)">', page)
     assert officers == ["petugas-1002", "petugas-1001"]
