@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse
@@ -23,6 +23,7 @@ from api.events.pushes import SUPERVISORS_TOPIC
 from api.live.publish import latest_id
 from api.live.sse import event_stream
 from api.wallboard.board import Board, board
+from api.wallboard.calls import DRILL_LIMIT, by_hour, todays_calls
 from api.web.routes import PageRefused, page_roles, page_user
 from api.web.session import WebUser
 from api.web.templates import render
@@ -51,6 +52,7 @@ def wallboard_page(
         "wallboard.html",
         web_user=web_user,
         board=_board(session, settings),
+        hours=by_hour(session),
         tv=tv,
         last_event_id=latest_id(session),
     )
@@ -60,7 +62,27 @@ def wallboard_page(
 def board_fragment(
     request: Request, session: SessionDep, settings: SettingsDep, web_user: Supervisor
 ) -> HTMLResponse:
-    return render(request, "board.html", board=_board(session, settings))
+    return render(request, "board.html", board=_board(session, settings), hours=by_hour(session))
+
+
+@router.get("/calls/{figure}")
+def calls_behind(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Supervisor,
+    figure: Annotated[str, Path(pattern="^(offered|answered|abandoned|short_abandoned)$")],
+) -> HTMLResponse:
+    """The calls behind one of today's figures."""
+    t = Thresholds(settings.short_abandon_seconds, settings.service_level_seconds)
+    return render(
+        request,
+        "calls.html",
+        web_user=web_user,
+        figure=figure,
+        calls=todays_calls(session, figure, t),
+        limit=DRILL_LIMIT,
+    )
 
 
 @router.get("/events")

@@ -118,3 +118,26 @@ def test_queue_events_push_a_change_to_the_wallboards(
     with Session(api.engine) as session:
         rows = session.exec(select(LiveEvent).where(LiveEvent.topic == "supervisors")).all()
     assert [row.kind for row in rows] == ["changed"]
+
+
+def test_a_figure_opens_the_calls_behind_it(api: ApiHarness) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    calls = [
+        FakeCall("081200000011", now - timedelta(minutes=9), "answered", wait=8, agent="siti"),
+        FakeCall("081200000012", now - timedelta(minutes=8), "abandoned", wait=40),
+        FakeCall("081200000013", now - timedelta(minutes=7), "abandoned", wait=2),
+    ]
+    post(api, calls)
+    sign_in(api, Role.supervisor)
+    summary = get(api, "/stats/summary")
+    for figure in ("offered", "answered", "abandoned", "short_abandoned"):
+        page = api.client.get(f"/wallboard/calls/{figure}").text
+        listed = re.findall(r'<tr data-linkedid="([^"]+)">', page)
+        assert len(listed) == summary[figure], figure
+    answered = api.client.get("/wallboard/calls/answered").text
+    assert "0812-0000-0011" in answered
+    assert "siti" in answered
+    assert api.client.get("/wallboard/calls/everything").status_code == 422
+    board = api.client.get("/wallboard/board").text
+    assert 'href="/wallboard/calls/abandoned"' in board
+    assert "<svg" in board
