@@ -78,9 +78,10 @@ async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> Non
                     done = day
             except Exception:
                 log.exception("daily report %s failed; retrying later", day.isoformat())
-        if day == done and day != delivered:
+        if day == done and day != delivered and delivery.configured(settings):
             try:
                 if delivery.all_sent(settings, await delivery.deliver(engine, settings, day, stop)):
+                    log.info("daily report %s: all delivered", day)
                     delivered = day
             except Exception:
                 log.exception("daily report %s: delivery failed; retrying later", day)
