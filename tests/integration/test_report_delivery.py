@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
+from api import cli
 from api.core.auth import Role
 from api.core.settings import ApiSettings
 from api.reports import delivery, labels, pdf, render, service
@@ -187,3 +188,32 @@ async def test_nothing_configured_delivers_nothing(api: ApiHarness) -> None:
     generated(api, settings)
     assert await delivery.deliver(api.engine, settings, DAY) == []
     assert deliveries(api, DAY) == []
+
+
+def test_lapor_report_deliver(
+    api: ApiHarness,
+    mailbox: tuple[Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inbox, port = mailbox
+    generated(api, settings_for(api, port))
+    monkeypatch.setenv("LAPOR_API_DATABASE_URL", api.engine.url.render_as_string(False))
+    assert cli.main(["report", "deliver", "--day", DAY.isoformat()]) == 1
+    assert "no delivery configured" in capsys.readouterr().err
+    for name, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": "pusat-panggilan@bandarlampung.example",
+        "REPORT_RECIPIENTS": ",".join(RECIPIENTS),
+    }.items():
+        monkeypatch.setenv(f"LAPOR_API_{name}", value)
+    for _ in range(2):
+        assert cli.main(["report", "deliver", "--day", DAY.isoformat()]) == 0
+        out = capsys.readouterr().out
+        assert f"{DAY} email to wa***@bandarlampung.example" in out
+        assert "sent, 1 attempts" in out
+    assert len(inbox.received) == 1
+    assert cli.main(["report", "deliver", "--day", "2026-11-21"]) == 1
+    assert "no daily report for 2026-11-21" in capsys.readouterr().err
