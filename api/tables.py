@@ -14,6 +14,7 @@ from api.ivr_nodes.service import IvrNodeLease
 from api.live.models import LiveEvent
 from api.people.users import LoginAttempt, User
 from api.refused.service import RefusedComplaint
+from api.reports.delivery_record import ReportDelivery
 from api.reports.schemas import DailyReport
 from api.sms.service import SmsIntake, SmsTicketCounter
 
@@ -35,6 +36,7 @@ __all__ = [
     "LoginAttempt",
     "QueueSnapshot",
     "RefusedComplaint",
+    "ReportDelivery",
     "SmsIntake",
     "SmsTicketCounter",
     "User",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ivr.placeholders import refuse_placeholder
 
@@ -25,6 +26,11 @@ CALL_END_HORIZON = timedelta(hours=CALL_END_HORIZON_HOURS)
 
 # The folder that holds the ``api`` package: a checkout's root when running from source.
 CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
+# An address as the report's delivery takes it: no display name, no spaces or brackets.
+EMAIL_ADDRESS = r"^[^@\s<>,;:\"()\[\]]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$"
+EmailAddress = Annotated[str, Field(max_length=254, pattern=EMAIL_ADDRESS)]
 
 
 def default_data_dir(code_root: Path = CODE_ROOT, env: Mapping[str, str] = os.environ) -> Path:
@@ -137,6 +143,49 @@ class ApiSettings(BaseSettings):
     live_keep_hours: int = Field(default=24, ge=1, le=24 * 30)
     live_poll_seconds: float = Field(default=5.0, gt=0)
 
+    # Delivery of the daily report (api/reports/delivery.py), once it is made. By email
+    # when smtp_host and report_recipients are set; by Telegram when the bot token and
+    # chat id are. Each channel is tried up to delivery_attempts times, waiting
+    # delivery_base_delay_seconds, then twice that, and so on between attempts.
+    smtp_host: str = Field(default="", max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str = Field(default="", max_length=256)
+    smtp_password: str = Field(default="", max_length=256, repr=False)
+    # A file holding the password (a mounted secret); it wins over smtp_password.
+    smtp_password_file: Path | None = None
+    smtp_from: Annotated[str, Field(max_length=254)] = ""
+    # Comma-separated in the environment.
+    report_recipients: Annotated[list[EmailAddress], NoDecode, Field(max_length=50)] = []
+    telegram_bot_token: str = Field(
+        default="", max_length=128, pattern=r"^([0-9]{1,20}:[A-Za-z0-9_-]{20,100})?$", repr=False
+    )
+    # A numeric chat id (groups are negative) or a channel's @name.
+    telegram_chat_id: str = Field(
+        default="", max_length=64, pattern=r"^(-?[0-9]{1,20}|@[A-Za-z0-9_]{5,32})?$"
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", max_length=200, pattern=r"^https?://[^\s]+$"
+    )
+    delivery_attempts: int = Field(default=5, ge=1, le=10)
+    delivery_base_delay_seconds: float = Field(default=30.0, gt=0, le=3600)
+    delivery_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("report_recipients", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.report_recipients)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_chat_id)
+
     @property
     def call_end_horizon(self) -> timedelta:
         return timedelta(hours=self.call_end_horizon_hours)
@@ -149,4 +198,16 @@ class ApiSettings(BaseSettings):
             self.ami_control_secret, "LAPOR_API_AMI_CONTROL_SECRET", "LAPOR_AMI_CONTROL_SECRET"
         )
         refuse_placeholder(self.sms_reply_authorization, "LAPOR_API_SMS_REPLY_AUTHORIZATION")
+        refuse_placeholder(self.smtp_password, "LAPOR_API_SMTP_PASSWORD")
+        return self
+
+    @model_validator(mode="after")
+    def _delivery_complete(self) -> ApiSettings:
+        if self.smtp_password_file is not None:
+            password = self.smtp_password_file.read_text().strip()
+            if len(password) > 256:
+                raise ValueError("LAPOR_API_SMTP_PASSWORD_FILE: over 256 characters")
+            self.smtp_password = password
+        if self.email_enabled and not re.fullmatch(EMAIL_ADDRESS, self.smtp_from):
+            raise ValueError("LAPOR_API_SMTP_FROM: an email address is needed to send email")
         return self

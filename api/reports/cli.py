@@ -1,8 +1,10 @@
-"""``lapor report daily --date D [--force] [--output DIR]``: make a day's report now."""
+"""``lapor report daily --date D [--force] [--output DIR]``: make a day's report now;
+``lapor report deliver --day D``: send a stored report on the channels not yet sent."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import date
 from pathlib import Path
@@ -14,7 +16,7 @@ from api.core.db import make_engine
 from api.core.errors import ApiError
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
-from api.reports import pdf, render, service
+from api.reports import delivery, pdf, render, service
 from api.reports.schemas import DailyReport
 
 
@@ -61,6 +63,27 @@ def _daily(session: Session, args: argparse.Namespace, settings: ApiSettings) ->
     return 0
 
 
+def cmd_deliver(args: argparse.Namespace, settings: ApiSettings) -> int:
+    if not delivery.configured(settings):
+        print("lapor: no delivery configured (LAPOR_API_SMTP_* or _TELEGRAM_*)", file=sys.stderr)
+        return 1
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        rows = asyncio.run(delivery.deliver(engine, settings, args.day))
+    except ApiError as exc:
+        print(f"lapor: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    for row in rows:
+        error = f" ({row.last_error})" if row.status != "sent" and row.last_error else ""
+        print(
+            f"{row.day} {row.channel} to {row.target}: {row.status}, {row.attempts} attempts{error}"
+        )
+    return 0 if delivery.all_sent(settings, rows) else 1
+
+
 def add_commands(sub: Any) -> None:
     """Register ``report daily`` on the ``lapor`` parser."""
     report = sub.add_parser("report", help="the mayor's reports")
@@ -76,3 +99,8 @@ def add_commands(sub: Any) -> None:
     )
     daily.add_argument("--output", type=Path, help="also write .json/.csv/.html/.pdf here")
     daily.set_defaults(func=cmd_daily)
+    deliver = actions.add_parser(
+        "deliver", help="send a stored daily report by email/Telegram (channels not yet sent)"
+    )
+    deliver.add_argument("--day", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    deliver.set_defaults(func=cmd_deliver)

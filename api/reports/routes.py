@@ -11,9 +11,11 @@ from fastapi import APIRouter, Depends, Response
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
 from api.reports import pdf, render, service
+from api.reports.delivery_record import ReportDelivery, of_day
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Readers = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.leadership))]
+Watchers = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
 
 
 class Format(StrEnum):
@@ -29,6 +31,12 @@ MEDIA = {
     Format.html: "text/html; charset=utf-8",
     Format.pdf: "application/pdf",
 }
+
+
+@router.get("/deliveries")
+def deliveries(day: date, session: SessionDep, _: Watchers) -> list[ReportDelivery]:
+    """How a day's report went out by email and Telegram (a channel not tried: no row)."""
+    return of_day(session, day)
 
 
 @router.get(

@@ -4,6 +4,9 @@ At or after the configured time (Asia/Jakarta) the due day is yesterday; before 
 day before yesterday, so a replica that starts late still catches up a missed report.
 A replica that loses the claim does nothing; if the winner dies mid-run, its claim's
 lease runs out and another replica takes the run over (``api.core.run_once``).
+Once the day's report is stored, every replica offers it to ``delivery.deliver`` at each
+check until all configured channels have sent it; each channel's own claim lets only one
+replica send it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlmodel import Session, select
 from api.core.clock import JAKARTA
 from api.core.run_once import JobRun, claim, finish
 from api.core.settings import ApiSettings
-from api.reports import service
+from api.reports import delivery, service
 
 JOB = "daily_report"
 # uvicorn's server log, so these lines share its level and handler under lapor-api.
@@ -66,7 +69,7 @@ def attempt(engine: Engine, settings: ApiSettings, runner: str, day: date) -> bo
 
 async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> None:
     """Check every ``report_check_seconds`` until ``stop`` is set."""
-    runner, done = runner_name(), None
+    runner, done, delivered = runner_name(), None, None
     while not stop.is_set():
         day = due_day(datetime.now(UTC), settings.report_time)
         if day != done:
@@ -75,6 +78,13 @@ async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> Non
                     done = day
             except Exception:
                 log.exception("daily report %s failed; retrying later", day.isoformat())
+        if day == done and day != delivered and delivery.configured(settings):
+            try:
+                if delivery.all_sent(settings, await delivery.deliver(engine, settings, day, stop)):
+                    log.info("daily report %s: all delivered", day)
+                    delivered = day
+            except Exception:
+                log.exception("daily report %s: delivery failed; retrying later", day)
         with suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.report_check_seconds)
 

@@ -15,7 +15,7 @@ from api.tables import metadata
 
 
 def test_history_is_one_line() -> None:
-    assert heads() == ["0018_live_event"]
+    assert heads() == ["0019_report_delivery"]
 
 
 def test_upgrade_matches_the_models_and_downgrade_empties(database_url: str) -> None:

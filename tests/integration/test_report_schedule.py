@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
@@ -20,11 +20,14 @@ from api.core.errors import InvalidInput
 from api.core.migrate import upgrade
 from api.core.run_once import JobRun
 from api.core.settings import ApiSettings
+from api.reports import labels
+from api.reports.delivery_record import of_day
 from api.reports.schedule import JOB, attempt, due_day
 from api.reports.schemas import DailyReport
 from api.reports.service import REPORTER
 from tests.conftest import ApiHarness
 from tests.e2e.services import ApiProcess
+from tests.integration.delivery_fakes import Mailbox, smtp_server
 from tests.integration.report_seed import seed
 
 ROLES = ("collector", "ivr", "agent", "supervisor", "leadership")
@@ -39,6 +42,13 @@ def _wait_for(condition: str, check: Callable[[], bool], timeout: float = 60) ->
 
 
 def test_two_replicas_make_the_due_report_once(api: ApiHarness, tmp_path: Path) -> None:
+    with smtp_server() as (inbox, smtp_port):
+        _two_replicas_make_the_due_report_once(api, tmp_path, inbox, smtp_port)
+
+
+def _two_replicas_make_the_due_report_once(
+    api: ApiHarness, tmp_path: Path, inbox: Mailbox, smtp_port: int
+) -> None:
     seeded = seed(api.client, api.engine, {r: api.headers(Role(r)) for r in ROLES})
     url = api.engine.url.render_as_string(hide_password=False)
     env = {
@@ -46,6 +56,11 @@ def test_two_replicas_make_the_due_report_once(api: ApiHarness, tmp_path: Path) 
         "LAPOR_API_REPORT_TIME": "00:00",  # due at once: yesterday's report
         "LAPOR_API_REPORT_CHECK_SECONDS": "0.2",
         "LAPOR_API_LOG_LEVEL": "info",
+        "LAPOR_API_SMTP_HOST": "127.0.0.1",
+        "LAPOR_API_SMTP_PORT": str(smtp_port),
+        "LAPOR_API_SMTP_SECURITY": "none",
+        "LAPOR_API_SMTP_FROM": "pusat-panggilan@bandarlampung.example",
+        "LAPOR_API_REPORT_RECIPIENTS": "walikota@bandarlampung.example, sekda@example.org",
     }
     replicas = [ApiProcess(url, tmp_path / f"api-{i}.log", extra_env=env) for i in range(2)]
     period = due_day(datetime.now(UTC), clock(0, 0)).isoformat()
@@ -53,6 +68,9 @@ def test_two_replicas_make_the_due_report_once(api: ApiHarness, tmp_path: Path) 
 
     def tried(log: Path) -> bool:
         return log.exists() and f"daily report {period}:" in log.read_text()
+
+    def delivered(log: Path) -> bool:
+        return f"daily report {period}: all delivered" in log.read_text()
 
     try:
         starters = [threading.Thread(target=r.start) for r in replicas]
@@ -69,6 +87,12 @@ def test_two_replicas_make_the_due_report_once(api: ApiHarness, tmp_path: Path) 
                     is not None
                 ),
             )
+            _wait_for(
+                "the report to be emailed",
+                lambda: [r.status for r in of_day(session, date.fromisoformat(period))] == ["sent"],
+            )
+            # Both replicas go on checking; neither sends it again.
+            _wait_for("both replicas to see it sent", lambda: all(delivered(log) for log in logs))
     finally:
         for replica in replicas:
             replica.close()
@@ -85,6 +109,12 @@ def test_two_replicas_make_the_due_report_once(api: ApiHarness, tmp_path: Path) 
         ).all()
     assert len(moves) == len(seeded.verified)
     assert len({m.complaint_id for m in moves}) == len(seeded.verified)
+    [(recipients, message)] = inbox.received
+    assert recipients == ["walikota@bandarlampung.example", "sekda@example.org"]
+    long_date = labels.long_date(date.fromisoformat(period))
+    assert message["Subject"] == labels.text("delivery", "subject", date=long_date)
+    [attachment] = message.iter_attachments()
+    assert attachment.get_filename() == f"laporan-harian-{period}.pdf"
 
 
 def test_a_failed_run_stays_claimed_for_a_retry_and_a_done_run_is_not_repeated(
