@@ -107,3 +107,15 @@ def record_attempt(
 def of_day(session: Session, day: date) -> list[ReportDelivery]:
     query = select(ReportDelivery).where(ReportDelivery.day == day)
     return list(session.exec(query.order_by(col(ReportDelivery.channel))).all())
+
+
+def undelivered_reports(session: Session, *, since: datetime) -> list[ReportDelivery]:
+    """Deliveries that gave up (``failed``) and were last tried since ``since``."""
+    return list(
+        session.exec(
+            select(ReportDelivery).where(
+                ReportDelivery.status == DeliveryStatus.failed,
+                col(ReportDelivery.updated_at) >= since,
+            )
+        ).all()
+    )

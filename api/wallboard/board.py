@@ -8,10 +8,14 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from api.console.officer import state_since
+from api.core.clock import utc_now
 from api.events.hourly import Thresholds
+from api.reports.delivery_record import undelivered_reports
 from api.stats import service as stats
 from api.stats.schemas import LiveAgent, LiveView
 
+# A report that failed to reach the mayor stays on the board this long.
+REPORT_ALERT = timedelta(days=2)
 # Problems float up: ringing unanswered, then paused, on a call, available, signed out.
 _ORDER = {"ringing": 0, "paused": 1, "on_call": 2, "available": 3, "logged_out": 4}
 
@@ -47,14 +51,10 @@ def board(session: Session, thresholds: Thresholds, horizon: timedelta, target_p
     counts = {state: 0 for state in _ORDER}
     for row in officers:
         counts[row.state] = counts.get(row.state, 0) + 1
-    return Board(
-        live,
-        officers,
-        _alerts(live, counts, thresholds.service_level, target_pct),
-        counts,
-        thresholds.service_level,
-        target_pct,
-    )
+    alerts = _alerts(live, counts, thresholds.service_level, target_pct)
+    if undelivered_reports(session, since=utc_now() - REPORT_ALERT):
+        alerts.append("report_undelivered")
+    return Board(live, officers, alerts, counts, thresholds.service_level, target_pct)
 
 
 def _row(session: Session, agent: LiveAgent, horizon: timedelta) -> OfficerRow:

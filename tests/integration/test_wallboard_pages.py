@@ -14,6 +14,7 @@ from api.core.auth import Role
 from api.events import pushes
 from api.live.models import LiveEvent
 from api.people.users import create_user
+from api.reports.delivery_record import Channel, claim, record_attempt
 from tests.conftest import ApiHarness
 from tests.integration.event_factory import FakeCall
 from tests.integration.test_live_snapshot import queue_member, snapshot
@@ -141,3 +142,13 @@ def test_a_figure_opens_the_calls_behind_it(api: ApiHarness) -> None:
     board = api.client.get("/wallboard/board").text
     assert 'href="/wallboard/calls/abandoned"' in board
     assert "<svg" in board
+
+
+def test_a_report_that_did_not_reach_the_mayor_is_an_alert(api: ApiHarness) -> None:
+    sign_in(api, Role.supervisor)
+    assert 'data-alert="report_undelivered"' not in api.client.get("/wallboard/board").text
+    today = datetime.now(UTC).date()
+    with Session(api.engine) as session:
+        assert claim(session, day=today, channel=Channel.email, target="wa***@kota")
+        record_attempt(session, day=today, channel=Channel.email, error="554", final=True)
+    assert 'data-alert="report_undelivered"' in api.client.get("/wallboard/board").text
