@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from sqlmodel import Session
 
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
@@ -38,6 +39,11 @@ MEDIA = {
 )
 def daily(day: date, fmt: Format, session: SessionDep, _: Readers) -> Response:
     """The stored report of an Asia/Jakarta day (404 until it has been generated)."""
+    return report_response(session, day, fmt)
+
+
+def report_response(session: Session, day: date, fmt: Format) -> Response:
+    """The stored report of ``day`` in ``fmt``, as a download shown inline."""
     report = service.get(session, day)
     headers = {"Content-Disposition": f'inline; filename="laporan-harian-{day}.{fmt.value}"'}
     if fmt is Format.json:
