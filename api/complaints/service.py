@@ -132,7 +132,10 @@ def change_status(
             change.duplicate_of == ticket
             or find_complaint(session, ticket=change.duplicate_of) is None
         ):
-            raise InvalidInput(f"duplicate_of {change.duplicate_of} is not another known complaint")
+            raise InvalidInput(
+                f"duplicate_of {change.duplicate_of} is not another known complaint",
+                "unknown_original",
+            )
         complaint.duplicate_of = change.duplicate_of
     record(session, complaint, principal, change.to, change.note)
     if change.to is ComplaintStatus.dilaporkan:

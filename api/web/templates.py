@@ -45,7 +45,11 @@ def number_id(value: float | int | None, decimals: int = 0) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(
-            [TEMPLATES / "web" / "templates", TEMPLATES / "console" / "templates"]
+            [
+                TEMPLATES / "web" / "templates",
+                TEMPLATES / "console" / "templates",
+                TEMPLATES / "desk" / "templates",
+            ]
         ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
