@@ -5,26 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
-from api.complaints.models import ComplaintCategory, ComplaintCreate, create_complaint
 from api.core.auth import Role
-from api.core.clock import WorkCalendar
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
-from api.people.users import create_user
 from tests.browser.axe import axe_violations, format_violations
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT
 from tests.browser.server import serving
-from tests.people import PASSWORD
+from tests.integration.test_agents_console import add_complaint
+from tests.people import PASSWORD, add_people
 
 TICKET = "12000077"
+CALLER = "081277778888"
 PEOPLE = {
     "sri": (Role.supervisor, None),
     "walikota": (Role.leadership, None),
@@ -38,28 +36,10 @@ def settings(tmp_path: Path) -> ApiSettings:
     app = create_app(settings)
     upgrade(app.state.engine)
     with Session(app.state.engine) as session:
-        for username, (role, unit) in PEOPLE.items():
-            create_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                role=role,
-                full_name=username.title(),
-                unit=unit,
-            )
-        for ticket, hours_ago in ((TICKET, 1), ("12000078", 24 * 10)):
-            create_complaint(
-                session,
-                data=ComplaintCreate(
-                    ticket=ticket,
-                    category=ComplaintCategory.infrastruktur,
-                    caller_number="081277778888",
-                    line="082282204761",
-                    uniqueid=f"1795890000.{ticket}",
-                    taken_at=datetime.now(UTC) - timedelta(hours=hours_ago),
-                ),
-                calendar=WorkCalendar(),
-            )
+        add_people(session, PEOPLE)
+        add_complaint(session, TICKET, CALLER, hours_ago=1)
+        # Taken long ago: past its 3-working-day deadline.
+        add_complaint(session, "12000078", CALLER, hours_ago=24 * 10)
     app.state.engine.dispose()
     return settings
 

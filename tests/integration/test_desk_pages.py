@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from api.complaints.models import Complaint, ComplaintHistory
+from api.complaints.models import Complaint, ComplaintHistory, get_complaint
+from api.complaints.service import history_of
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Role
 from api.core.migrate import upgrade
@@ -20,7 +21,7 @@ from api.main import create_app
 from api.people.users import create_user
 from api.reports import service as reports
 from tests.integration.test_agents_console import add_complaint
-from tests.people import PASSWORD
+from tests.people import PASSWORD, add_people
 
 CALLER = "081211112222"
 MASKED = "0812******22"
@@ -37,15 +38,7 @@ def client(database_url: str) -> Iterator[TestClient]:
     app = create_app(ApiSettings(database_url=database_url, ami_port=1))
     upgrade(app.state.engine)
     with Session(app.state.engine) as session:
-        for username, (role, unit) in PEOPLE.items():
-            create_user(
-                session,
-                username=username,
-                password=PASSWORD,
-                role=role,
-                full_name=username.title(),
-                unit=unit,
-            )
+        add_people(session, PEOPLE)
         add_complaint(session, "12000001", CALLER, hours_ago=1)
         add_complaint(session, "12000002", "089900000000", hours_ago=2)
         # Taken long ago: past its 3-working-day deadline.
@@ -78,14 +71,7 @@ def act(client: TestClient, csrf: str, ticket: str, **form: str) -> tuple[int, s
 def trail(client: TestClient, ticket: str) -> list[ComplaintHistory]:
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
-        complaint = session.exec(select(Complaint).where(Complaint.ticket == ticket)).one()
-        return list(
-            session.exec(
-                select(ComplaintHistory)
-                .where(ComplaintHistory.complaint_id == complaint.id)
-                .order_by(col(ComplaintHistory.id))
-            ).all()
-        )
+        return history_of(session, get_complaint(session, ticket=ticket))
 
 
 def test_leadership_and_units_land_on_the_desk(client: TestClient) -> None:
