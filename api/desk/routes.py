@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.complaints.form import Fields
 from api.complaints.models import SEES_NUMBERS, TICKET_PATTERN, ComplaintCategory, public
 from api.complaints.search import ComplaintFilter, overdue_by_status, search
 from api.complaints.service import (
@@ -26,7 +27,6 @@ from api.complaints.service import (
     visible_complaint,
 )
 from api.complaints.workflow import ComplaintStatus
-from api.console.routes import Fields
 from api.core.auth import Role
 from api.core.city_units import city_units
 from api.core.clock import utc_now
@@ -35,8 +35,8 @@ from api.core.deps import CalendarDep
 from api.core.errors import ApiError, Forbidden, NotFound
 from api.desk.actions import EDITORS, actions_for, refusal
 from api.reports import service as reports
+from api.reports.files import Format, report_response
 from api.reports.labels import headline
-from api.reports.routes import Format, report_response
 from api.web.routes import PageRefused, change_roles, page_roles
 from api.web.session import WebUser
 from api.web.templates import render
