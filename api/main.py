@@ -35,6 +35,7 @@ from api.reports import routes as report_routes
 from api.reports.schedule import scheduled
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
+from api.wallboard import routes as wallboard
 from api.web import routes as web
 
 # Refused before complaints: its /complaints/refused paths would read as /complaints/{ticket}.
@@ -106,5 +107,6 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
         app.include_router(routes.router)
     web.install(app)
     app.include_router(console.router)
+    app.include_router(wallboard.router)
     app.include_router(desk.router)
     return app

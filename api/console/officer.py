@@ -47,10 +47,11 @@ def officer_state(session: Session, username: str, horizon: timedelta) -> Office
     mine = next((a for a in live_view.agents(scene) if a.agent == username), None)
     state = mine.state if mine else "logged_out"
     reason = mine.reason if mine else None
-    return OfficerState(state, reason, _since(session, username, state, horizon))
+    return OfficerState(state, reason, state_since(session, username, state, horizon))
 
 
-def _since(session: Session, username: str, state: str, horizon: timedelta) -> datetime | None:
+def state_since(session: Session, username: str, state: str, horizon: timedelta) -> datetime | None:
+    """When the officer's current ``state`` began (None if nothing tells)."""
     if state == "on_call":
         call = current_call(session, username, horizon)
         return as_utc(call.answered_at) if call and call.answered_at else None

@@ -85,6 +85,9 @@ class ApiSettings(BaseSettings):
     # KPI defaults (docs/asterisk.md); hourly rollups are kept for these thresholds.
     short_abandon_seconds: int = 5
     service_level_seconds: int = 20
+    # The service level the city aims for (percent answered within service_level_seconds):
+    # the wallboard raises an alert below it.
+    service_level_target_pct: float = Field(default=80.0, ge=0, le=100)
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).
     token_ttl_minutes: int = 480
     # Failed logins per username and client address allowed in the window before login

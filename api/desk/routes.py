@@ -92,7 +92,7 @@ def board(
         columns.append((column, page.total, [public(row, role) for row in rows]))
     return render(
         request,
-        "board.html",
+        "desk_board.html",
         status_code=422 if error else 200,
         web_user=web_user,
         columns=columns,
@@ -122,7 +122,7 @@ def _complaint_page(
     role = web_user.principal.role
     return render(
         request,
-        "complaint.html",
+        "desk_complaint.html",
         status_code=status_code,
         web_user=web_user,
         complaint=public(complaint, role),
@@ -210,7 +210,7 @@ def report_page(request: Request, session: SessionDep, web_user: ReportReader) -
     report = reports.latest(session)
     return render(
         request,
-        "report.html",
+        "desk_report.html",
         web_user=web_user,
         report=report,
         figures=headline(reports.load(report)) if report else [],

@@ -54,17 +54,28 @@ def _count(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def outcome_conditions(t: Thresholds) -> dict[str, ColumnElement[bool]]:
+    """Which ``call`` rows each counted outcome is: the counters' definitions, also for
+    listing the calls behind a figure."""
+    outcome, wait = col(Call.outcome), func.coalesce(col(Call.wait_seconds), 0)
+    abandon = outcome.in_(["abandoned", "short_abandoned"])
+    return {
+        "answered": outcome == "answered",
+        "abandoned": and_(abandon, wait >= t.short_abandon),
+        "short_abandoned": and_(abandon, wait < t.short_abandon),
+    }
+
+
 def counter_columns(t: Thresholds) -> list[Any]:
     """SELECT expressions for COUNTERS, in order, over ``call`` rows."""
     outcome, wait = col(Call.outcome), func.coalesce(col(Call.wait_seconds), 0)
-    answered = outcome == "answered"
-    abandon = outcome.in_(["abandoned", "short_abandoned"])
-    long_abandon = and_(abandon, wait >= t.short_abandon)
+    kinds = outcome_conditions(t)
+    answered, long_abandon = kinds["answered"], kinds["abandoned"]
     return [
         func.count().label("offered"),
         _count(answered).label("answered"),
         _count(long_abandon).label("abandoned"),
-        _count(and_(abandon, wait < t.short_abandon)).label("short_abandoned"),
+        _count(kinds["short_abandoned"]).label("short_abandoned"),
         _count(outcome == "exit_timeout").label("exit_timeout"),
         _count(outcome == "callback_requested").label("callback_requested"),
         _count(and_(answered, func.coalesce(col(Call.hold_seconds), 0) <= t.service_level)).label(

@@ -9,6 +9,7 @@ console never hears of an event the database does not have.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,12 @@ from api.events.models import AgentRing
 from api.live.publish import publish
 
 CALLBACKS_TOPIC = "callbacks"
+# The wallboards: "changed" when the queue or the officers changed. At most one push per
+# this many seconds per API process (the boards also redraw on their own every few
+# seconds), so a busy call center doesn't write a push per batch.
+SUPERVISORS_TOPIC = "supervisors"
+SUPERVISORS_EVERY_SECONDS = 1.0
+_QUEUE_EVENTS = ("Queue", "Agent")
 _CALL_PUSHES = {
     "AgentCalled": "ring",
     "AgentConnect": "answered",
@@ -35,8 +42,25 @@ def agent_topic(username: str) -> str:
     return f"agent:{username}"
 
 
+class _Throttle:
+    def __init__(self, every: float) -> None:
+        self.every, self.last = every, float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return False
+        self.last = now
+        return True
+
+
+_supervisors = _Throttle(SUPERVISORS_EVERY_SECONDS)
+
+
 def push_new(session: Session, events: Sequence[EventRow]) -> None:
-    """Publish what these newly stored events mean to the consoles."""
+    """Publish what these newly stored events mean to the consoles and wallboards."""
+    if any(e.name.startswith(_QUEUE_EVENTS) for e in events) and _supervisors.due():
+        publish(session, SUPERVISORS_TOPIC, "changed", {})
     abandoned: list[EventRow] = []
     for e in events:
         member = str(e.fields.get("MemberName") or "")

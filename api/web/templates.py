@@ -15,6 +15,8 @@ from api.core.numbers import pretty
 from api.web.texts import texts
 
 TEMPLATES = Path(__file__).resolve().parent.parent
+# The packages with page templates (api/<name>/templates).
+PAGES = ("web", "console", "wallboard", "desk")
 # What a page shows for "no value" (an en dash).
 NONE = "\u2013"
 
@@ -48,6 +50,7 @@ def _environment() -> Environment:
             [
                 TEMPLATES / "web" / "templates",
                 TEMPLATES / "console" / "templates",
+                TEMPLATES / "wallboard" / "templates",
                 TEMPLATES / "desk" / "templates",
             ]
         ),

@@ -34,6 +34,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.browser.console_site import Site, make_site
 from tests.vendored import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,3 +112,9 @@ def _record_console_error(message: ConsoleMessage, errors: list[str]) -> None:
     if message.type == "error":
         where = message.location
         errors.append(f"console.error: {message.text} ({where['url']}:{where['lineNumber']})")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    """The API on its own SQLite file, with an officer and a recorded complaint."""
+    return make_site(tmp_path)
