@@ -23,6 +23,7 @@ from api.core.body_limit import BodyLimit
 from api.core.db import make_engine
 from api.core.errors import install_error_handlers
 from api.core.settings import ApiSettings
+from api.desk import routes as desk
 from api.events import routes as events
 from api.ivr_nodes import routes as ivr_node_routes
 from api.live.hub import LiveHub
@@ -107,4 +108,5 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     web.install(app)
     app.include_router(console.router)
     app.include_router(wallboard.router)
+    app.include_router(desk.router)
     return app

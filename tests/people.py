@@ -24,3 +24,16 @@ def add_agent(
         full_name=username.title() if full_name is None else full_name,
         extension=extension,
     )
+
+
+def add_people(session: Session, people: dict[str, tuple[Role, str | None]]) -> None:
+    """Users who log in with ``PASSWORD``: username -> (role, unit or None)."""
+    for username, (role, unit) in people.items():
+        create_user(
+            session,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            full_name=username.title(),
+            unit=unit,
+        )

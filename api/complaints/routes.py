@@ -12,18 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from api.complaints import models as service
 from api.complaints.models import (
     SEES_NUMBERS,
     TICKET_PATTERN,
     ClientInstant,
-    Complaint,
     ComplaintCategory,
     ComplaintChannel,
     ComplaintCreate,
-    ComplaintHistory,
     ComplaintPublic,
     public,
 )
@@ -33,7 +30,10 @@ from api.complaints.service import (
     StatusChange,
     change_status,
     edit_complaint,
+    history_of,
     recording_response,
+    unit_scope,
+    visible_complaint,
 )
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal, Role, require_roles
@@ -41,8 +41,7 @@ from api.core.clock import utc_now
 from api.core.created import created_or_known
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
-from api.core.errors import Forbidden, NotFound
-from api.people.users import User
+from api.core.errors import Forbidden
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
 
@@ -65,24 +64,6 @@ class HistoryEntry(BaseModel):
     from_status: ComplaintStatus
     to_status: ComplaintStatus
     note: str
-
-
-def unit_scope(session: SessionDep, principal: Principal) -> str | None:
-    """A unit user's own unit (they see nothing else); None for every other role."""
-    if principal.role is not Role.unit:
-        return None
-    user = session.get(User, principal.user_id) if principal.user_id is not None else None
-    if user is None or not user.unit:
-        raise Forbidden("this unit account has no unit; an admin must set one")
-    return user.unit
-
-
-def _visible(session: SessionDep, ticket: str, principal: Principal) -> Complaint:
-    complaint = service.get_complaint(session, ticket=ticket)
-    scope = unit_scope(session, principal)
-    if scope is not None and complaint.unit != scope:
-        raise NotFound(f"no complaint with ticket {ticket} for your unit")
-    return complaint
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -151,7 +132,7 @@ def get_complaint(
     principal: Annotated[Principal, Depends(require_roles(Role.ivr, *PERSON_ROLES))],
 ) -> ComplaintPublic:
     """Return one complaint by its ticket number."""
-    return public(_visible(session, ticket, principal), principal.role)
+    return public(visible_complaint(session, ticket, principal), principal.role)
 
 
 @router.patch("/{ticket}")
@@ -197,12 +178,8 @@ def history(
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> list[HistoryEntry]:
     """The audit trail: every status change and edit, oldest first."""
-    complaint = _visible(session, ticket, principal)
-    rows = session.exec(
-        select(ComplaintHistory)
-        .where(ComplaintHistory.complaint_id == complaint.id)
-        .order_by(col(ComplaintHistory.id))
-    ).all()
+    complaint = visible_complaint(session, ticket, principal)
+    rows = history_of(session, complaint)
     return [HistoryEntry.model_validate(row, from_attributes=True) for row in rows]
 
 
@@ -214,4 +191,5 @@ def recording(
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> FileResponse:
     """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
-    return recording_response(_visible(session, ticket, principal), settings.recordings_dir)
+    complaint = visible_complaint(session, ticket, principal)
+    return recording_response(complaint, settings.recordings_dir)

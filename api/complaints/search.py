@@ -99,3 +99,12 @@ def overdue(
     if unit is not None:
         query = query.where(Complaint.unit == unit)
     return list(session.exec(query.order_by(col(Complaint.due_at)).limit(limit)).all())
+
+
+def overdue_by_status(
+    session: Session, f: ComplaintFilter, now: datetime
+) -> dict[ComplaintStatus, int]:
+    """How many of the complaints ``f`` matches are past due, per status."""
+    query = _where(select(Complaint), f).where(col(Complaint.due_at) < now).subquery()
+    rows = session.exec(select(query.c.status, func.count()).group_by(query.c.status)).all()
+    return {ComplaintStatus(status): count for status, count in rows}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.complaints.models import (
     TICKET_PATTERN,
@@ -21,12 +21,14 @@ from api.complaints.models import (
     ComplaintHistory,
     due_at,
     find_complaint,
+    get_complaint,
 )
 from api.complaints.workflow import ComplaintStatus, TransitionRequest, check_transition
 from api.core.auth import Principal, Role
 from api.core.city_units import check_unit
 from api.core.clock import WorkCalendar, utc_now
-from api.core.errors import InvalidInput, NotFound
+from api.core.errors import Forbidden, InvalidInput, NotFound
+from api.people.users import User
 
 UNIT_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,99}$"
 
@@ -46,6 +48,36 @@ class ComplaintEdit(BaseModel):
     summary: str | None = Field(default=None, min_length=1, max_length=500)
     # The officer's own note: kept in the audit trail with the edit, not on the complaint.
     note: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+def unit_scope(session: Session, principal: Principal) -> str | None:
+    """A unit user's own unit (they see nothing else); None for every other role."""
+    if principal.role is not Role.unit:
+        return None
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None or not user.unit:
+        raise Forbidden("this unit account has no unit; an admin must set one")
+    return user.unit
+
+
+def visible_complaint(session: Session, ticket: str, principal: Principal) -> Complaint:
+    """The complaint ``ticket`` if ``principal`` may see it (a unit: only its own)."""
+    complaint = get_complaint(session, ticket=ticket)
+    scope = unit_scope(session, principal)
+    if scope is not None and complaint.unit != scope:
+        raise NotFound(f"no complaint with ticket {ticket} for your unit")
+    return complaint
+
+
+def history_of(session: Session, complaint: Complaint) -> list[ComplaintHistory]:
+    """The complaint's audit trail, oldest first."""
+    return list(
+        session.exec(
+            select(ComplaintHistory)
+            .where(ComplaintHistory.complaint_id == complaint.id)
+            .order_by(col(ComplaintHistory.id))
+        ).all()
+    )
 
 
 def _locked(session: Session, ticket: str) -> Complaint:
@@ -100,7 +132,10 @@ def change_status(
             change.duplicate_of == ticket
             or find_complaint(session, ticket=change.duplicate_of) is None
         ):
-            raise InvalidInput(f"duplicate_of {change.duplicate_of} is not another known complaint")
+            raise InvalidInput(
+                f"duplicate_of {change.duplicate_of} is not another known complaint",
+                "unknown_original",
+            )
         complaint.duplicate_of = change.duplicate_of
     record(session, complaint, principal, change.to, change.note)
     if change.to is ComplaintStatus.dilaporkan:

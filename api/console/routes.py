@@ -7,11 +7,10 @@ form, pick the fragment to draw, and answer in Indonesian.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -22,8 +21,9 @@ from api.callbacks import calling
 from api.callbacks import service as callbacks
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import ID_PATTERN
+from api.complaints.form import Fields
 from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
-from api.complaints.service import ComplaintEdit, edit_complaint, recording_response
+from api.complaints.service import edit_complaint, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import ApiToken, Role
@@ -47,7 +47,6 @@ Changing = Annotated[WebUser, change_roles(Role.agent)]
 Linkedid = Annotated[str, Path(max_length=64, pattern=r"^[0-9A-Za-z._-]+$")]
 Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
 CallbackId = Annotated[str, Path(pattern=ID_PATTERN, max_length=10)]
-Text = Annotated[str, Form(max_length=2000)]
 
 
 @router.get("")
@@ -189,41 +188,6 @@ def blank_form(request: Request, session: SessionDep, web_user: Officer) -> HTML
     return render(
         request, "form.html", categories=list(ComplaintCategory), **_form_context(session, None)
     )
-
-
-@dataclass(frozen=True)
-class ComplaintFields:
-    """The complaint form's fields, as an officer typed them."""
-
-    category: str
-    location: str
-    summary: str
-    notes: str
-    linkedid: str
-
-    def edit(self) -> ComplaintEdit:
-        """The fields as an edit (ValidationError for a value the complaint can't take)."""
-        return ComplaintEdit.model_validate(
-            {
-                "category": self.category or None,
-                "location": self.location.strip() or None,
-                "summary": self.summary.strip() or None,
-                "note": self.notes.strip() or None,
-            }
-        )
-
-
-def complaint_fields(
-    category: Annotated[str, Form(max_length=32)] = "",
-    location: Text = "",
-    summary: Text = "",
-    notes: Text = "",
-    linkedid: Annotated[str, Form(max_length=64)] = "",
-) -> ComplaintFields:
-    return ComplaintFields(category, location, summary, notes, linkedid)
-
-
-Fields = Annotated[ComplaintFields, Depends(complaint_fields)]
 
 
 @router.post("/complaints/{ticket}")

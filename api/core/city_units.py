@@ -22,5 +22,7 @@ def city_units() -> dict[str, str]:
 def check_unit(unit: str) -> str:
     """Return ``unit`` if the city has it; otherwise a 422 naming the known ones."""
     if unit not in city_units():
-        raise InvalidInput(f"unknown unit {unit!r}; known units: {', '.join(city_units())}")
+        raise InvalidInput(
+            f"unknown unit {unit!r}; known units: {', '.join(city_units())}", "unknown_unit"
+        )
     return unit

@@ -35,6 +35,11 @@ def find(session: Session, day: date) -> DailyReport | None:
     return session.exec(select(DailyReport).where(DailyReport.day == day)).first()
 
 
+def latest(session: Session) -> DailyReport | None:
+    """The most recent day's stored report, if any."""
+    return session.exec(select(DailyReport).order_by(col(DailyReport.day).desc())).first()
+
+
 def get(session: Session, day: date) -> DailyReport:
     report = find(session, day)
     if report is None:

@@ -41,7 +41,13 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 # Where each role lands after signing in (a role without a page yet gets /home).
-HOME_OF_ROLE = {Role.agent: "/console", Role.supervisor: "/wallboard", Role.admin: "/wallboard"}
+HOME_OF_ROLE = {
+    Role.agent: "/console",
+    Role.supervisor: "/wallboard",
+    Role.admin: "/wallboard",
+    Role.leadership: "/desk",
+    Role.unit: "/desk",
+}
 
 router = APIRouter(include_in_schema=False)
 

@@ -16,7 +16,7 @@ from api.web.texts import texts
 
 TEMPLATES = Path(__file__).resolve().parent.parent
 # The packages with page templates (api/<name>/templates).
-PAGES = ("web", "console", "wallboard")
+PAGES = ("web", "console", "wallboard", "desk")
 # What a page shows for "no value" (an en dash).
 NONE = "\u2013"
 
@@ -51,6 +51,7 @@ def _environment() -> Environment:
                 TEMPLATES / "web" / "templates",
                 TEMPLATES / "console" / "templates",
                 TEMPLATES / "wallboard" / "templates",
+                TEMPLATES / "desk" / "templates",
             ]
         ),
         autoescape=select_autoescape(default=True, default_for_string=True),

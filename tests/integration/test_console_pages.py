@@ -176,7 +176,7 @@ def test_a_pause_reason_must_come_from_the_list(client: TestClient) -> None:
 
 def test_other_roles_get_no_console(client: TestClient) -> None:
     sign_in(client, "sri")
-    assert client.get("/home").status_code == 200
+    assert client.get("/home").headers["location"] == "/wallboard"
     refused = client.get("/console")
     assert refused.status_code == 403
     assert "Peran Anda tidak boleh" in refused.text

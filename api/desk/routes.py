@@ -1,0 +1,233 @@
+"""The complaints desk pages: the board by LAPOR! status, one complaint with its audit trail
+and the moves the signed-in role may make, and the latest daily report.
+
+Every action is a plain form POST (CSRF-checked) calling the same domain functions as the
+JSON API, then back to the complaint's page; a refused one shows the page again with the
+reason in Indonesian.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.complaints.form import Fields
+from api.complaints.models import SEES_NUMBERS, TICKET_PATTERN, ComplaintCategory, public
+from api.complaints.search import ComplaintFilter, overdue_by_status, search
+from api.complaints.service import (
+    StatusChange,
+    change_status,
+    edit_complaint,
+    history_of,
+    unit_scope,
+    visible_complaint,
+)
+from api.complaints.workflow import ComplaintStatus
+from api.core.auth import Role
+from api.core.city_units import city_units
+from api.core.clock import utc_now
+from api.core.db import SessionDep
+from api.core.deps import CalendarDep
+from api.core.errors import ApiError, Forbidden, NotFound
+from api.desk.actions import EDITORS, actions_for, refusal
+from api.reports import service as reports
+from api.reports.files import Format, report_response
+from api.reports.labels import headline
+from api.web.routes import PageRefused, change_roles, page_roles
+from api.web.session import WebUser
+from api.web.templates import render
+from api.web.texts import texts
+
+router = APIRouter(prefix="/desk", include_in_schema=False)
+DESK_ROLES = (Role.supervisor, Role.admin, Role.leadership, Role.unit)
+REPORT_ROLES = (Role.supervisor, Role.admin, Role.leadership)
+# Cards shown per status column (the column's heading gives the full count).
+CARDS_PER_STATUS = 50
+Reader = Annotated[WebUser, page_roles(*DESK_ROLES)]
+Mover = Annotated[WebUser, change_roles(*DESK_ROLES)]
+Editor = Annotated[WebUser, change_roles(*EDITORS)]
+ReportReader = Annotated[WebUser, page_roles(*REPORT_ROLES)]
+Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
+Choice = Annotated[str, Query(max_length=32)]
+
+
+def _scope(session: SessionDep, web_user: WebUser) -> str | None:
+    try:
+        return unit_scope(session, web_user.principal)
+    except Forbidden:
+        raise PageRefused(texts().desk_errors.no_unit) from None
+
+
+@router.get("")
+def board(
+    request: Request,
+    session: SessionDep,
+    web_user: Reader,
+    status: Choice = "",
+    category: Choice = "",
+    text: Annotated[str, Query(max_length=200)] = "",
+    unit: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """Complaints by status, newest first in each, the overdue ones marked and counted."""
+    scope = _scope(session, web_user)
+    asked = {"status": status, "category": category, "text": text.strip(), "unit": unit}
+    error = None
+    try:
+        filters = ComplaintFilter.model_validate({k: v for k, v in asked.items() if v})
+    except ValidationError:
+        filters, error = ComplaintFilter(), texts().desk_errors.bad_filter
+    if scope is not None:
+        filters.unit = scope
+    role = web_user.principal.role
+    shown = [filters.status] if filters.status else list(ComplaintStatus)
+    columns = []
+    for column in shown:
+        rows, page = search(
+            session, filters.model_copy(update={"status": column}), limit=CARDS_PER_STATUS
+        )
+        columns.append((column, page.total, [public(row, role) for row in rows]))
+    return render(
+        request,
+        "desk_board.html",
+        status_code=422 if error else 200,
+        web_user=web_user,
+        columns=columns,
+        late=overdue_by_status(session, filters, utc_now()),
+        asked=asked,
+        error=error,
+        categories=list(ComplaintCategory),
+        units=city_units() if scope is None else {},
+    )
+
+
+def _complaint_page(
+    request: Request,
+    session: SessionDep,
+    web_user: WebUser,
+    ticket: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        complaint = visible_complaint(session, ticket, web_user.principal)
+    except Forbidden:
+        raise PageRefused(texts().desk_errors.no_unit) from None
+    except NotFound:
+        return render(request, "error.html", status_code=404, message=texts().errors.not_found)
+    role = web_user.principal.role
+    return render(
+        request,
+        "desk_complaint.html",
+        status_code=status_code,
+        web_user=web_user,
+        complaint=public(complaint, role),
+        history=history_of(session, complaint),
+        actions=actions_for(complaint.status, role),
+        units=city_units(),
+        categories=list(ComplaintCategory),
+        error=error,
+        sees_numbers=role in SEES_NUMBERS,
+    )
+
+
+@router.get("/complaints/{ticket}")
+def complaint_page(
+    request: Request, session: SessionDep, web_user: Reader, ticket: Ticket
+) -> HTMLResponse:
+    return _complaint_page(request, session, web_user, ticket)
+
+
+def _back_to(ticket: str) -> RedirectResponse:
+    return RedirectResponse(f"/desk/complaints/{ticket}", status_code=303)
+
+
+@router.post("/complaints/{ticket}/status")
+def move(
+    request: Request,
+    session: SessionDep,
+    calendar: CalendarDep,
+    web_user: Mover,
+    ticket: Ticket,
+    to: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+    unit: Annotated[str, Form(max_length=100)] = "",
+    duplicate_of: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Verify, report, reject (or mark a duplicate), order a follow-up, or close."""
+    try:
+        change = StatusChange(
+            to=ComplaintStatus(to),
+            note=note.strip(),
+            unit=unit or None,
+            duplicate_of=duplicate_of.strip() or None,
+        )
+    except (ValueError, ValidationError):
+        message = texts().desk_errors.invalid
+        return _complaint_page(request, session, web_user, ticket, error=message, status_code=422)
+    try:
+        change_status(
+            session,
+            ticket=ticket,
+            change=change,
+            principal=web_user.principal,
+            calendar=calendar,
+            own_unit=_scope(session, web_user),
+        )
+    except ApiError as exc:
+        session.rollback()
+        message = refusal(exc, change.to)
+        return _complaint_page(
+            request, session, web_user, ticket, error=message, status_code=exc.status_code
+        )
+    return _back_to(ticket)
+
+
+@router.post("/complaints/{ticket}/edit")
+def edit(
+    request: Request, session: SessionDep, web_user: Editor, ticket: Ticket, fields: Fields
+) -> Response:
+    """Correct the category, location or summary (with an optional note for the trail)."""
+    try:
+        edit_complaint(session, ticket=ticket, edit=fields.edit(), principal=web_user.principal)
+    except (ValidationError, ApiError) as exc:
+        session.rollback()
+        status_code = exc.status_code if isinstance(exc, ApiError) else 422
+        message = texts().desk_errors.invalid
+        return _complaint_page(
+            request, session, web_user, ticket, error=message, status_code=status_code
+        )
+    return _back_to(ticket)
+
+
+@router.get("/report")
+def report_page(request: Request, session: SessionDep, web_user: ReportReader) -> HTMLResponse:
+    """The latest daily report: its headline figures and links to the HTML and the PDF."""
+    report = reports.latest(session)
+    return render(
+        request,
+        "desk_report.html",
+        web_user=web_user,
+        report=report,
+        figures=headline(reports.load(report)) if report else [],
+    )
+
+
+@router.get("/report/{day}.{fmt}")
+def report_file(
+    session: SessionDep,
+    web_user: ReportReader,
+    day: date,
+    fmt: Annotated[Format, Path()],
+) -> Response:
+    """A stored report as HTML or PDF, for a signed-in reader (the API's needs a token)."""
+    if fmt not in (Format.html, Format.pdf):
+        raise PageRefused(texts().errors.not_found)
+    try:
+        return report_response(session, day, fmt)
+    except NotFound:
+        return Response(texts().errors.not_found, status_code=404, media_type="text/plain")
