@@ -35,9 +35,10 @@ async def chromium_page(name: str) -> AsyncIterator[Page]:
             await browser.close()
 
 
-async def sign_in(page: Page, url: str, username: str) -> None:
+async def sign_in(page: Page, url: str, username: str, lands: str = "/console") -> None:
+    """Sign in through the form; ``lands`` is the page the role is sent to."""
     await page.goto(f"{url}/login")
     await page.get_by_label("Nama pengguna").fill(username)
     await page.get_by_label("Kata sandi").fill(PASSWORD)
     await page.get_by_role("button", name="Masuk").click()
-    await page.wait_for_url(f"{url}/console")
+    await page.wait_for_url(f"{url}{lands}")

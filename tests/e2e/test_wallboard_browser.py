@@ -18,7 +18,7 @@ from api.core.auth import Role
 from api.people.users import create_user
 from api.web.templates import NONE, number_id
 from sandbox.harness import QUEUE, Sandbox
-from tests.e2e.browser import chromium_page
+from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer
 from tests.e2e.kpi_support import CollectorProcess
@@ -59,11 +59,7 @@ async def test_the_board_equals_the_stats_and_a_late_caller_raises_the_alert(
             await sandbox.connect_ami() as ami,
             chromium_page("wallboard-e2e") as page,
         ):
-            await page.goto(f"{console.url}/login")
-            await page.get_by_label("Nama pengguna").fill("sri")
-            await page.get_by_label("Kata sandi").fill(PASSWORD)
-            await page.get_by_role("button", name="Masuk").click()
-            await page.wait_for_url(f"{console.url}/wallboard")
+            await sign_in(page, console.url, "sri", lands="/wallboard")
 
             # 1. Three calls the officers answer.
             answered = [random_caller() for _ in range(3)]

@@ -1,4 +1,4 @@
-// The officers' console: live pushes (SSE), the ringing alert, ticking durations, drafts.
+// The officers' console: live pushes (SSE), the ringing alert, drafts.
 // No inline script anywhere (the pages' CSP forbids it); htmx does the requests.
 "use strict";
 (function () {
@@ -107,16 +107,6 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
-  function tick() {
-    const now = Date.now();
-    for (const el of document.querySelectorAll("time.ticking")) {
-      const seconds = Math.max(0, Math.floor((now - Date.parse(el.getAttribute("datetime"))) / 1000));
-      const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-      const mm = String(m).padStart(2, "0"), ss = String(s).padStart(2, "0");
-      el.textContent = h ? h + ":" + mm + ":" + ss : m + ":" + ss;
-    }
-  }
-
   // Drafts: every keystroke is kept in this browser until the form is saved, so a call
   // that drops (or a reload) never loses what the officer typed.
   function draftKey(form) { return "lapor-draft:" + form.dataset.draftKey; }
@@ -181,7 +171,5 @@
   });
 
   restoreDraft();
-  setInterval(tick, 1000);
-  tick();
   connect();
 })();

@@ -1,4 +1,4 @@
-// The wallboard: redraw on pushes (at most once a second), tick the times, show staleness.
+// The wallboard: redraw on pushes (at most once a second), show staleness.
 "use strict";
 (function () {
   const board = document.getElementById("board");
@@ -33,14 +33,8 @@
     if (e.detail.target.id === "board") lastDrawn = Date.now();
   });
 
-  function tick() {
+  function showAge() {
     const now = Date.now();
-    for (const el of document.querySelectorAll("time.ticking")) {
-      const seconds = Math.max(0, Math.floor((now - Date.parse(el.getAttribute("datetime"))) / 1000));
-      const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-      const mm = String(m).padStart(2, "0"), ss = String(s).padStart(2, "0");
-      el.textContent = h ? h + ":" + mm + ":" + ss : m + ":" + ss;
-    }
     // The board redraws every 5 s: three missed redraws mean old numbers, said plainly.
     const age = Math.floor((now - lastDrawn) / 1000);
     const stale = document.querySelector(".board .stale");
@@ -50,7 +44,7 @@
     }
   }
 
-  setInterval(tick, 1000);
-  tick();
+  setInterval(showAge, 1000);
+  showAge();
   connect();
 })();
