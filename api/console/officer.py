@@ -56,9 +56,7 @@ def state_since(session: Session, username: str, state: str, horizon: timedelta)
         call = current_call(session, username, horizon)
         return as_utc(call.answered_at) if call and call.answered_at else None
     if state == "ringing":
-        ring = session.exec(
-            select(AgentRing).where(AgentRing.agent == username, col(AgentRing.ringing))
-        ).first()
+        ring = _ring(session, username)
         return as_utc(ring.at) if ring else None
     change = session.exec(
         select(func.max(AgentEvent.at)).where(
@@ -88,10 +86,15 @@ def current_call(session: Session, username: str, horizon: timedelta) -> Call | 
 
 def ringing_call(session: Session, username: str) -> str | None:
     """The linkedid of the queue call ringing this officer's phone now, if any."""
-    ring = session.exec(
+    ring = _ring(session, username)
+    return ring.linkedid if ring else None
+
+
+def _ring(session: Session, username: str) -> AgentRing | None:
+    """The queue call ringing this officer's phone now, if any."""
+    return session.exec(
         select(AgentRing).where(AgentRing.agent == username, col(AgentRing.ringing))
     ).first()
-    return ring.linkedid if ring else None
 
 
 def my_day(session: Session, username: str) -> MyDay:

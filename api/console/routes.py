@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
 from sse_starlette import EventSourceResponse
 
 from api.agents import service as queue
@@ -26,15 +25,15 @@ from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complai
 from api.complaints.service import edit_complaint, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
-from api.core.auth import ApiToken, Role
-from api.core.clock import as_utc, utc_now
+from api.core.auth import Role
+from api.core.clock import utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
 from api.core.errors import ApiError
 from api.events.pushes import CALLBACKS_TOPIC, agent_topic
 from api.live.publish import latest_id
 from api.live.sse import event_stream
-from api.web.routes import PageRefused, change_roles, page_roles, page_user
+from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
 from api.web.texts import pause_reasons, texts
@@ -329,18 +328,7 @@ def day_fragment(request: Request, session: SessionDep, web_user: Officer) -> HT
 @router.get("/events")
 def live_events(request: Request) -> EventSourceResponse:
     """The officer's pushes (their calls and state, callback outcomes) until the session
-    ends.
-
-    No session dependency here: the checks use a session of their own, closed before the
-    stream starts, so nothing of the request's dependencies lives on for the hours a
-    console stays open. (Measured: with the dependency, ``bench.console`` stalled
-    connecting 200 consoles to a ``lapor-api`` process; without it, they all connect.)
-    """
-    with Session(request.app.state.engine) as session:
-        web_user = page_user(session, request)
-        if web_user.principal.role is not Role.agent:
-            raise PageRefused(texts().errors.forbidden)
-        token = session.get(ApiToken, web_user.principal.token_id)
-        ends_at = as_utc(token.expires_at) if token and token.expires_at else None
+    ends."""
+    web_user, ends_at = stream_viewer(request, Role.agent)
     topics = frozenset({agent_topic(web_user.user.username), CALLBACKS_TOPIC})
     return event_stream(request, topics, ends_at)

@@ -11,31 +11,28 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session
 from sse_starlette import EventSourceResponse
 
-from api.core.auth import ApiToken, Role
-from api.core.clock import as_utc
+from api.core.auth import Role
 from api.core.db import SessionDep
 from api.core.deps import SettingsDep
-from api.events.hourly import Thresholds
+from api.events.hourly import thresholds
 from api.events.pushes import SUPERVISORS_TOPIC
 from api.live.publish import latest_id
 from api.live.sse import event_stream
 from api.wallboard.board import Board, board
 from api.wallboard.calls import DRILL_LIMIT, by_hour, todays_calls
-from api.web.routes import PageRefused, page_roles, page_user
+from api.web.routes import page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
-from api.web.texts import texts
 
 router = APIRouter(prefix="/wallboard", include_in_schema=False)
 WALLBOARD_ROLES = (Role.supervisor, Role.admin)
 Supervisor = Annotated[WebUser, page_roles(*WALLBOARD_ROLES)]
 
 
-def _board(session: SessionDep, settings: SettingsDep) -> Board:
-    t = Thresholds(settings.short_abandon_seconds, settings.service_level_seconds)
+def _board(request: Request, session: SessionDep, settings: SettingsDep) -> Board:
+    t = thresholds(request)
     return board(session, t, settings.call_end_horizon, settings.service_level_target_pct)
 
 
@@ -51,7 +48,7 @@ def wallboard_page(
         request,
         "wallboard.html",
         web_user=web_user,
-        board=_board(session, settings),
+        board=_board(request, session, settings),
         hours=by_hour(session),
         tv=tv,
         last_event_id=latest_id(session),
@@ -62,7 +59,9 @@ def wallboard_page(
 def board_fragment(
     request: Request, session: SessionDep, settings: SettingsDep, web_user: Supervisor
 ) -> HTMLResponse:
-    return render(request, "board.html", board=_board(session, settings), hours=by_hour(session))
+    return render(
+        request, "board.html", board=_board(request, session, settings), hours=by_hour(session)
+    )
 
 
 @router.get("/calls/{figure}")
@@ -74,7 +73,7 @@ def calls_behind(
     figure: Annotated[str, Path(pattern="^(offered|answered|abandoned|short_abandoned)$")],
 ) -> HTMLResponse:
     """The calls behind one of today's figures."""
-    t = Thresholds(settings.short_abandon_seconds, settings.service_level_seconds)
+    t = thresholds(request)
     return render(
         request,
         "calls.html",
@@ -87,11 +86,6 @@ def calls_behind(
 
 @router.get("/events")
 def live_events(request: Request) -> EventSourceResponse:
-    """ "Something changed" pushes until the session ends (own session: see the console's)."""
-    with Session(request.app.state.engine) as session:
-        web_user = page_user(session, request)
-        if web_user.principal.role not in WALLBOARD_ROLES:
-            raise PageRefused(texts().errors.forbidden)
-        token = session.get(ApiToken, web_user.principal.token_id)
-        ends_at = as_utc(token.expires_at) if token and token.expires_at else None
+    """ "Something changed" pushes until the session ends."""
+    _, ends_at = stream_viewer(request, *WALLBOARD_ROLES)
     return event_stream(request, frozenset({SUPERVISORS_TOPIC}), ends_at)

@@ -6,6 +6,7 @@ A page request without a live session is sent to the sign-in form (an htmx reque
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
@@ -13,10 +14,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.core.auth import Role, revoke_token
+from api.core.auth import ApiToken, Role, revoke_token
+from api.core.clock import as_utc
 from api.core.db import SessionDep
 from api.core.errors import BadCredentials, TooManyAttempts, Unauthorized
 from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, login_from
@@ -103,6 +106,22 @@ def change_roles(*roles: Role) -> object:
         return web_user
 
     return Depends(check)
+
+
+def stream_viewer(request: Request, *roles: Role) -> tuple[WebUser, datetime | None]:
+    """The signed-in person opening a live stream, and when their session ends.
+
+    Checked with a session of its own, closed before the stream starts: a dependency's
+    session would live as long as the response, for the hours a page stays open (measured:
+    ``bench.console`` stalled connecting 200 consoles to a ``lapor-api`` process that way).
+    """
+    with Session(request.app.state.engine) as session:
+        web_user = page_user(session, request)
+        if web_user.principal.role not in roles:
+            raise PageRefused(texts().errors.forbidden)
+        token = session.get(ApiToken, web_user.principal.token_id)
+        ends_at = as_utc(token.expires_at) if token and token.expires_at else None
+    return web_user, ends_at
 
 
 def _login_page(request: Request, status_code: int = 200, **context: object) -> HTMLResponse:
