@@ -4,7 +4,6 @@ the server refuses still puts the caller through to an officer (the mayor's rule
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
@@ -26,14 +25,22 @@ FLOODS = {
 }
 
 
-async def keep_flooding(port: int, line: bytes, counts: dict[str, int], kind: str) -> None:
-    while True:
+# The attackers stop on a flag, not on cancellation alone: Python 3.11's wait_for (inside
+# the peer helpers) swallows a cancel that lands as its inner await completes, and a loop
+# that missed its cancel then ran forever (seen: CI stuck in this test until its time ran out).
+ATTACK_STOP_SECONDS = 30.0
+
+
+async def keep_flooding(
+    port: int, line: bytes, counts: dict[str, int], kind: str, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
         counts[kind] += await flood(port, line, 4 * MIB)
 
 
-async def keep_guessing(port: int, counts: dict[str, int]) -> None:
+async def keep_guessing(port: int, counts: dict[str, int], stop: asyncio.Event) -> None:
     """Complete, well-formed requests for the complaint script, without the secret."""
-    while True:
+    while not stop.is_set():
         peer = await AGIPeer.connect(port)
         try:
             await peer.write(header_bytes(agi_headers("call?secret=guessed-0123456789")))
@@ -50,11 +57,12 @@ async def test_a_complaint_call_is_served_while_strangers_flood_the_port(
     port = sandbox.config.agi_port
     idle = [await AGIPeer.connect(port) for _ in range(50)]
     counts = dict.fromkeys([*FLOODS, "guesses"], 0)
+    stop = asyncio.Event()
     attackers = [
-        asyncio.create_task(keep_flooding(port, line, counts, kind))
+        asyncio.create_task(keep_flooding(port, line, counts, kind, stop))
         for kind, line in FLOODS.items()
     ]
-    attackers.append(asyncio.create_task(keep_guessing(port, counts)))
+    attackers.append(asyncio.create_task(keep_guessing(port, counts, stop)))
     caller = random_caller()
     try:
         async with await sandbox.connect_ami() as ami:
@@ -63,13 +71,15 @@ async def test_a_complaint_call_is_served_while_strangers_flood_the_port(
             ivr_done = await done
             await event(ami, "AgentConnect", CALL_TIMEOUT, Uniqueid=ivr_done["Uniqueid"])
     finally:
+        stop.set()
         for task in attackers:
             task.cancel()
-        for task in attackers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, stuck = await asyncio.wait(attackers, timeout=ATTACK_STOP_SECONDS)
         for peer in idle:
-            await peer.close()
+            peer.abort()
+    assert not stuck, f"attackers still running after {ATTACK_STOP_SECONDS} s: {stuck}"
+    for task in attackers:
+        assert task.cancelled() or task.exception() is None, task.exception()
 
     assert ivr_done["Status"] == "OK"
     assert ivr_done["AgiStatus"] == "SUCCESS"

@@ -103,8 +103,13 @@ class AGIPeer:
 
     async def close(self) -> None:
         self.writer.close()
-        with contextlib.suppress(ConnectionError):
-            await self.writer.wait_closed()
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            await asyncio.wait_for(self.writer.wait_closed(), IO_TIMEOUT)
+        self.abort()
+
+    def abort(self) -> None:
+        """Drop the connection at once, whatever is still buffered."""
+        self.writer.transport.abort()
 
 
 async def flood(port: int, line: bytes, budget: int, host: str = "127.0.0.1") -> bool:
