@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from api.agents import routes as agents
 from api.callbacks import routes as callbacks
+from api.collectors import routes as collectors
 from api.complaints import routes as complaints
 from api.complaints import unit_routes as units
 from api.console import routes as console
@@ -54,6 +55,7 @@ ROUTES = (
     report_routes,
     sms_routes,
     ivr_node_routes,
+    collectors,
 )
 
 

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
+from api.collectors.service import CollectorStatus
 from api.complaints.models import Complaint, ComplaintHistory
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
@@ -27,6 +28,7 @@ __all__ = [
     "CallHourly",
     "CallbackDial",
     "CallbackRequest",
+    "CollectorStatus",
     "Complaint",
     "ComplaintHistory",
     "DailyReport",

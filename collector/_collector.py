@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 
@@ -12,6 +13,7 @@ from collector._events import ReceivedEvent
 from collector._sender import Sender
 from collector._session import NodeSession
 from collector._settings import CollectorSettings
+from collector._status import StatusReporter
 
 
 class Collector:
@@ -22,6 +24,7 @@ class Collector:
         self.buffer = DiskBuffer(settings.buffer_dir / f"{settings.node}.sqlite3")
         self.session = NodeSession(settings, self._sink)
         self.sender: Sender | None = None
+        self.reporter: StatusReporter | None = None
         self.received = 0
         self._pending: list[ReceivedEvent] = []
         self._flush_scheduled = False
@@ -54,13 +57,20 @@ class Collector:
                 max_in_flight=s.max_in_flight,
                 backoff=Backoff(s.backoff_min, s.backoff_max),
             )
+            self.reporter = StatusReporter(self.session, self.buffer, client, s.status_interval)
+            reporting = asyncio.create_task(self.reporter.run())
             try:
                 await asyncio.gather(self.session.run(), self.sender.run())
                 await self.sender.flush(timeout=5)
             finally:
+                reporting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reporting
                 self.buffer.close()
 
     def stop(self) -> None:
         self.session.stop()
         if self.sender is not None:
             self.sender.stop()
+        if self.reporter is not None:
+            self.reporter.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,10 @@ class NodeSession:
         self.connections = 0  # successful logins so far (tests and logs)
         self.snapshots = 0  # QueueStatus snapshots taken so far
         self.new_id = EventIds(settings.node)
+        # Whether the AMI session is up, since when (monotonic), and set at each change.
+        self.connected = False
+        self.state_changed_at = time.monotonic()
+        self.state_changed = asyncio.Event()
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -98,6 +103,7 @@ class NodeSession:
             if not reply.success:
                 raise LoginRefused(f"login refused: {reply.get('Message')}")
             self.connections += 1
+            self._set_connected(True)
             backoff.reset()
             log.info("AMI %s: logged in to %s:%s", s.node, s.ami_host, s.ami_port)
             snapshot = asyncio.create_task(self._snapshot(manager))
@@ -106,7 +112,14 @@ class NodeSession:
             finally:
                 snapshot.cancel()
         finally:
+            self._set_connected(False)
             manager.close()
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.state_changed_at = time.monotonic()
+            self.state_changed.set()
 
     async def _snapshot(self, manager: Any) -> None:
         """Ask QueueStatus once and sink the answer; a failure is logged, never fatal.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.placeholders import refuse_placeholder
@@ -16,7 +16,8 @@ class CollectorSettings(BaseSettings):
         env_prefix="LAPOR_COLLECTOR_", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
-    node: str = "callcenter"
+    # The node's name in every event and status report, and its disk buffer's file name.
+    node: str = Field(default="callcenter", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_user: str = "collector"
@@ -40,6 +41,9 @@ class CollectorSettings(BaseSettings):
     snapshot_timeout: float = 10.0
     backoff_min: float = 0.5
     backoff_max: float = 30.0
+    # A status report to the API (AMI up or down, events buffered) this often, and at once
+    # when the AMI session goes up or down: the wallboard's "collector/Asterisk unreachable".
+    status_interval: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

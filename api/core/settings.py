@@ -94,6 +94,9 @@ class ApiSettings(BaseSettings):
     # The service level the city aims for (percent answered within service_level_seconds):
     # the wallboard raises an alert below it.
     service_level_target_pct: float = Field(default=80.0, ge=0, le=100)
+    # A collector reports every LAPOR_COLLECTOR_STATUS_INTERVAL seconds (15); after this many
+    # seconds without a report the wallboard says it is unreachable.
+    collector_silent_seconds: int = Field(default=60, ge=5, le=3600)
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).
     token_ttl_minutes: int = 480
     # Failed logins per username and client address allowed in the window before login

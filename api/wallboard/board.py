@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from api.collectors.service import Outage, outages
 from api.console.officer import state_since
 from api.core.clock import utc_now
 from api.events.hourly import Thresholds
@@ -33,6 +34,7 @@ class Board:
     live: LiveView
     officers: list[OfficerRow]
     alerts: list[str]  # keys of the catalog's [alerts]
+    outages: list[Outage]  # collectors silent, Asterisk unreachable: with since when
     counts: dict[str, int]  # officers per state
     service_level_seconds: int
     target_pct: float
@@ -42,7 +44,13 @@ class Board:
         return max((c.wait_seconds for c in self.live.waiting), default=0)
 
 
-def board(session: Session, thresholds: Thresholds, horizon: timedelta, target_pct: float) -> Board:
+def board(
+    session: Session,
+    thresholds: Thresholds,
+    horizon: timedelta,
+    target_pct: float,
+    silent_after: timedelta,
+) -> Board:
     live = stats.live(session, thresholds, thresholds, horizon)
     officers = sorted(
         (_row(session, agent, horizon) for agent in live.agents),
@@ -54,7 +62,8 @@ def board(session: Session, thresholds: Thresholds, horizon: timedelta, target_p
     alerts = _alerts(live, counts, thresholds.service_level, target_pct)
     if undelivered_reports(session, since=utc_now() - REPORT_ALERT):
         alerts.append("report_undelivered")
-    return Board(live, officers, alerts, counts, thresholds.service_level, target_pct)
+    down = outages(session, live.at, silent_after)
+    return Board(live, officers, alerts, down, counts, thresholds.service_level, target_pct)
 
 
 def _row(session: Session, agent: LiveAgent, horizon: timedelta) -> OfficerRow:

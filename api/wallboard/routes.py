@@ -7,6 +7,7 @@ ticking and a quiet queue still shows how fresh its data is.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -32,8 +33,13 @@ Supervisor = Annotated[WebUser, page_roles(*WALLBOARD_ROLES)]
 
 
 def _board(request: Request, session: SessionDep, settings: SettingsDep) -> Board:
-    t = thresholds(request)
-    return board(session, t, settings.call_end_horizon, settings.service_level_target_pct)
+    return board(
+        session,
+        thresholds(request),
+        settings.call_end_horizon,
+        settings.service_level_target_pct,
+        timedelta(seconds=settings.collector_silent_seconds),
+    )
 
 
 @router.get("")

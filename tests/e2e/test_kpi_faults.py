@@ -149,12 +149,21 @@ async def test_collector_killed_mid_batch_then_reconcile(
     kpi_api: ApiProcess,
     collector: CollectorProcess,
 ) -> None:
+    restarted: list[datetime] = []
+
     async def collector_killed() -> None:
         await asyncio.to_thread(collector.kill)  # SIGKILL mid-batch
         await asyncio.sleep(6)  # AMI events of these seconds are gone for good
+        restarted.append(datetime.now(UTC))
         await asyncio.to_thread(collector.start)  # same buffer folder: what it had is re-sent
 
     start, _, queued = await batch_through_a_fault(sandbox, 5, collector_killed)
+    # The new collector told the API at once that it reaches Asterisk again.
+    supervisor = kpi_api.token(Role.supervisor)
+    [status] = [c for c in api_get(kpi_api, "/collectors", supervisor) if c["node"] == NODE]
+    assert status["ami_connected"]
+    assert not status["silent"]
+    assert datetime.fromisoformat(status["reported_at"]) >= restarted[0]
     await asyncio.sleep(3)
     end = await next_second()
     out = reconcile(kpi_api, sandbox.callcenter.queue_log)
