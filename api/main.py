@@ -36,6 +36,7 @@ from api.reports import routes as report_routes
 from api.reports.schedule import scheduled
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
+from api.supervision import routes as supervision
 from api.wallboard import routes as wallboard
 from api.web import routes as web
 
@@ -56,6 +57,7 @@ ROUTES = (
     sms_routes,
     ivr_node_routes,
     collectors,
+    supervision,
 )
 
 

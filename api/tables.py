@@ -18,6 +18,7 @@ from api.refused.service import RefusedComplaint
 from api.reports.delivery_record import ReportDelivery
 from api.reports.schemas import DailyReport
 from api.sms.service import SmsIntake, SmsTicketCounter
+from api.supervision.log import SupervisionLog
 
 __all__ = [
     "AgentEvent",
@@ -41,6 +42,7 @@ __all__ = [
     "ReportDelivery",
     "SmsIntake",
     "SmsTicketCounter",
+    "SupervisionLog",
     "User",
     "metadata",
 ]

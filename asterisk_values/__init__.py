@@ -41,6 +41,7 @@ __all__ = [
     "line",
     "name",
     "phone_number",
+    "spied_endpoint",
     "ticket",
     "variable_value",
 ]
@@ -59,6 +60,9 @@ _TICKET = re.compile(TICKET_PATTERN[1:-1])
 # Queue member names, callback ids, channel ids: a word with a few joiners.
 _NAME = re.compile(r"[A-Za-z0-9_.@:-]{1,64}")
 _ENDPOINT = re.compile(ENDPOINT_PATTERN[1:-1])
+# An officer's endpoint that ChanSpy can be pointed at: the dialplan builds the channel
+# prefix PJSIP/<endpoint>- from it after FILTER(0-9A-Za-z_), which keeps no joiners.
+_SPIED_ENDPOINT = re.compile(r"[A-Za-z0-9_]{1,32}")
 # A dialplan variable's value set by us (Originate Variable, AGI SET VARIABLE of ids).
 _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9_.+:@-]{0,64}")
 _EPOCH = re.compile(r"[0-9]{1,12}")
@@ -111,6 +115,11 @@ def name(value: str) -> str:
 def endpoint(value: str) -> str:
     """A PJSIP endpoint name, as in the interface ``PJSIP/<endpoint>``."""
     return _strict("endpoint", _ENDPOINT, value)
+
+
+def spied_endpoint(value: str) -> str:
+    """An officer's endpoint for ChanSpy: letters, digits and underscores only."""
+    return _strict("endpoint to listen to", _SPIED_ENDPOINT, value)
 
 
 def variable_value(value: str) -> str:

@@ -135,6 +135,36 @@ class AmiControl:
         }
         await replace(self, timeout=self.timeout + ring_seconds).send(action)
 
+    async def supervise(
+        self,
+        *,
+        endpoint: str,
+        officer_endpoint: str,
+        mode: str,
+        label: str,
+        channel_id: str,
+        ring_seconds: int,
+    ) -> None:
+        """Ring the supervisor's phone ``endpoint``; once it answers, the dialplan's
+        ``supervise`` context spies on the officer's call (listen, whisper or barge)."""
+        action: dict[str, str | list[str]] = {
+            "Action": "Originate",
+            "Channel": pjsip_interface(endpoint),
+            "Context": "supervise",
+            "Exten": "s",
+            "Priority": "1",
+            # Shown on the supervisor's phone: a name only (there is no number to call back).
+            "CallerID": f'"{values.free_text(label, 40)}"',
+            "ChannelId": values.name(channel_id),
+            "Timeout": str(int(ring_seconds) * 1000),
+            "Variable": [
+                f"LAPOR_SPY_ON={values.spied_endpoint(officer_endpoint)}",
+                f"LAPOR_SPY_MODE={values.name(mode)}",
+            ],
+            "Async": "false",
+        }
+        await replace(self, timeout=self.timeout + ring_seconds).send(action)
+
     async def message_send(self, *, number: str, endpoint: str, sender: str, body: str) -> None:
         """Send an out-of-call message (an SMS reply) through the trunk ``endpoint``.
 

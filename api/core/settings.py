@@ -97,6 +97,8 @@ class ApiSettings(BaseSettings):
     # A collector reports every LAPOR_COLLECTOR_STATUS_INTERVAL seconds (15); after this many
     # seconds without a report the wallboard says it is unreachable.
     collector_silent_seconds: int = Field(default=60, ge=5, le=3600)
+    # Whether an officer's console says so when a supervisor listens, whispers or joins.
+    supervision_tell_officer: bool = False
     # Login tokens last one officer's shift; service tokens don't expire (revoke them).
     token_ttl_minutes: int = 480
     # Failed logins per username and client address allowed in the window before login

@@ -10,26 +10,30 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette import EventSourceResponse
 
 from api.core.auth import Role
 from api.core.db import SessionDep
-from api.core.deps import SettingsDep
+from api.core.deps import ControlDep, SettingsDep
+from api.core.errors import ApiError
 from api.events.hourly import thresholds
 from api.events.pushes import SUPERVISORS_TOPIC
 from api.live.publish import latest_id
 from api.live.sse import event_stream
+from api.supervision.log import Mode
+from api.supervision.service import supervise
 from api.wallboard.board import Board, board
 from api.wallboard.calls import DRILL_LIMIT, by_hour, todays_calls
-from api.web.routes import page_roles, stream_viewer
+from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
 
 router = APIRouter(prefix="/wallboard", include_in_schema=False)
 WALLBOARD_ROLES = (Role.supervisor, Role.admin)
 Supervisor = Annotated[WebUser, page_roles(*WALLBOARD_ROLES)]
+Supervising = Annotated[WebUser, change_roles(*WALLBOARD_ROLES)]
 
 
 def _board(request: Request, session: SessionDep, settings: SettingsDep) -> Board:
@@ -87,6 +91,40 @@ def calls_behind(
         figure=figure,
         calls=todays_calls(session, figure, t),
         limit=DRILL_LIMIT,
+    )
+
+
+@router.post("/supervise")
+async def supervise_call(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Supervising,
+    ami: ControlDep,
+    officer: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$")],
+    mode: Annotated[Mode, Form()],
+) -> HTMLResponse:
+    """Listen to, whisper to or join an officer's call from the supervisor's own phone."""
+    error, status_code = None, 200
+    try:
+        await supervise(
+            session,
+            web_user.principal,
+            ami,
+            officer,
+            mode,
+            horizon=settings.call_end_horizon,
+            tell_officer=settings.supervision_tell_officer,
+        )
+    except ApiError as exc:
+        error, status_code = exc.error_id, exc.status_code
+    return render(
+        request,
+        "supervised.html",
+        status_code=status_code,
+        officer=officer,
+        mode=mode.value,
+        error=error,
     )
 
 

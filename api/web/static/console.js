@@ -5,6 +5,7 @@
   const originalTitle = document.title;
   const live = document.getElementById("live");
   const banner = document.getElementById("ring-banner");
+  const monitored = document.getElementById("monitored");
   let audio = null;
 
   function refresh(target, url) {
@@ -90,9 +91,15 @@
       ringing(false);
       refresh("#status", "/console/status");
     });
+    source.addEventListener("monitored", function (e) {
+      const data = seen(e);
+      monitored.textContent = monitored.dataset[data.mode] || "";
+      monitored.hidden = !monitored.textContent;
+    });
     for (const kind of ["ended", "missed"]) {
       source.addEventListener(kind, function (e) {
         ringing(false);
+        if (kind === "ended") monitored.hidden = true;
         const data = seen(e);
         const panel = document.querySelector("#caller .caller");
         if (panel && panel.dataset.linkedid === data.linkedid) {
