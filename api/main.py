@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from api.agents import routes as agents
 from api.callbacks import routes as callbacks
+from api.complaints import attachment_routes as attachments
 from api.complaints import routes as complaints
 from api.complaints import unit_routes as units
 from api.console import routes as console
@@ -49,6 +50,7 @@ ROUTES = (
     agents,
     refused,
     complaints,
+    attachments,
     units,
     callbacks,
     report_routes,
@@ -101,7 +103,11 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        routes={("POST", "/events"): settings.events_max_body_bytes},
+        routes={
+            ("POST", "/events"): settings.events_max_body_bytes,
+            ("POST", "/complaints/{ticket}/attachments"): settings.upload_max_body_bytes,
+            ("POST", "/desk/complaints/{ticket}/status"): settings.upload_max_body_bytes,
+        },
     )
     for routes in ROUTES:
         app.include_router(routes.router)

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
+from api.complaints.attachments import ComplaintAttachment
 from api.complaints.models import Complaint, ComplaintHistory
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
@@ -28,6 +29,7 @@ __all__ = [
     "CallbackDial",
     "CallbackRequest",
     "Complaint",
+    "ComplaintAttachment",
     "ComplaintHistory",
     "DailyReport",
     "IvrNodeLease",
