@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from api.agents import routes as agents
 from api.callbacks import routes as callbacks
 from api.collectors import routes as collectors
+from api.complaints import attachment_routes as attachments
 from api.complaints import routes as complaints
 from api.complaints import unit_routes as units
 from api.console import routes as console
@@ -51,6 +52,7 @@ ROUTES = (
     agents,
     refused,
     complaints,
+    attachments,
     units,
     callbacks,
     report_routes,
@@ -105,7 +107,11 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        routes={("POST", "/events"): settings.events_max_body_bytes},
+        routes={
+            ("POST", "/events"): settings.events_max_body_bytes,
+            ("POST", "/complaints/{ticket}/attachments"): settings.upload_max_body_bytes,
+            ("POST", "/desk/complaints/{ticket}/status"): settings.upload_max_body_bytes,
+        },
     )
     for routes in ROUTES:
         app.include_router(routes.router)

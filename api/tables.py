@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
+from api.complaints.attachments import ComplaintAttachment
 from api.complaints.models import Complaint, ComplaintHistory
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
@@ -31,6 +32,7 @@ __all__ = [
     "CallbackRequest",
     "CollectorStatus",
     "Complaint",
+    "ComplaintAttachment",
     "ComplaintHistory",
     "DailyReport",
     "IvrNodeLease",

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from api.complaints import models as service
+from api.complaints.attachments import attachments_of
 from api.complaints.models import (
     SEES_NUMBERS,
     TICKET_PATTERN,
@@ -64,6 +65,8 @@ class HistoryEntry(BaseModel):
     from_status: ComplaintStatus
     to_status: ComplaintStatus
     note: str
+    # The ids of the attachments this row recorded (GET /complaints/{ticket}/attachments).
+    attachments: list[int] = []
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -177,10 +180,18 @@ def history(
     session: SessionDep,
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> list[HistoryEntry]:
-    """The audit trail: every status change and edit, oldest first."""
+    """The audit trail: every status change, edit and upload, oldest first."""
     complaint = visible_complaint(session, ticket, principal)
-    rows = history_of(session, complaint)
-    return [HistoryEntry.model_validate(row, from_attributes=True) for row in rows]
+    files: dict[int | None, list[int]] = {}
+    for attached in attachments_of(session, complaint):
+        assert attached.id is not None
+        files.setdefault(attached.history_id, []).append(attached.id)
+    return [
+        HistoryEntry.model_validate(row, from_attributes=True).model_copy(
+            update={"attachments": files.get(row.id, [])}
+        )
+        for row in history_of(session, complaint)
+    ]
 
 
 @router.get("/{ticket}/recording", response_class=FileResponse)

@@ -7,6 +7,7 @@ so two people moving the same complaint at once can't both win from the same sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def history_of(session: Session, complaint: Complaint) -> list[ComplaintHistory]
     )
 
 
-def _locked(session: Session, ticket: str) -> Complaint:
+def locked_complaint(session: Session, ticket: str) -> Complaint:
+    """The complaint, locked until the transaction ends (NotFound if there is none)."""
     complaint = session.exec(
         select(Complaint).where(Complaint.ticket == ticket).with_for_update()
     ).first()
@@ -91,19 +93,19 @@ def _locked(session: Session, ticket: str) -> Complaint:
 
 def record(
     session: Session, complaint: Complaint, principal: Principal, to: ComplaintStatus, note: str
-) -> None:
+) -> ComplaintHistory:
     """Add the complaint's audit row: who moved it from its status to ``to``, and why."""
     assert complaint.id is not None
-    session.add(
-        ComplaintHistory(
-            complaint_id=complaint.id,
-            actor=principal.name,
-            role=principal.role.value,
-            from_status=complaint.status,
-            to_status=to,
-            note=note,
-        )
+    entry = ComplaintHistory(
+        complaint_id=complaint.id,
+        actor=principal.name,
+        role=principal.role.value,
+        from_status=complaint.status,
+        to_status=to,
+        note=note,
     )
+    session.add(entry)
+    return entry
 
 
 def change_status(
@@ -115,10 +117,15 @@ def change_status(
     calendar: WorkCalendar,
     own_unit: str | None = None,
     now: datetime | None = None,
+    finish: Callable[[Complaint, ComplaintHistory], None] | None = None,
 ) -> Complaint:
-    """Move a complaint along the workflow (409 if illegal), keeping the audit trail."""
+    """Move a complaint along the workflow (409 if illegal), keeping the audit trail.
+
+    ``finish``, if given, commits instead: it may add to the transaction first (files on
+    the audit row) or raise, which leaves the complaint as it was.
+    """
     now = now or utc_now()
-    complaint = _locked(session, ticket)
+    complaint = locked_complaint(session, ticket)
     if principal.role is Role.unit and complaint.unit != own_unit:
         raise NotFound(f"no complaint with ticket {ticket} for your unit")
     request = TransitionRequest(
@@ -137,7 +144,7 @@ def change_status(
                 "unknown_original",
             )
         complaint.duplicate_of = change.duplicate_of
-    record(session, complaint, principal, change.to, change.note)
+    entry = record(session, complaint, principal, change.to, change.note)
     if change.to is ComplaintStatus.dilaporkan:
         complaint.reported_at = now
     if change.to is ComplaintStatus.ditindaklanjuti:
@@ -146,7 +153,10 @@ def change_status(
     complaint.due_at = due_at(change.to, complaint, calendar)
     complaint.updated_at = now
     session.add(complaint)
-    session.commit()
+    if finish is None:
+        session.commit()
+    else:
+        finish(complaint, entry)
     session.refresh(complaint)
     return complaint
 
@@ -155,7 +165,7 @@ def edit_complaint(
     session: Session, *, ticket: str, edit: ComplaintEdit, principal: Principal
 ) -> Complaint:
     """Apply an officer's corrections; the trail notes each changed field."""
-    complaint = _locked(session, ticket)
+    complaint = locked_complaint(session, ticket)
     changes = edit.model_dump(exclude_unset=True, exclude_none=True)
     note = changes.pop("note", None)
     if not changes and note is None:
@@ -184,9 +194,17 @@ def recording_response(complaint: Complaint, folder: Path) -> FileResponse:
     ticket = complaint.ticket
     if not complaint.recording_path:
         raise NotFound(f"complaint {ticket} has no recording", "no_recording")
-    # Only the file name is taken from the stored path, and it must stay in the folder.
-    folder = folder.resolve()
-    path = (folder / Path(complaint.recording_path).name).resolve()
-    if path.parent != folder or not path.is_file():
+    path = stored_file(folder, complaint.recording_path)
+    if path is None:
         raise NotFound(f"the recording of complaint {ticket} is not on this server", "no_recording")
     return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")
+
+
+def stored_file(folder: Path, stored_path: str) -> Path | None:
+    """The file a row names, in ``folder``, or None: only the file name is taken from the
+    stored path, and it must stay in the folder."""
+    folder = folder.resolve()
+    path = (folder / Path(stored_path).name).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path

@@ -10,10 +10,14 @@ pure ASGI middleware refuses a body over the limit with 413 (the JSON error body
   gets the 413 instead.
 
 Either way the connection is closed after the 413 (the rest of the body is never read).
+
+A route's own limit is keyed by its method and path template: ``{name}`` stands for one
+path segment (``/complaints/{ticket}/attachments``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import orjson
@@ -32,13 +36,27 @@ class BodyLimit:
     ) -> None:
         self.app = app
         self.default = default
-        self.routes = dict(routes)
+        self.exact = {key: limit for key, limit in routes.items() if "{" not in key[1]}
+        self.templated = [
+            (method, _template(path), limit)
+            for (method, path), limit in routes.items()
+            if "{" in path
+        ]
+
+    def limit_of(self, method: str, path: str) -> int:
+        exact = self.exact.get((method, path))
+        if exact is not None:
+            return exact
+        for route_method, pattern, limit in self.templated:
+            if route_method == method and pattern.fullmatch(path):
+                return limit
+        return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.routes.get((scope["method"], scope["path"]), self.default)
+        limit = self.limit_of(scope["method"], scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, limit)
@@ -74,6 +92,11 @@ class BodyLimit:
                 raise
         if exceeded and not started:
             await _refuse(send, limit)
+
+
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[a-z_]+\}", path)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -6,6 +6,7 @@ ApiError             400  (api/live/sse.py's BadLastEventId: a malformed Last-Ev
 ├── Forbidden       403  (the token's role may not do this)
 ├── NotFound        404
 ├── Conflict        409  (NodeIdInUse: an IVR node id another node holds)
+├── PayloadTooLarge 413  (an attachment over its size limit)
 ├── UnsupportedMediaType 415
 ├── InvalidInput    422
 ├── TooManyAttempts 429  (failed logins)
@@ -72,6 +73,9 @@ class Conflict(ApiError, status_code=409, error_id="conflict"): ...
 
 
 class NodeIdInUse(Conflict, error_id="node_id_in_use"): ...
+
+
+class PayloadTooLarge(ApiError, status_code=413, error_id="payload_too_large"): ...
 
 
 class InvalidInput(ApiError, status_code=422, error_id="invalid_input"): ...

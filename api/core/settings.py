@@ -120,6 +120,11 @@ class ApiSettings(BaseSettings):
     holidays: list[date] = []
     # Where the API finds the IVR's recordings (the folder Asterisk records into).
     recordings_dir: Path = Path("var/recordings")
+    # Photos and documents a unit attaches to a complaint's closing note (JPEG, PNG, WebP,
+    # PDF): where they are kept, how large one may be, and how many a complaint may hold.
+    attachments_dir: Path = Path("var/attachments")
+    attachment_max_bytes: int = Field(default=10 << 20, ge=1024, le=100 << 20)
+    attachments_max_count: int = Field(default=5, ge=1, le=20)
     # The mayor's daily report of the day before, made at this Asia/Jakarta time (one
     # replica claims it); every replica checks whether it is due this often.
     report_enabled: bool = True
@@ -190,6 +195,11 @@ class ApiSettings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token and self.telegram_chat_id)
+
+    @property
+    def upload_max_body_bytes(self) -> int:
+        """A request carrying a complaint's attachments: all of them and the form's fields."""
+        return self.attachments_max_count * self.attachment_max_bytes + (256 << 10)
 
     @property
     def call_end_horizon(self) -> timedelta:

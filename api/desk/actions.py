@@ -13,6 +13,18 @@ from api.core.auth import Role
 from api.core.errors import ApiError
 from api.web.texts import texts
 
+# Refusals with a text of their own in the catalog's desk_errors.
+REFUSAL_IDS = frozenset(
+    {
+        "unknown_original",
+        "unknown_unit",
+        "attachment_too_large",
+        "unsupported_attachment_type",
+        "empty_attachment",
+        "too_many_attachments",
+        "attachments_only_when_closing",
+    }
+)
 # Who may correct a complaint's category, location and summary on the desk.
 EDITORS = SUPERVISORS_AND_ADMINS
 
@@ -38,7 +50,7 @@ def refusal(exc: ApiError, to: ComplaintStatus | None) -> str:
     words = texts().desk_errors
     if exc.status_code == 409:
         return words.illegal
-    if exc.error_id in ("unknown_original", "unknown_unit"):
+    if exc.error_id in REFUSAL_IDS:
         return words[exc.error_id]
     if exc.status_code == 422 and to is not None:
         return words.get(f"needs_{to.value}", words.invalid)

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
+from api.complaints.attachments import Upload, attachment_response, attachments_of
+from api.complaints.closing import attaching
 from api.complaints.form import Fields
 from api.complaints.models import SEES_NUMBERS, TICKET_PATTERN, ComplaintCategory, public
 from api.complaints.search import ComplaintFilter, overdue_by_status, search
@@ -31,7 +34,7 @@ from api.core.auth import Role
 from api.core.city_units import city_units
 from api.core.clock import utc_now
 from api.core.db import SessionDep
-from api.core.deps import CalendarDep
+from api.core.deps import CalendarDep, SettingsDep
 from api.core.errors import ApiError, Forbidden, NotFound
 from api.desk.actions import EDITORS, actions_for, refusal
 from api.reports import service as reports
@@ -120,6 +123,8 @@ def _complaint_page(
     except NotFound:
         return render(request, "error.html", status_code=404, message=texts().errors.not_found)
     role = web_user.principal.role
+    settings = request.app.state.settings
+    files = attachments_of(session, complaint)
     return render(
         request,
         "desk_complaint.html",
@@ -127,6 +132,9 @@ def _complaint_page(
         web_user=web_user,
         complaint=public(complaint, role),
         history=history_of(session, complaint),
+        attachments=files,
+        max_files=settings.attachments_max_count,
+        max_mib=settings.attachment_max_bytes / (1 << 20),
         actions=actions_for(complaint.status, role),
         units=city_units(),
         categories=list(ComplaintCategory),
@@ -142,6 +150,17 @@ def complaint_page(
     return _complaint_page(request, session, web_user, ticket)
 
 
+async def attached_files(request: Request) -> list[Upload]:
+    """The closing form's files (a file input left empty sends a part without a file name,
+    which is no file)."""
+    form = await request.form()
+    return [
+        Upload(one.filename, one.file)
+        for one in form.getlist("attachments")
+        if isinstance(one, UploadFile) and one.filename
+    ]
+
+
 def _back_to(ticket: str) -> RedirectResponse:
     return RedirectResponse(f"/desk/complaints/{ticket}", status_code=303)
 
@@ -151,14 +170,17 @@ def move(
     request: Request,
     session: SessionDep,
     calendar: CalendarDep,
+    settings: SettingsDep,
     web_user: Mover,
     ticket: Ticket,
+    uploads: Annotated[list[Upload], Depends(attached_files)],
     to: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
     unit: Annotated[str, Form(max_length=100)] = "",
     duplicate_of: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    """Verify, report, reject (or mark a duplicate), order a follow-up, or close."""
+    """Verify, report, reject (or mark a duplicate), order a follow-up, or close (with
+    photos or documents attached: kept with the closing, or neither)."""
     try:
         change = StatusChange(
             to=ComplaintStatus(to),
@@ -177,6 +199,7 @@ def move(
             principal=web_user.principal,
             calendar=calendar,
             own_unit=_scope(session, web_user),
+            finish=attaching(session, uploads, settings),
         )
     except ApiError as exc:
         session.rollback()
@@ -185,6 +208,24 @@ def move(
             request, session, web_user, ticket, error=message, status_code=exc.status_code
         )
     return _back_to(ticket)
+
+
+@router.get("/complaints/{ticket}/attachments/{attachment_id}")
+def attachment(
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Reader,
+    ticket: Ticket,
+    attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
+    """An attachment's file, for whoever may open the complaint's page."""
+    try:
+        complaint = visible_complaint(session, ticket, web_user.principal)
+        return attachment_response(session, complaint, attachment_id, settings.attachments_dir)
+    except Forbidden:
+        raise PageRefused(texts().desk_errors.no_unit) from None
+    except NotFound:
+        return Response(texts().errors.not_found, status_code=404, media_type="text/plain")
 
 
 @router.post("/complaints/{ticket}/edit")

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 from sqlmodel import Session
 
 from api.core.auth import Role
@@ -19,6 +19,7 @@ from tests.browser.axe import axe_violations, format_violations
 from tests.browser.conftest import TIMEOUT_MS, VIEWPORT
 from tests.browser.server import serving
 from tests.integration.test_agents_console import add_complaint
+from tests.integration.test_attachments import png
 from tests.people import PASSWORD, add_people
 
 TICKET = "12000077"
@@ -32,7 +33,11 @@ PEOPLE = {
 
 @pytest.fixture
 def settings(tmp_path: Path) -> ApiSettings:
-    settings = ApiSettings(database_url=f"sqlite:///{tmp_path / 'lapor.db'}", ami_port=1)
+    settings = ApiSettings(
+        database_url=f"sqlite:///{tmp_path / 'lapor.db'}",
+        ami_port=1,
+        attachments_dir=tmp_path / "attachments",
+    )
     app = create_app(settings)
     upgrade(app.state.engine)
     with Session(app.state.engine) as session:
@@ -91,7 +96,7 @@ def test_one_complaint_walks_the_whole_flow_by_three_people(
             leadership.get_by_role("button", name="Perintahkan tindak lanjut").click()
             expect(leadership.locator(".status-tag")).to_have_text("Ditindaklanjuti")
 
-        # Dinas PU finds it on its board and closes it with a note.
+        # Dinas PU finds it on its board and closes it with a note and a photo.
         with another_person(browser, console_errors) as unit:
             sign_in(unit, url, "petugas-pu")
             unit.get_by_role("link", name="Papan keluhan").click()
@@ -100,8 +105,12 @@ def test_one_complaint_walks_the_whole_flow_by_three_people(
             expect(unit.locator(".complaint-card")).to_have_count(1)
             card.get_by_role("link", name=TICKET).click()
             unit.get_by_label("Catatan penyelesaian").fill("Jalan sudah ditambal")
+            photo = FilePayload(name="jalan.png", mimeType="image/png", buffer=png(40, 30))
+            unit.get_by_label("Lampiran (opsional)").set_input_files(files=[photo])
             unit.get_by_role("button", name="Selesaikan").click()
             expect(unit.locator(".status-tag")).to_have_text("Selesai")
+            expect(unit.locator("#attachments .attachment")).to_have_count(1)
+            expect(unit.locator("#attachments")).to_contain_text("jalan.png")
 
         page.reload()
         rows = page.locator("#trail tbody tr")
@@ -109,6 +118,11 @@ def test_one_complaint_walks_the_whole_flow_by_three_people(
         expect(page.locator("#trail .actor")).to_have_text(["sri", "sri", "walikota", "petugas-pu"])
         expect(rows.nth(2)).to_contain_text("Tambal jalan minggu ini")
         expect(rows.nth(3)).to_contain_text("Jalan sudah ditambal")
+        expect(rows.nth(3)).to_contain_text("jalan.png")
+        thumb = page.locator("#attachments img.thumb")
+        expect(thumb).to_have_attribute("alt", "jalan.png")
+        page.wait_for_function("document.querySelector('#attachments img.thumb').complete")
+        assert thumb.evaluate("img => img.naturalWidth") == 40
         violations = axe_violations(page)
         assert violations == [], format_violations(violations)
 
