@@ -17,6 +17,8 @@ import asterisk_values as values
 from ami_wire import NEVER, Manager, SafeAMIProtocol
 
 QUEUE = "pengaduan"
+# AstDB family of the browser phones' auth objects (asterisk_conf/sorcery.conf).
+WEBRTC_AUTH_FAMILY = "lapor_webrtc/auth"
 
 
 def pjsip_interface(endpoint: str) -> str:
@@ -81,6 +83,23 @@ class AmiControl:
                 "StateInterface": interface,
                 "Penalty": "0",
             }
+        )
+
+    async def webrtc_auth_put(self, endpoint: str, auth_json: str) -> None:
+        """Create or replace a browser phone's auth object in AstDB (sorcery.conf reads
+        auth from the family ``WEBRTC_AUTH_FAMILY`` after pjsip.conf)."""
+        await self.send(
+            {
+                "Action": "DBPut",
+                "Family": WEBRTC_AUTH_FAMILY,
+                "Key": values.endpoint(endpoint),
+                "Val": values.header_value(auth_json),
+            }
+        )
+
+    async def webrtc_auth_delete(self, endpoint: str) -> None:
+        await self.send(
+            {"Action": "DBDel", "Family": WEBRTC_AUTH_FAMILY, "Key": values.endpoint(endpoint)}
         )
 
     async def queue_remove(self, endpoint: str) -> None:
