@@ -44,6 +44,7 @@ __all__ = [
     "spied_endpoint",
     "ticket",
     "variable_value",
+    "web_secret",
 ]
 
 # A number the trunk can dial or a caller the carrier reports: digits, optionally in
@@ -63,6 +64,8 @@ _ENDPOINT = re.compile(ENDPOINT_PATTERN[1:-1])
 # An officer's endpoint that ChanSpy can be pointed at: the dialplan builds the channel
 # prefix PJSIP/<endpoint>- from it after FILTER(0-9A-Za-z_), which keeps no joiners.
 _SPIED_ENDPOINT = re.compile(r"[A-Za-z0-9_]{1,32}")
+# A browser phone's short-lived SIP password: the API's random hex, nothing else.
+_WEB_SECRET = re.compile(r"[0-9a-f]{32,64}")
 # A dialplan variable's value set by us (Originate Variable, AGI SET VARIABLE of ids).
 _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9_.+:@-]{0,64}")
 _EPOCH = re.compile(r"[0-9]{1,12}")
@@ -120,6 +123,11 @@ def endpoint(value: str) -> str:
 def spied_endpoint(value: str) -> str:
     """An officer's endpoint for ChanSpy: letters, digits and underscores only."""
     return _strict("endpoint to listen to", _SPIED_ENDPOINT, value)
+
+
+def web_secret(value: str) -> str:
+    """A browser phone's password as the API makes them (lowercase hex)."""
+    return _strict("browser phone password", _WEB_SECRET, value)
 
 
 def variable_value(value: str) -> str:

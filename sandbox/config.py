@@ -29,6 +29,8 @@ class SandboxConfig:
     cache_dir: Path = field(default_factory=default_cache_dir)
     sip_port: int = 5060
     ami_port: int = 5038
+    # Asterisk's HTTP server: the browser phones' SIP over WebSocket at ws://127.0.0.1:PORT/ws
+    http_port: int = 8088
     rtp_start: int = 10000
     rtp_end: int = 10999
     carrier_sip_port: int = 5070
@@ -60,6 +62,7 @@ class SandboxConfig:
         return cls(
             sip_port=5060 + port,
             ami_port=5038 + port,
+            http_port=8088 + port,
             rtp_start=10000 + rtp,
             rtp_end=10999 + rtp,
             carrier_sip_port=5070 + port,

@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -157,6 +158,19 @@ class Sandbox:
                 for inner in path.rglob("*"):
                     os.chown(inner, *ids, follow_symlinks=False)
 
+    def _resolve_own_name(self) -> None:
+        """Put the host's name in the rootfs's /etc/hosts: otherwise Asterisk looks it up
+        in DNS (then A.ROOT-SERVERS.NET) for every WebRTC call's ICE candidates, which
+        stalls each ring for about 17 s where there is no DNS."""
+        if not self.runtime.chroot:
+            return
+        hosts = self.runtime.host_path("/etc/hosts")
+        name = socket.gethostname()
+        lines = hosts.read_text(encoding="utf-8").splitlines() if hosts.exists() else []
+        if not any(name in line.split()[1:] for line in lines if not line.startswith("#")):
+            with hosts.open("a", encoding="utf-8") as out:
+                out.write(f"127.0.0.1\t{name}\n")
+
     def _prepare_state(self) -> None:
         """Create the kept folders (never emptied here: see ``reset``) for Asterisk."""
         if self.state_dir is None:
@@ -235,6 +249,8 @@ class Sandbox:
             "LAPOR_TRUNK_MATCH": f"{c.carrier_host}:{c.carrier_sip_port}",
             "LAPOR_AMI_BIND": "127.0.0.1",
             "LAPOR_AMI_PORT": str(c.ami_port),
+            "LAPOR_HTTP_BIND": "127.0.0.1",
+            "LAPOR_HTTP_PORT": str(c.http_port),
             "LAPOR_AMI_COLLECTOR_USER": COLLECTOR_USER,
             "LAPOR_AMI_COLLECTOR_SECRET": self.secrets.collector,
             "LAPOR_AMI_CONTROL_USER": CONTROL_USER,
@@ -281,6 +297,7 @@ class Sandbox:
         for instance in instances:
             instance.prepare()
         self._prepare_state()
+        self._resolve_own_name()
         self._write_state()
         self.render()
         self.install_prompts()

@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
 
@@ -29,10 +30,11 @@ from api.core.auth import Role
 from api.core.clock import utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
-from api.core.errors import ApiError
+from api.core.errors import ApiError, NotFound
 from api.events.pushes import CALLBACKS_TOPIC, agent_topic
 from api.live.publish import latest_id
 from api.live.sse import event_stream
+from api.people import browser_phone
 from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
@@ -69,6 +71,7 @@ def console_page(
         callbacks=callbacks.list_callbacks(session),
         outcomes=_recent_outcomes(session),
         day=officer.my_day(session, username),
+        browser_phone=bool(settings.webrtc_ws_url),
         categories=list(ComplaintCategory),
         # The stream starts after what this page already shows: nothing in between is lost.
         last_event_id=latest_id(session),
@@ -119,6 +122,7 @@ async def queue_action(
     ami: ControlDep,
     action: Annotated[QueueAction, Path()],
     reason: Annotated[str, Form(max_length=64)] = "",
+    device: Annotated[queue.Device, Form()] = "desk",
 ) -> HTMLResponse:
     """Join or leave the queue, pause with a reason from the catalog's list, resume."""
     username = web_user.user.username
@@ -127,7 +131,7 @@ async def queue_action(
         error, status_code = texts().state.reason, 422
     else:
         try:
-            await _act(action, session, web_user, ami, reason)
+            await _act(action, session, web_user, ami, reason, device)
         except ApiError as exc:
             status_code = 503
             error = texts().state.no_phone if exc.status_code == 422 else texts().state.unavailable
@@ -149,17 +153,42 @@ async def queue_action(
 
 
 async def _act(
-    action: QueueAction, session: SessionDep, web_user: WebUser, ami: ControlDep, reason: str
+    action: QueueAction,
+    session: SessionDep,
+    web_user: WebUser,
+    ami: ControlDep,
+    reason: str,
+    device: queue.Device,
 ) -> None:
     principal = web_user.principal
     if action == "join":
-        await queue.join(session, principal, ami)
+        await queue.join(session, principal, ami, device)
     elif action == "leave":
         await queue.leave(session, principal, ami)
     elif action == "pause":
         await queue.pause(session, principal, ami, reason)
     else:
         await queue.resume(session, principal, ami)
+
+
+@router.post("/phone/credential")
+async def phone_credential(
+    session: SessionDep, settings: SettingsDep, web_user: Changing, ami: ControlDep
+) -> JSONResponse:
+    """The browser phone's SIP account for this page: a fresh password (the previous one
+    stops working), kept by the page in memory only, revoked at sign-out."""
+    if not settings.webrtc_ws_url:
+        raise NotFound("the browser phone is not configured")
+    credential = await browser_phone.issue(session, web_user.principal, ami)
+    return JSONResponse(
+        {
+            "ws_url": settings.webrtc_ws_url,
+            "uri": f"sip:{credential.username}@{urlsplit(settings.webrtc_ws_url).hostname}",
+            "username": credential.username,
+            "password": credential.password,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/calls/{linkedid}")

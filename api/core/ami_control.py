@@ -17,6 +17,8 @@ import asterisk_values as values
 from ami_wire import NEVER, Manager, SafeAMIProtocol
 
 QUEUE = "pengaduan"
+# AstDB family of the browser phones' auth objects (asterisk_conf/sorcery.conf).
+WEBRTC_AUTH_FAMILY = "lapor_webrtc/auth"
 
 
 def pjsip_interface(endpoint: str) -> str:
@@ -80,6 +82,34 @@ class AmiControl:
                 "MemberName": values.name(member_name),
                 "StateInterface": interface,
                 "Penalty": "0",
+            }
+        )
+
+    async def webrtc_auth_put(self, endpoint: str, password: str) -> None:
+        """Create or replace a browser phone's auth object in AstDB (sorcery.conf reads
+        auth from the family ``WEBRTC_AUTH_FAMILY`` after pjsip.conf)."""
+        await self._webrtc_auth("put", endpoint, password)
+
+    async def webrtc_auth_delete(self, endpoint: str) -> None:
+        await self._webrtc_auth("delete", endpoint, "")
+
+    async def _webrtc_auth(self, op: str, endpoint: str, password: str) -> None:
+        """The dialplan's ``webrtc-auth`` context writes AstDB: a Local channel runs ``op``
+        there and answers once it is done, so a Success means it is written. AMI's own
+        DBPut would need the class ``system`` (module reloads and more) for this user."""
+        await self.send(
+            {
+                "Action": "Originate",
+                "Channel": f"Local/{op}@webrtc-auth/n",
+                "Context": "webrtc-auth",
+                "Exten": "done",
+                "Priority": "1",
+                "Variable": [
+                    f"LAPOR_WEB_ENDPOINT={values.endpoint(endpoint)}",
+                    f"LAPOR_WEB_SECRET={values.web_secret(password) if password else ''}",
+                ],
+                "Timeout": "5000",
+                "Async": "false",
             }
         )
 

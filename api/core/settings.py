@@ -114,6 +114,13 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
+    # The officers' browser phones: Asterisk's SIP-over-WebSocket URL as the browser
+    # reaches it (ws://127.0.0.1:8088/ws on one machine; wss://... behind TLS in
+    # production). Empty: the console has no browser phone. Its origin is added to the
+    # pages' CSP connect-src.
+    webrtc_ws_url: str = Field(
+        default="", pattern=r"^(wss?://[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9/_-]*)?$"
+    )
     # The city's own days off (JSON list of dates) skipped by the LAPOR! working-day
     # deadlines, on top of Indonesia's national holidays and cuti bersama, which come from
     # the holidays package (api/core/clock.py).

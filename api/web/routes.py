@@ -21,7 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.core.auth import ApiToken, Role, revoke_token
 from api.core.clock import as_utc
 from api.core.db import SessionDep
+from api.core.deps import ControlDep
 from api.core.errors import BadCredentials, TooManyAttempts, Unauthorized
+from api.people import browser_phone
 from api.people.users import MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, login_from
 from api.web.session import (
     CrossSite,
@@ -40,9 +42,19 @@ PAGE_PREFIXES = ("/login", "/logout", "/console", "/home", "/wallboard", "/desk"
 # No inline script or style anywhere: the pages load only their own files.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "media-src 'self'; connect-src 'self'{ws}; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'; object-src 'none'"
 )
+
+
+def csp(webrtc_ws_url: str) -> str:
+    """The pages' CSP; the browser phone's WebSocket (its origin) may be connected to."""
+    if not webrtc_ws_url:
+        return CSP.format(ws="")
+    parts = urlsplit(webrtc_ws_url)
+    return CSP.format(ws=f" {parts.scheme}://{parts.netloc}")
+
+
 # Where each role lands after signing in (a role without a page yet gets /home).
 HOME_OF_ROLE = {
     Role.agent: "/console",
@@ -168,8 +180,13 @@ def sign_in(
 
 
 @router.post("/logout")
-def sign_out(session: SessionDep, web_user: Annotated[WebUser, Depends(csrf_checked)]) -> Response:
+async def sign_out(
+    session: SessionDep, web_user: Annotated[WebUser, Depends(csrf_checked)], ami: ControlDep
+) -> Response:
     revoke_token(session, token_id=web_user.principal.token_id)
+    if web_user.principal.role == Role.agent:
+        # The browser phone's password stops working with the session.
+        await browser_phone.revoke(session, web_user.principal, ami)
     response = RedirectResponse("/login?reason=signed_out", status_code=303)
     clear_cookie(response)
     return response
@@ -228,7 +245,8 @@ class PageHeaders:
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 if page:
-                    headers.setdefault("Content-Security-Policy", CSP)
+                    settings = scope["app"].state.settings
+                    headers.setdefault("Content-Security-Policy", csp(settings.webrtc_ws_url))
                     headers.setdefault("X-Frame-Options", "DENY")
                     headers.setdefault("Referrer-Policy", "same-origin")
             await send(message)

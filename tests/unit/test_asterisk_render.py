@@ -80,7 +80,11 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
     assert re.search(r"^read = call,agent,user$", collector, re.M)
     assert re.search(r"^write =\s*$", collector, re.M)
     assert re.search(r"^read =\s*$", control, re.M)
+    # Never system: the browser phones' passwords go through the webrtc-auth context.
     assert re.search(r"^write = agent,originate,message$", control, re.M)
+    assert "bindaddr = 127.0.0.1" in rendered["http.conf"]
+    assert "tlsenable" not in rendered["http.conf"]
+    assert "auth = astdb,lapor_webrtc" in rendered["sorcery.conf"]
     # SMS over SIP stay unanswered until the gateway token is supplied.
     assert re.search(r"^SMS_API_TOKEN = $", rendered["extensions.conf"], re.M)
     assert "message_context = sms-in" in rendered["pjsip.conf"]

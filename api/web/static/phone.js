@@ -1,0 +1,146 @@
+// The officer's browser phone (JsSIP over WebSocket to Asterisk). Its SIP password is
+// asked for once per page load (the previous one stops working) and kept in memory only.
+(function () {
+  "use strict";
+  const box = document.getElementById("phone");
+  if (!box || !window.JsSIP) return;
+  const $ = (id) => document.getElementById(id);
+  const say = (key) => box.dataset["t" + key.replace(/(^|_)([a-z])/g, (m, s, c) => c.toUpperCase())];
+  const state = { reg: "off", call: "idle", muted: false, held: false };
+  const phone = (window.laporPhone = { state, session: null, ua: null });
+  const baseTitle = document.title;
+  let stream = null;
+  let ringer = null;
+
+  function show() {
+    $("phone-reg").textContent = say(state.reg);
+    $("phone-reg").dataset.state = state.reg;
+    const call = state.held ? "on_hold" : state.call;
+    $("phone-call").textContent = say(call);
+    $("phone-call").dataset.state = call;
+    $("phone-join").disabled = state.reg !== "registered";
+    $("phone-answer").disabled = state.call !== "ringing";
+    $("phone-hangup").disabled = state.call === "idle";
+    $("phone-mute").disabled = $("phone-hold").disabled = state.call !== "on_call";
+    $("phone-mute").textContent = say(state.muted ? "unmute" : "mute");
+    $("phone-hold").textContent = say(state.held ? "unhold" : "hold");
+    $("phone-dtmf").disabled = state.call !== "on_call";
+    document.title = state.call === "ringing" ? box.dataset.titleRinging : baseTitle;
+    const banner = $("ring-banner");
+    if (banner && state.call === "ringing") banner.hidden = false;
+  }
+
+  function ring(on) {
+    if (ringer) { ringer.stop(); ringer = null; }
+    if (!on || !phone.audio) return;
+    const ctx = phone.audio, osc = ctx.createOscillator(), gain = ctx.createGain();
+    osc.frequency.value = 440;
+    gain.gain.value = 0.2;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    ringer = osc;
+  }
+
+  $("phone-sound").addEventListener("click", () => {
+    phone.audio = phone.audio || new AudioContext();
+    phone.audio.resume();
+    $("phone-sound").hidden = true;
+  });
+
+  function ended() {
+    phone.session = null;
+    state.call = "idle"; state.muted = false; state.held = false;
+    ring(false);
+    show();
+  }
+
+  function incoming(session) {
+    if (phone.session) { session.terminate({ status_code: 486, reason_phrase: "Busy Here" }); return; }
+    phone.session = session;
+    state.call = "ringing";
+    ring(true);
+    session.on("peerconnection", (ev) => {
+      ev.peerconnection.addEventListener("track", (t) => {
+        $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
+      });
+    });
+    // JsSIP answers when ICE gathering ends; with nothing more to come after a short
+    // quiet spell, don't wait for an unreachable STUN/TURN server.
+    let quiet = null;
+    session.on("icecandidate", (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, 300); });
+    session.on("accepted", () => { state.call = "on_call"; ring(false); show(); });
+    session.on("ended", ended);
+    session.on("failed", ended);
+    show();
+  }
+
+  $("phone-answer").addEventListener("click", () => {
+    if (!phone.session) return;
+    phone.session.answer({ mediaStream: stream, pcConfig: { iceServers: [] } });
+  });
+  $("phone-hangup").addEventListener("click", () => { if (phone.session) phone.session.terminate(); });
+  $("phone-mute").addEventListener("click", () => {
+    state.muted = !state.muted;
+    state.muted ? phone.session.mute() : phone.session.unmute();
+    show();
+  });
+  $("phone-hold").addEventListener("click", () => {
+    state.held = !state.held;
+    state.held ? phone.session.hold() : phone.session.unhold();
+    show();
+  });
+  $("phone-dtmf").addEventListener("click", (e) => {
+    const tone = e.target.dataset && e.target.dataset.tone;
+    if (tone && phone.session) phone.session.sendDTMF(tone);
+  });
+
+  // What the tests read: the current call's audio byte counters.
+  phone.stats = async () => {
+    const pc = phone.session && phone.session.connection;
+    if (!pc) return null;
+    const out = {};
+    (await pc.getStats()).forEach((r) => {
+      if (r.kind !== "audio") return;
+      if (r.type === "inbound-rtp") out.bytesReceived = r.bytesReceived;
+      if (r.type === "outbound-rtp") out.bytesSent = r.bytesSent;
+    });
+    return out;
+  };
+
+  async function start() {
+    state.reg = "connecting"; show();
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
+    } catch (e) {
+      state.reg = "no_mic"; show(); return;
+    }
+    const reply = await fetch("/console/phone/credential", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": document.body.dataset.csrf },
+    });
+    if (!reply.ok) { state.reg = "failed"; show(); return; }
+    const account = await reply.json();
+    const ua = (phone.ua = new JsSIP.UA({
+      sockets: [new JsSIP.WebSocketInterface(account.ws_url)],
+      uri: account.uri, authorization_user: account.username, password: account.password,
+      register: true, register_expires: 120, session_timers: false,
+    }));
+    ua.on("registered", () => { state.reg = "registered"; show(); });
+    ua.on("unregistered", () => { state.reg = "off"; show(); });
+    ua.on("registrationFailed", (e) => {
+      // Refused after working: a newer tab took the phone (its password replaced ours).
+      state.reg = state.reg === "registered" && e.cause === JsSIP.C.causes.AUTHENTICATION_ERROR ? "other_tab" : "failed";
+      show();
+    });
+    ua.on("newRTCSession", (e) => { if (e.originator === "remote") incoming(e.session); });
+    ua.start();
+  }
+
+  // Tab closed or signed out: hang up and un-register at once.
+  window.addEventListener("pagehide", () => { if (phone.ua) phone.ua.stop(); });
+  document.querySelectorAll('form[action="/logout"]').forEach((form) => {
+    form.addEventListener("submit", () => { if (phone.ua) phone.ua.stop(); });
+  });
+  show();
+  start();
+})();
