@@ -17,6 +17,7 @@ from api.people.users import LoginAttempt, User
 from api.refused.service import RefusedComplaint
 from api.reports.delivery_record import ReportDelivery
 from api.reports.schemas import DailyReport
+from api.retention.models import CitizenRequest, RetentionFile, RetentionMark, RetentionRun
 from api.sms.service import SmsIntake, SmsTicketCounter
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "CallHourly",
     "CallbackDial",
     "CallbackRequest",
+    "CitizenRequest",
     "CollectorStatus",
     "Complaint",
     "ComplaintHistory",
@@ -39,6 +41,9 @@ __all__ = [
     "QueueSnapshot",
     "RefusedComplaint",
     "ReportDelivery",
+    "RetentionFile",
+    "RetentionMark",
+    "RetentionRun",
     "SmsIntake",
     "SmsTicketCounter",
     "User",
