@@ -20,6 +20,7 @@ from api.people.bootstrap import add_command as add_bootstrap_command
 from api.people.users import create_user
 from api.queue_log.cli import add_commands as add_queue_log_commands
 from api.reports.cli import add_commands as add_report_commands
+from api.retention.cli import add_commands as add_retention_commands
 from ivr.commandline import add_version
 
 
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     add_bootstrap_command(sub)
     add_queue_log_commands(sub)
     add_report_commands(sub)
+    add_retention_commands(sub)
     add_ops_commands(sub, db)
     return p
 

@@ -1,14 +1,14 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
-report's schedule) runs only in the served process: ``lapor-api``
+report's schedule, the daily retention purge) runs only in the served process: ``lapor-api``
 asks for it, and an app made by ``create_app`` alone (tests, benchmarks, tools) has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -34,7 +34,9 @@ from api.people import me_routes as me
 from api.people import user_routes as users
 from api.refused import routes as refused
 from api.reports import routes as report_routes
-from api.reports.schedule import scheduled
+from api.reports import schedule as report_schedule
+from api.retention import routes as retention
+from api.retention import schedule as retention_schedule
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
 from api.supervision import routes as supervision
@@ -60,14 +62,16 @@ ROUTES = (
     ivr_node_routes,
     collectors,
     supervision,
+    retention,
 )
 
 
 def create_app(settings: ApiSettings | None = None, *, background: bool = False) -> FastAPI:
     """Create the API for the given settings (from the environment by default).
 
-    With ``background``, the app's lifespan also runs the daily report's schedule (if the
-    settings enable it, as they do by default); only the served process asks for that.
+    With ``background``, the app's lifespan also runs the daily report's schedule and the
+    daily retention purge (if the settings enable them, as they do by default); only the
+    served process asks for that.
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
@@ -79,13 +83,13 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        jobs: AbstractAsyncContextManager[None] = (
-            scheduled(engine, settings) if background else nullcontext()
-        )
         # The live hub runs in every app (its subscribers are the officers' browsers).
         await live.start()
         try:
-            async with jobs:
+            async with AsyncExitStack() as jobs:
+                if background:
+                    await jobs.enter_async_context(report_schedule.scheduled(engine, settings))
+                    await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()

@@ -18,6 +18,7 @@ from api.people.users import LoginAttempt, User
 from api.refused.service import RefusedComplaint
 from api.reports.delivery_record import ReportDelivery
 from api.reports.schemas import DailyReport
+from api.retention.models import CitizenRequest, RetentionFile, RetentionMark, RetentionRun
 from api.sms.service import SmsIntake, SmsTicketCounter
 from api.supervision.log import SupervisionLog
 
@@ -30,6 +31,7 @@ __all__ = [
     "CallHourly",
     "CallbackDial",
     "CallbackRequest",
+    "CitizenRequest",
     "CollectorStatus",
     "Complaint",
     "ComplaintAttachment",
@@ -42,6 +44,9 @@ __all__ = [
     "QueueSnapshot",
     "RefusedComplaint",
     "ReportDelivery",
+    "RetentionFile",
+    "RetentionMark",
+    "RetentionRun",
     "SmsIntake",
     "SmsTicketCounter",
     "SupervisionLog",

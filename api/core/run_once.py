@@ -8,6 +8,11 @@ over by another replica with a single conditional UPDATE, so a crash doesn't ski
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import UniqueConstraint, update
@@ -64,3 +69,34 @@ def finish(session: Session, *, job: str, period: str, error: str | None = None)
     run.error = error[:500] if error else None
     session.add(run)
     session.commit()
+
+
+def runner_name() -> str:
+    """This replica's name in a claim: host and process."""
+    return f"{socket.gethostname()}-{os.getpid()}"[:100]
+
+
+def finished(session: Session, *, job: str, period: str) -> bool:
+    """Whether ``job`` has run to its end for ``period`` (on any replica)."""
+    run = session.exec(select(JobRun).where(JobRun.job == job, JobRun.period == period)).first()
+    return run is not None and run.finished_at is not None
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds`` between checks, or less if ``stop`` is set."""
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+@asynccontextmanager
+async def in_background(
+    loop: Callable[[asyncio.Event], Coroutine[object, object, None]],
+) -> AsyncIterator[None]:
+    """Run ``loop(stop)`` while the block runs; at its end set ``stop`` and wait for it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -154,6 +154,22 @@ class ApiSettings(BaseSettings):
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
 
+    # Retention (UU 27/2022 on personal data protection; docs/operations.md): callers'
+    # numbers (calls, complaints, callbacks, SMS, raw events) and recordings older than
+    # these many days are purged once a day at retention_time (Asia/Jakarta), by the one
+    # replica that claims the day. A year by default: complaints are followed up within
+    # weeks, but the city compares a year with the last and answers appeals on a year's
+    # calls. At least 90 days, so a typo can't wipe the numbers of complaints still being
+    # followed up. Keeping data forever takes retention_enabled=false, said out loud at
+    # every start. The recordings' limit defaults to the numbers'.
+    retention_enabled: bool = True
+    retention_days: int = Field(default=365, ge=90, le=3650)
+    retention_recording_days: int | None = Field(default=None, ge=90, le=3650)
+    retention_time: time = time(2, 0)
+    retention_check_seconds: float = Field(default=300.0, gt=0)
+    # Rows per transaction: bounds memory and lock time on a first run over years of data.
+    retention_batch: int = Field(default=500, ge=1, le=10_000)
+
     # Live push (api/live): events are kept this long for reconnecting browsers to catch
     # up from, and each replica re-reads the table this often in case a PostgreSQL
     # notification was missed (a commit in the same process or a NOTIFY wakes it at once).
@@ -207,6 +223,10 @@ class ApiSettings(BaseSettings):
     def upload_max_body_bytes(self) -> int:
         """A request carrying a complaint's attachments: all of them and the form's fields."""
         return self.attachments_max_count * self.attachment_max_bytes + (256 << 10)
+
+    @property
+    def recording_retention_days(self) -> int:
+        return self.retention_recording_days or self.retention_days
 
     @property
     def call_end_horizon(self) -> timedelta:

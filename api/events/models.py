@@ -34,7 +34,11 @@ class AmiEvent(SQLModel, table=True):
 
     __tablename__ = "ami_event"
     # linkedid first (see migration 0012): looked up by a list of them on one node.
-    __table_args__ = (sa.Index("ix_ami_event_call", "linkedid", "node"),)
+    # (at, id): the retention purge walks old events in that order (api/retention).
+    __table_args__ = (
+        sa.Index("ix_ami_event_call", "linkedid", "node"),
+        sa.Index("ix_ami_event_at", "at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=120)
     node: str = Field(max_length=64)

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from api.core.clock import JAKARTA
-from api.core.run_once import JobRun, claim, finish
+from api.core.run_once import claim, finish, finished, in_background, pause, runner_name
 from api.core.settings import ApiSettings
 from api.reports import delivery, service
 
@@ -38,21 +36,12 @@ def due_day(now: datetime, at: time) -> date:
     return local.date() - timedelta(days=1 if local.time() >= at else 2)
 
 
-def runner_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"[:100]
-
-
-def _finished(session: Session, period: str) -> bool:
-    run = session.exec(select(JobRun).where(JobRun.job == JOB, JobRun.period == period)).first()
-    return run is not None and run.finished_at is not None
-
-
 def attempt(engine: Engine, settings: ApiSettings, runner: str, day: date) -> bool:
     """Claim and generate ``day``'s report; True once that day needs nothing more from us."""
     period = day.isoformat()
     with Session(engine) as session:
         if not claim(session, job=JOB, period=period, runner=runner):
-            done = _finished(session, period)
+            done = finished(session, job=JOB, period=period)
             log.info("daily report %s: claimed by another replica (finished: %s)", period, done)
             return done
         log.info("daily report %s: claimed by %s, generating", period, runner)
@@ -85,8 +74,7 @@ async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> Non
                     delivered = day
             except Exception:
                 log.exception("daily report %s: delivery failed; retrying later", day)
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.report_check_seconds)
+        await pause(stop, settings.report_check_seconds)
 
 
 @asynccontextmanager
@@ -95,10 +83,5 @@ async def scheduled(engine: Engine, settings: ApiSettings) -> AsyncIterator[None
     if not settings.report_enabled:
         yield
         return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(engine, settings, stop))
-    try:
+    async with in_background(lambda stop: run(engine, settings, stop)):
         yield
-    finally:
-        stop.set()
-        await task

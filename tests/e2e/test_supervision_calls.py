@@ -153,6 +153,9 @@ async def test_a_supervisor_listens_whispers_and_barges(
                 await carrier_ami.wait_for(event("Newchannel", Exten=officer_phone), CALL_TIMEOUT)
             )["Channel"]
             await on_a_call(api, officer_headers)
+            # Both phones send (silent) audio, as real phones do.
+            await carrier.say(officer_leg, speaking=False)
+            await carrier.say(citizen, speaking=False)
 
             # Listen: the citizen speaks; the supervisor hears it.
             await carrier.say(citizen, speaking=True)
