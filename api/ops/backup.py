@@ -1,4 +1,5 @@
-"""``lapor backup DIR`` and ``lapor restore DIR``: the database, the recordings, the spool.
+"""``lapor backup DIR`` and ``lapor restore DIR``: the database, the recordings, the units'
+attachments, the spool.
 
 A backup is one new folder::
 
@@ -6,18 +7,23 @@ A backup is one new folder::
     database.sqlite      SQLite: ``VACUUM INTO``, a consistent copy while the API runs
     database.pgdump      PostgreSQL: ``pg_dump --format=custom``
     recordings/...       LAPOR_API_RECORDINGS_DIR, file by file
+    attachments/...      LAPOR_API_ATTACHMENTS_DIR, file by file (not unfinished uploads)
     spool/...            LAPOR_IVR_SPOOL_DIR: the ticket counters, the outbox
 
-The order matters: the database first, then the recordings, then the spool. The IVR
-writes a recording before it delivers the complaint, and keeps a complaint in its outbox
-until the API has it, so every complaint in the dump has its recording in the backup,
+The order matters: the database first, then the recordings and attachments, then the
+spool. The IVR writes a recording before it delivers the complaint, the API puts an
+attachment's file in place before it commits its row, and the IVR keeps a complaint in
+its outbox until the API has it, so every complaint in the dump has its recording and
+attachments in the backup,
 and a complaint delivered while the backup ran is in the dump or in the spool's outbox
 (or both: the outbox delivers it again, which the API accepts once).
 
 A restore checks every file of the backup against the manifest, and refuses (before it
-writes anything) a database that holds data, or a recording or spool file that exists
-with other content: nothing a citizen gave is overwritten. Ticket counters are raised to
-the backup's, never lowered. Files it creates get the owner of the folder they go in.
+writes anything) a database that holds data, or a recording, attachment or spool file
+that exists with other content: nothing a citizen or a unit gave is overwritten. Ticket
+counters are raised to the backup's, never lowered. Files it creates get the owner of the
+folder they go in. The attachments folder is made by the API's first upload, so a missing
+one backs up as empty.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from api.complaints.attachment_files import TEMP_PREFIX
 from api.core.db import make_engine
 from api.ops.dbcopy import first_table_with_rows
 from ivr.durable import fsync_dir as _fsync  # a file or a folder alike
@@ -51,6 +58,15 @@ IDENTITY_FILE = "node-identity"
 
 class BackupError(RuntimeError):
     """A backup or restore that can't be made; says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Folders:
+    """The installation's folders a backup carries besides the database."""
+
+    recordings: Path
+    attachments: Path
+    spool: Path
 
 
 @dataclass
@@ -131,12 +147,12 @@ def _existing(folder: Path, what: str) -> Path:
     return folder
 
 
-def backup(database_url: str, recordings: Path, spool: Path, target: Path) -> Summary:
+def backup(database_url: str, folders: Folders, target: Path) -> Summary:
     """Write a new backup into ``target`` (a new or empty folder)."""
     url = make_url(database_url)
     kind = _kind(url)
-    _existing(recordings, "recordings")
-    _existing(spool, "IVR spool")
+    recordings = _existing(folders.recordings, "recordings")
+    spool = _existing(folders.spool, "IVR spool")
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: each backup goes into a new folder")
     target.mkdir(parents=True, exist_ok=True)
@@ -169,6 +185,11 @@ def backup(database_url: str, recordings: Path, spool: Path, target: Path) -> Su
     summary.files[dump] = _sha256(target / dump)
     for name in _files(recordings):
         summary.files[f"recordings/{name}"] = _copy(recordings / name, target / "recordings" / name)
+    attachments = folders.attachments
+    for name in _files(attachments) if attachments.is_dir() else ():
+        if not name.name.startswith(TEMP_PREFIX):
+            copy = target / "attachments" / name
+            summary.files[f"attachments/{name}"] = _copy(attachments / name, copy)
     for name in _files(spool):
         copy = target / "spool" / name
         if name.name.startswith(COUNTER_PREFIX):
@@ -263,9 +284,9 @@ def _raise_counter(copy: Path, spool: Path, relative: Path) -> None:
         tickets.raise_to(f"{node:02d}{int(text):0{SEQUENCE_DIGITS}d}")
 
 
-def restore(database_url: str, recordings: Path, spool: Path, source: Path) -> Summary:
+def restore(database_url: str, folders: Folders, source: Path) -> Summary:
     """Restore the backup in ``source``: into an empty database, and next to (never over)
-    the recordings and spool files there are."""
+    the recordings, attachments and spool files there are."""
     summary = read_manifest(source)
     url = make_url(database_url)
     kind = _kind(url)
@@ -279,8 +300,14 @@ def restore(database_url: str, recordings: Path, spool: Path, source: Path) -> S
             f"the database already holds data (table {full} has rows): restore into an empty"
             " one (docs/operations.md says how to make one)"
         )
-    clashes = _conflicts(summary, recordings, "recordings")
-    clashes += _conflicts(summary, spool, "spool")
+    places = {
+        "recordings": folders.recordings,
+        "attachments": folders.attachments,
+        "spool": folders.spool,
+    }
+    clashes = [
+        clash for prefix, folder in places.items() for clash in _conflicts(summary, folder, prefix)
+    ]
     if clashes:
         raise BackupError(
             f"{len(clashes)} file(s) exist with other content than the backup's, first"
@@ -304,8 +331,8 @@ def restore(database_url: str, recordings: Path, spool: Path, source: Path) -> S
             ],
             env,
         )
-    _restore_files(summary, source, recordings, "recordings")
-    _restore_files(summary, source, spool, "spool")
+    for prefix, folder in places.items():
+        _restore_files(summary, source, folder, prefix)
     return summary
 
 

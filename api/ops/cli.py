@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from api.core.settings import ApiSettings
-from api.ops.backup import BackupError, Summary, backup, restore
+from api.ops.backup import BackupError, Folders, Summary, backup, restore
 from api.ops.dbcopy import CopyRefused, copy_urls
 from ivr.settings import IvrSettings
 
@@ -31,20 +31,25 @@ def cmd_restore(args: argparse.Namespace, settings: ApiSettings) -> int:
 def _files_command(
     args: argparse.Namespace,
     settings: ApiSettings,
-    action: Callable[[str, Path, Path, Path], Summary],
+    action: Callable[[str, Folders, Path], Summary],
     done: str,
     where: str,
     failed: str,
 ) -> int:
-    recordings = Path(args.recordings) if args.recordings else settings.recordings_dir
+    folders = Folders(
+        recordings=Path(args.recordings) if args.recordings else settings.recordings_dir,
+        attachments=Path(args.attachments) if args.attachments else settings.attachments_dir,
+        spool=_spool(args),
+    )
     try:
-        summary = action(settings.database_url, recordings, _spool(args), Path(args.dir))
+        summary = action(settings.database_url, folders, Path(args.dir))
     except BackupError as exc:
         print(f"lapor: {failed}: {exc}", file=sys.stderr)
         return 1
     print(
         f"{done} the {summary.database} database, {summary.count('recordings')}"
-        f" recording file(s) and {summary.count('spool')} spool file(s) {where} {args.dir}"
+        f" recording file(s), {summary.count('attachments')} attachment file(s) and"
+        f" {summary.count('spool')} spool file(s) {where} {args.dir}"
     )
     return 0
 
@@ -65,6 +70,9 @@ def _folders(parser: argparse.ArgumentParser) -> None:
         "--recordings", help="the recordings folder (default: LAPOR_API_RECORDINGS_DIR)"
     )
     parser.add_argument(
+        "--attachments", help="the attachments folder (default: LAPOR_API_ATTACHMENTS_DIR)"
+    )
+    parser.add_argument(
         "--spool", help="the IVR spool (default: LAPOR_IVR_SPOOL_DIR or /var/spool/lapor-ivr)"
     )
 
@@ -72,12 +80,14 @@ def _folders(parser: argparse.ArgumentParser) -> None:
 def add_commands(sub: Any, db: Any) -> None:
     """Register the subcommands on the ``lapor`` parser and its ``db`` group."""
     made = sub.add_parser(
-        "backup", help="back up the database, recordings and IVR spool into a new folder"
+        "backup",
+        help="back up the database, recordings, attachments and IVR spool into a new folder",
     )
     _folders(made)
     made.set_defaults(func=cmd_backup)
     back = sub.add_parser(
-        "restore", help="restore a backup into an empty database (recordings and spool too)"
+        "restore",
+        help="restore a backup into an empty database (recordings, attachments, spool too)",
     )
     _folders(back)
     back.set_defaults(func=cmd_restore)
