@@ -1,8 +1,9 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
-report's schedule, the daily retention purge) runs only in the served process: ``lapor-api``
-asks for it, and an app made by ``create_app`` alone (tests, benchmarks, tools) has none.
+report's schedule, the daily retention purge, the browser phones' sweep) runs only in the
+served process: ``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests,
+benchmarks, tools) has none.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from api.ivr_nodes import routes as ivr_node_routes
 from api.live.hub import LiveHub
 from api.people import auth_routes as auth
 from api.people import me_routes as me
+from api.people import phone_sweep
 from api.people import user_routes as users
 from api.refused import routes as refused
 from api.reports import routes as report_routes
@@ -70,8 +72,9 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     """Create the API for the given settings (from the environment by default).
 
     With ``background``, the app's lifespan also runs the daily report's schedule and the
-    daily retention purge (if the settings enable them, as they do by default); only the
-    served process asks for that.
+    daily retention purge (if the settings enable them, as they do by default), and the
+    sweep of browser phone passwords whose session is over; only the served process asks
+    for that.
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
@@ -90,6 +93,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
                 if background:
                     await jobs.enter_async_context(report_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
+                    await jobs.enter_async_context(phone_sweep.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()

@@ -14,6 +14,7 @@ from api.core.run_once import JobRun
 from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
 from api.ivr_nodes.service import IvrNodeLease
 from api.live.models import LiveEvent
+from api.people.phone_credentials import BrowserPhoneCredential
 from api.people.users import LoginAttempt, User
 from api.refused.service import RefusedComplaint
 from api.reports.delivery_record import ReportDelivery
@@ -27,6 +28,7 @@ __all__ = [
     "AgentRing",
     "AmiEvent",
     "ApiToken",
+    "BrowserPhoneCredential",
     "Call",
     "CallHourly",
     "CallbackDial",

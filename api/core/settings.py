@@ -121,6 +121,10 @@ class ApiSettings(BaseSettings):
     webrtc_ws_url: str = Field(
         default="", pattern=r"^(wss?://[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9/_-]*)?$"
     )
+    # How often each replica revokes the browser phone passwords of console sessions that
+    # ended without a sign-out (expired, or revoked elsewhere), and retries those Asterisk
+    # could not be told about.
+    browser_phone_sweep_seconds: float = Field(default=180.0, gt=0)
     # The city's own days off (JSON list of dates) skipped by the LAPOR! working-day
     # deadlines, on top of Indonesia's national holidays and cuti bersama, which come from
     # the holidays package (api/core/clock.py).

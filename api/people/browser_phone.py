@@ -8,7 +8,9 @@ console page asks for a credential, with a fresh random password
 each time, and deletes it when the officer signs out. The astdb wizard reads
 AstDB at every lookup, so the change counts at the next REGISTER or INVITE without a
 reload. A new credential replaces the old one: the older tab's next REGISTER is refused,
-so one tab per officer holds the phone. The password is never logged or stored by the API.
+so one tab per officer holds the phone. The password is never logged or stored by the API;
+which endpoints have one, for which session, is (api/people/phone_credentials.py), so a
+session that ends without a sign-out loses its password too (api/people/phone_sweep.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from sqlmodel import Session
 import asterisk_values as values
 from api.core.ami_control import AmiCommandError, AmiControl
 from api.core.auth import Principal
+from api.core.clock import utc_now
 from api.core.errors import InvalidInput, Unavailable
+from api.people.phone_credentials import forget, record_issued
 from api.people.users import phone_of
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,14 @@ async def issue(session: Session, principal: Principal, ami: AmiControl) -> Phon
     _, extension = phone_of(session, principal)
     endpoint = web_endpoint(extension)
     password = secrets.token_hex(24)
+    assert principal.user_id is not None  # phone_of found the user
+    record_issued(
+        session,
+        endpoint=endpoint,
+        user_id=principal.user_id,
+        token_id=principal.token_id,
+        at=utc_now(),
+    )
     try:
         await ami.webrtc_auth_put(endpoint, password)
     except AmiCommandError as exc:
@@ -58,7 +70,7 @@ async def issue(session: Session, principal: Principal, ami: AmiControl) -> Phon
 
 async def revoke(session: Session, principal: Principal, ami: AmiControl) -> bool:
     """Delete the officer's browser phone credential; False if Asterisk could not be told
-    (the sign-out still goes on: the caller logs it)."""
+    (the sign-out still goes on, and the sweep retries once the session is over)."""
     try:
         _, extension = phone_of(session, principal)
         endpoint = web_endpoint(extension)
@@ -69,5 +81,6 @@ async def revoke(session: Session, principal: Principal, ami: AmiControl) -> boo
     except AmiCommandError as exc:
         log.warning("browser phone credential of %s not revoked: %s", endpoint, exc)
         return False
+    forget(session, endpoint)
     log.info("browser phone credential revoked for %s", endpoint)
     return True
