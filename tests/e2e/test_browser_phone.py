@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlmodel import Session, select
 
+from api.core.auth import ApiToken
+from api.people.phone_credentials import BrowserPhoneCredential
 from sandbox.harness import Sandbox
 from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import random_caller
@@ -109,3 +112,41 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
             assert refused in {"SIP Failure Code", "Authentication Error"}
             log = (tmp_path / "api.log").read_text(encoding="utf-8")
             assert account["password"] not in log
+
+
+async def test_a_session_that_expires_without_sign_out_loses_its_browser_phone_credential(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    username = f"rina{secrets.token_hex(3)}"
+    extension = sandbox.config.agents[0]
+    env = {
+        **control_env(sandbox),
+        "LAPOR_API_WEBRTC_WS_URL": ws_url(sandbox),
+        "LAPOR_API_BROWSER_PHONE_SWEEP_SECONDS": "0.5",
+    }
+
+    def prepare(process: ApiProcess) -> None:
+        add_officer(process, username, extension)
+
+    with fresh_api_process(tmp_path / "api.log", env, prepare) as api:
+        async with chromium_page("browser-phone-sweep") as page:
+            async with page.expect_response("**/console/phone/credential") as issued:
+                await sign_in(page, api.url, username)
+            account = await (await issued.value).json()
+            assert await register_with(page, api.url, account) == "registered"
+
+            with Session(api.engine) as session:  # the shift is over, nobody signed out
+                for token in session.exec(select(ApiToken).where(ApiToken.name == username)):
+                    token.expires_at = token.created_at
+                    session.add(token)
+                session.commit()
+            for _ in range(100):
+                with Session(api.engine) as session:
+                    if session.exec(select(BrowserPhoneCredential)).first() is None:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the sweep did not revoke the expired session's credential")
+            refused = await register_with(page, api.url, account)
+            assert refused in {"SIP Failure Code", "Authentication Error"}
+            assert account["password"] not in (tmp_path / "api.log").read_text(encoding="utf-8")
