@@ -64,7 +64,12 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
 ) -> None:
     username = f"rina{secrets.token_hex(3)}"
     extension = sandbox.config.agents[0]
-    env = {**control_env(sandbox), "LAPOR_API_WEBRTC_WS_URL": ws_url(sandbox)}
+    # Debug logging: the log must show the credential's requests, and never the password.
+    env = {
+        **control_env(sandbox),
+        "LAPOR_API_WEBRTC_WS_URL": ws_url(sandbox),
+        "LAPOR_API_LOG_LEVEL": "debug",
+    }
 
     def prepare(process: ApiProcess) -> None:
         add_officer(process, username, extension)
@@ -110,8 +115,14 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
             # (Asterisk answers 500, not 401: the endpoint's auth object no longer exists.)
             refused = await register_with(page, api.url, account)
             assert refused in {"SIP Failure Code", "Authentication Error"}
-            log = (tmp_path / "api.log").read_text(encoding="utf-8")
-            assert account["password"] not in log
+    assert_logged_without_secret(tmp_path / "api.log", account["password"])
+
+
+def assert_logged_without_secret(log_path: Path, password: str) -> None:
+    """Read once the API process has ended (its log is complete)."""
+    log = log_path.read_text(encoding="utf-8")
+    assert "/console/phone/credential" in log
+    assert password not in log
 
 
 async def test_a_session_that_expires_without_sign_out_loses_its_browser_phone_credential(
@@ -123,6 +134,7 @@ async def test_a_session_that_expires_without_sign_out_loses_its_browser_phone_c
         **control_env(sandbox),
         "LAPOR_API_WEBRTC_WS_URL": ws_url(sandbox),
         "LAPOR_API_BROWSER_PHONE_SWEEP_SECONDS": "0.5",
+        "LAPOR_API_LOG_LEVEL": "debug",
     }
 
     def prepare(process: ApiProcess) -> None:
@@ -149,4 +161,4 @@ async def test_a_session_that_expires_without_sign_out_loses_its_browser_phone_c
                 raise AssertionError("the sweep did not revoke the expired session's credential")
             refused = await register_with(page, api.url, account)
             assert refused in {"SIP Failure Code", "Authentication Error"}
-            assert account["password"] not in (tmp_path / "api.log").read_text(encoding="utf-8")
+    assert_logged_without_secret(tmp_path / "api.log", account["password"])
