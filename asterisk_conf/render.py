@@ -11,6 +11,10 @@ own ``${VAR}`` syntax is left alone). Values come from, in order of precedence:
 A block between the lines ``;{{#AGENTS}}`` and ``;{{/AGENTS}}`` is repeated for every
 agent listed in the file named by ``LAPOR_AGENTS_FILE`` (one ``id:secret`` per line),
 with ``{{AGENT_ID}}`` and ``{{AGENT_SECRET}}`` filled in. A block between
+``;{{#TRANSFER_NUMBERS}}`` and ``;{{/TRANSFER_NUMBERS}}`` is repeated for every city unit's
+transfer number in ``LAPOR_TRANSFER_NUMBERS`` (``unit=number,...``, parsed and validated by
+``asterisk_values.transfer_numbers``), with ``{{TRANSFER_UNIT}}`` and
+``{{TRANSFER_NUMBER}}`` filled in. A block between
 ``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
 non-empty value (e.g. the trunk's digest auth).
 
@@ -18,8 +22,9 @@ Values are refused, with the variable's name, if they hold a line break (it woul
 config lines) or, for secrets, a ``change-me`` placeholder of ``.env.example`` or fewer
 than 16 characters.
 
-Stdlib only: it runs inside the Asterisk image and the sandbox rootfs as well as on the
-host. Usage: ``render.py SRC_DIR DST_DIR [FILE ...]``.
+Stdlib and ``asterisk_values`` only (in the Asterisk image: ``PYTHONPATH=/opt/lapor/lib``):
+it runs inside the Asterisk image and the sandbox rootfs as well as on the host.
+Usage: ``render.py SRC_DIR DST_DIR [FILE ...]``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import asterisk_values
 
 PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
 BLOCK = re.compile(r"^;\{\{#([A-Z][A-Z0-9_]*)\}\}\n(.*?)^;\{\{/\1\}\}\n", re.S | re.M)
@@ -91,12 +98,25 @@ def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
     return agents
 
 
+def transfer_numbers(values: Mapping[str, str]) -> dict[str, str]:
+    """The city units' transfer numbers (the dialplan's allowlist), validated."""
+    try:
+        return asterisk_values.transfer_numbers(values.get("TRANSFER_NUMBERS", ""))
+    except asterisk_values.UnsafeValue as exc:
+        raise RenderError(f"{ENV_PREFIX}TRANSFER_NUMBERS: {exc}") from exc
+
+
 def render_text(text: str, values: Mapping[str, str], agents: Iterable[tuple[str, str]]) -> str:
     """Expand the blocks, then every ``{{NAME}}``; raise on any missing or unsafe value."""
     agent_list = list(agents)
 
     def expand(match: re.Match[str]) -> str:
         name, block = match.group(1), match.group(2)
+        if name == "TRANSFER_NUMBERS":
+            return "".join(
+                block.replace("{{TRANSFER_UNIT}}", unit).replace("{{TRANSFER_NUMBER}}", number)
+                for unit, number in transfer_numbers(values).items()
+            )
         if name != "AGENTS":
             return block if values.get(name) else ""
         return "".join(

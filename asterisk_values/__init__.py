@@ -43,6 +43,7 @@ __all__ = [
     "phone_number",
     "spied_endpoint",
     "ticket",
+    "transfer_numbers",
     "variable_value",
     "web_secret",
 ]
@@ -69,6 +70,8 @@ _WEB_SECRET = re.compile(r"[0-9a-f]{32,64}")
 # A dialplan variable's value set by us (Originate Variable, AGI SET VARIABLE of ids).
 _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9_.+:@-]{0,64}")
 _EPOCH = re.compile(r"[0-9]{1,12}")
+# A city unit's id (api/catalog/units.id.toml's keys).
+_UNIT = re.compile(r"[a-z0-9-]{1,32}")
 _LINE_BREAKS = ("\r", "\n", "\x00")
 # Characters with a meaning to Asterisk, AMI or queue_log (see the module docstring).
 _SPECIAL = frozenset(',|$\\{}[]()"<>;')
@@ -162,3 +165,24 @@ def header_value(value: str) -> str:
     if any(char in value for char in _LINE_BREAKS):
         raise UnsafeValue("AMI header value", value)
     return value
+
+
+def transfer_numbers(value: str) -> dict[str, str]:
+    """City unit id -> the number officers transfer callers to, from ``unit=number,...``.
+
+    The one parser of the setting (LAPOR_TRANSFER_NUMBERS) for both the dialplan's
+    allowlist and the console's list: each number is a ``phone_number``; a unit or a
+    number given twice is refused (two dialplan extensions would be one).
+    """
+    numbers: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        unit, sep, number = (part.strip() for part in item.partition("="))
+        _strict("city unit", _UNIT, unit)
+        if not sep or unit in numbers:
+            raise UnsafeValue("transfer number entry (unit=number, each unit once)", item)
+        if phone_number(number) in numbers.values():
+            raise UnsafeValue("transfer number (given for two units)", number)
+        numbers[unit] = number
+    return numbers

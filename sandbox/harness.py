@@ -51,6 +51,9 @@ ORIGINATE_TIMEOUT_MS = 30000
 SOUNDS_DIR = "/usr/share/asterisk/sounds"
 PROMPT_LANGUAGE = "id"
 CARRIER_AMI_USER = "sandbox"
+# The city units' numbers officers may transfer callers to: the carrier answers them like
+# citizens (any number longer than 6 digits). Give the API the same value.
+TRANSFER_NUMBERS = "dinas-pu=0721000101,pdam=0721000102"
 COLLECTOR_USER = "collector"
 CONTROL_USER = "control"
 # The call center's folders kept in a state dir across runs (``make run``'s var/).
@@ -260,6 +263,7 @@ class Sandbox:
             "LAPOR_AGI_SECRET": self.secrets.agi,
             "LAPOR_AGI_SCRIPTS_DIR": f"{LAPOR_LIB}/agi_scripts",
             "LAPOR_RECORDING_DIR": self.recording_path,
+            "LAPOR_TRANSFER_NUMBERS": TRANSFER_NUMBERS,
             **self.overrides,
         }
         carrier_values = {
@@ -367,6 +371,12 @@ class Sandbox:
                 return
             await asyncio.sleep(0.3)
         raise InstanceError(f"agents not registered after {timeout:.0f} s: {missing}")
+
+    async def connect_carrier_ami(self) -> AMIClient:
+        """An AMI session on the carrier (its phones, citizens and city units)."""
+        return await AMIClient.connect(
+            "127.0.0.1", self.config.carrier_ami_port, CARRIER_AMI_USER, self.secrets.carrier
+        )
 
     async def connect_ami(self) -> AMIClient:
         """An AMI session on the call center as the least-privilege collector user."""

@@ -27,6 +27,7 @@ from api.complaints.service import edit_complaint, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import Role
+from api.core.city_units import transfer_targets
 from api.core.clock import utc_now
 from api.core.db import SessionDep
 from api.core.deps import CalendarDep, ControlDep, SettingsDep
@@ -72,6 +73,7 @@ def console_page(
         outcomes=_recent_outcomes(session),
         day=officer.my_day(session, username),
         browser_phone=bool(settings.webrtc_ws_url),
+        transfers=transfer_targets(settings.transfer_numbers),
         categories=list(ComplaintCategory),
         # The stream starts after what this page already shows: nothing in between is lost.
         last_event_id=latest_id(session),

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from api.core.city_units import transfer_targets
 from ivr.placeholders import refuse_placeholder
 
 # A call whose end was never seen (its hangup events lost) stops counting as in progress,
@@ -125,6 +126,10 @@ class ApiSettings(BaseSettings):
     # ended without a sign-out (expired, or revoked elsewhere), and retries those Asterisk
     # could not be told about.
     browser_phone_sweep_seconds: float = Field(default=180.0, gt=0)
+    # The city units' numbers officers may transfer a caller to (unit=number, comma-
+    # separated; README "The browser phone"): the same list as Asterisk's
+    # LAPOR_TRANSFER_NUMBERS, which its dialplan allows and nothing else.
+    transfer_numbers: str = ""
     # The city's own days off (JSON list of dates) skipped by the LAPOR! working-day
     # deadlines, on top of Indonesia's national holidays and cuti bersama, which come from
     # the holidays package (api/core/clock.py).
@@ -213,6 +218,12 @@ class ApiSettings(BaseSettings):
     def _split_recipients(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("transfer_numbers")
+    @classmethod
+    def _known_transfer_numbers(cls, value: str) -> str:
+        transfer_targets(value)
         return value
 
     @property

@@ -19,6 +19,9 @@ QUEUE_LOG = "QueueLog"
 # Verbs that end a queued call without an agent.
 EXIT_VERBS = {"EXITWITHTIMEOUT": 3, "EXITEMPTY": 3, "EXITWITHKEY": 4}
 COMPLETE_VERBS = {"COMPLETECALLER", "COMPLETEAGENT"}
+# A transfer ends the officer's part of a call they answered, like a COMPLETE verb. Its
+# data ends with holdtime|calltime|origposition; what comes before varies with the kind.
+TRANSFER_VERBS = {"BLINDTRANSFER", "ATTENDEDTRANSFER"}
 # asterisk_conf/pjsip.conf: the trunk's endpoint context, where citizens' calls arrive.
 INBOUND_CONTEXTS = {"from-trunk"}
 
@@ -42,6 +45,11 @@ class Event:
     def data(self, index: int) -> str | None:
         """queue_log data field ``index`` (1-based)."""
         return self.get(f"Data{index}")
+
+    def all_data(self) -> list[str | None]:
+        """Every queue_log data field, in order."""
+        count = sum(1 for key in self.fields if key.startswith("Data"))
+        return [self.data(index) for index in range(1, count + 1)]
 
     @property
     def user_event(self) -> str | None:
@@ -72,6 +80,13 @@ class CallRow:
 
 # The integer columns' range (PostgreSQL ``integer``).
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def completion_figures(verb: str, data: list[str | None]) -> tuple[str | None, str | None]:
+    """(hold, talk) seconds of a COMPLETE* or transfer line, from its data fields."""
+    if verb in TRANSFER_VERBS:
+        return (data[-3], data[-2]) if len(data) >= 3 else (None, None)
+    return (data[0] if data else None, data[1] if len(data) > 1 else None)
 
 
 def as_int(value: str | None) -> int | None:
@@ -204,7 +219,12 @@ def _answer(f: _Facts, row: CallRow) -> None:
     connect = f.ami("AgentConnect")
     qconnect = f.verb("CONNECT")
     complete = f.ami("AgentComplete")
-    qcomplete = f.verb(*COMPLETE_VERBS)
+    qcomplete = f.verb(*COMPLETE_VERBS) or f.verb(*TRANSFER_VERBS)
+    qhold, qtalk = (
+        completion_figures(qcomplete.verb or "", qcomplete.all_data())
+        if qcomplete
+        else (None, None)
+    )
     row.answered_at = _first(connect and connect.at, qconnect and qconnect.at)
     row.agent = _first(
         connect and connect.get("MemberName"),
@@ -217,12 +237,10 @@ def _answer(f: _Facts, row: CallRow) -> None:
             connect and connect.get("HoldTime"),
             qconnect and qconnect.data(1),
             complete and complete.get("HoldTime"),
-            qcomplete and qcomplete.data(1),
+            qhold,
         )
     )
-    row.talk_seconds = as_int(
-        _first(complete and complete.get("TalkTime"), qcomplete and qcomplete.data(2))
-    )
+    row.talk_seconds = as_int(_first(complete and complete.get("TalkTime"), qtalk))
     if row.answered_at is None and (complete or qcomplete):
         row.answered_at = (complete or qcomplete).at  # type: ignore[union-attr]
     if row.ended_at is None:

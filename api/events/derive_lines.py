@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from api.events.derive import COMPLETE_VERBS, EXIT_VERBS, QUEUE_LOG, CallRow, Event, as_int
+from api.events.derive import (
+    COMPLETE_VERBS,
+    EXIT_VERBS,
+    QUEUE_LOG,
+    TRANSFER_VERBS,
+    CallRow,
+    Event,
+    as_int,
+    completion_figures,
+)
 
 Line = list[str]
 _AGENT, _QUEUE, _VERB = 3, 2, 4
@@ -61,6 +70,7 @@ def _earliest(first: dict[str, tuple[int, Line]], verbs: Sequence[str]) -> Line 
 
 
 _COMPLETE = tuple(COMPLETE_VERBS)
+_TRANSFER = tuple(TRANSFER_VERBS)
 _EXIT = tuple(EXIT_VERBS)
 
 
@@ -83,7 +93,7 @@ def derive_lines(lines: Sequence[Line], short_abandon_seconds: int) -> CallRow:
     enter = first.get("ENTERQUEUE")
     connect = first.get("CONNECT")
     abandon = first.get("ABANDON")
-    complete = _earliest(first, _COMPLETE)
+    complete = _earliest(first, _COMPLETE) or _earliest(first, _TRANSFER)
     if ordered:
         row.arrived_at = at(ordered[0])
     if enter is not None:
@@ -99,8 +109,10 @@ def derive_lines(lines: Sequence[Line], short_abandon_seconds: int) -> CallRow:
         hold = _data(connect[1], 1)
     if complete is not None:
         agent = agent or _value(complete, _AGENT)
-        hold = hold if hold is not None else _data(complete, 1)
-        row.talk_seconds = as_int(_data(complete, 2))
+        figures = [part or None for part in complete[_VERB + 1 :]]
+        complete_hold, talk = completion_figures(complete[_VERB], figures)
+        hold = hold if hold is not None else complete_hold
+        row.talk_seconds = as_int(talk)
         row.answered_at = row.answered_at or at(complete)
         row.ended_at = at(complete)
     row.agent = agent

@@ -9,7 +9,7 @@ ETC=/etc/asterisk
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-if ! python3 "$TEMPLATES/render.py" "$TEMPLATES" "$staging" >/dev/null; then
+if ! PYTHONPATH=/opt/lapor/lib python3 "$TEMPLATES/render.py" "$TEMPLATES" "$staging" >/dev/null; then
     echo "lapor-asterisk: cannot render the Asterisk configuration (see above); not starting" >&2
     exit 1
 fi

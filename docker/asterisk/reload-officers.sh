@@ -9,6 +9,6 @@ ETC=/etc/asterisk
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-python3 "$TEMPLATES/render.py" "$TEMPLATES" "$staging" pjsip_agents.conf >/dev/null
+PYTHONPATH=/opt/lapor/lib python3 "$TEMPLATES/render.py" "$TEMPLATES" "$staging" pjsip_agents.conf >/dev/null
 install -o asterisk -g asterisk -m 0600 "$staging/pjsip_agents.conf" "$ETC/pjsip_agents.conf"
 asterisk -rx "module reload res_pjsip.so"

@@ -38,7 +38,8 @@ OFFICIAL_IMAGES = {"postgres": "postgres"}
 # Unauthenticated or admin ports that must stay on the private network.
 PRIVATE_PORTS = {5038: "AMI", 4573: "FastAGI"}
 # Filled per agent from the agents file, never from the environment.
-AGENT_PLACEHOLDERS = {"AGENT_ID", "AGENT_SECRET"}
+# Placeholders of repeated blocks (render.py fills them per agent or per unit number).
+AGENT_PLACEHOLDERS = {"AGENT_ID", "AGENT_SECRET", "TRANSFER_UNIT", "TRANSFER_NUMBER"}
 SECRET_KEY = re.compile(r"PASSWORD|SECRET", re.IGNORECASE)
 # ${NAME} or ${NAME:?message} / ${NAME?message}, or ${NAME:-} for an optional secret (the
 # trunk's password): no literal default for a secret.

@@ -19,6 +19,8 @@ VERBS = [
     "EXITWITHKEY",
     "RINGNOANSWER",
     "RINGCANCELED",
+    "BLINDTRANSFER",
+    "ATTENDEDTRANSFER",
     "INFO",
 ]
 DATA = st.sampled_from(["", "0", "3", "4", "5", "19", "20", "61", "x", "0812", "1.5"])

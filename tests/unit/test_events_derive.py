@@ -136,3 +136,31 @@ def test_as_int_takes_whole_numbers_a_column_can_hold() -> None:
     ]
     for bad in (None, "", "x", "inf", "-inf", "nan", "1e12", "2147483648"):
         assert as_int(bad) is None, bad
+
+
+@pytest.mark.parametrize(
+    "transfer",
+    [
+        ql(40, "BLINDTRANSFER", "0721000101", "agents", "9", "31", "1", agent="tari"),
+        ql(40, "ATTENDEDTRANSFER", "BRIDGE", "b-1", "9", "31", "1", agent="tari"),
+        ql(40, "ATTENDEDTRANSFER", "LINK", "PJSIP/a", "PJSIP/b", "9", "31", "1", agent="tari"),
+        ami("AgentComplete", 40, MemberName="tari", HoldTime="9", TalkTime="31", Reason="transfer"),
+    ],
+)
+def test_a_transferred_call_counts_as_answered_by_the_officer(transfer: Event) -> None:
+    row = derive_call(
+        "1.1",
+        [
+            ql(0, "ENTERQUEUE", "", "0812", "1"),
+            ql(9, "CONNECT", "9", "1.2", "1", agent="tari"),
+            transfer,
+        ],
+        5,
+    )
+    assert (row.outcome, row.agent, row.hold_seconds, row.talk_seconds) == (
+        "answered",
+        "tari",
+        9,
+        31,
+    )
+    assert row.ended_at == T + timedelta(seconds=40)

@@ -7,7 +7,10 @@
   const $ = (id) => document.getElementById(id);
   const say = (key) => box.dataset["t" + key.replace(/(^|_)([a-z])/g, (m, s, c) => c.toUpperCase())];
   const state = { reg: "off", call: "idle", muted: false, held: false };
-  const phone = (window.laporPhone = { state, session: null, ua: null });
+  // consult: the attended transfer's call to the unit, while the citizen is held.
+  const phone = (window.laporPhone = {
+    state, session: null, ua: null, consult: null, consultUp: false, transferring: false,
+  });
   const baseTitle = document.title;
   let stream = null;
   let ringer = null;
@@ -15,16 +18,23 @@
   function show() {
     $("phone-reg").textContent = say(state.reg);
     $("phone-reg").dataset.state = state.reg;
-    const call = state.held ? "on_hold" : state.call;
+    const call = phone.consult ? "consulting" : state.held ? "on_hold" : state.call;
     $("phone-call").textContent = say(call);
     $("phone-call").dataset.state = call;
     $("phone-join").disabled = state.reg !== "registered";
     $("phone-answer").disabled = state.call !== "ringing";
     $("phone-hangup").disabled = state.call === "idle";
-    $("phone-mute").disabled = $("phone-hold").disabled = state.call !== "on_call";
+    $("phone-mute").disabled = state.call !== "on_call";
+    $("phone-hold").disabled = state.call !== "on_call" || !!phone.consult;
     $("phone-mute").textContent = say(state.muted ? "unmute" : "mute");
     $("phone-hold").textContent = say(state.held ? "unhold" : "hold");
     $("phone-dtmf").disabled = state.call !== "on_call";
+    $("phone-transfer").disabled = state.call !== "on_call" || phone.transferring;
+    if ($("phone-blind")) {
+      $("phone-blind").hidden = $("phone-consult").hidden = !!phone.consult;
+      $("phone-complete").hidden = $("phone-cancel").hidden = !phone.consult;
+      $("phone-complete").disabled = !phone.consultUp;
+    }
     document.title = state.call === "ringing" ? box.dataset.titleRinging : baseTitle;
     const banner = $("ring-banner");
     if (banner && state.call === "ringing") banner.hidden = false;
@@ -48,7 +58,9 @@
   });
 
   function ended() {
+    if (phone.consult && !phone.transferring) phone.consult.terminate();
     phone.session = null;
+    phone.transferring = false;
     state.call = "idle"; state.muted = false; state.held = false;
     ring(false);
     show();
@@ -57,6 +69,7 @@
   function incoming(session) {
     if (phone.session) { session.terminate({ status_code: 486, reason_phrase: "Busy Here" }); return; }
     phone.session = session;
+    note(null);
     state.call = "ringing";
     ring(true);
     session.on("peerconnection", (ev) => {
@@ -78,7 +91,11 @@
     if (!phone.session) return;
     phone.session.answer({ mediaStream: stream, pcConfig: { iceServers: [] } });
   });
-  $("phone-hangup").addEventListener("click", () => { if (phone.session) phone.session.terminate(); });
+  // During a consultation "Tutup" ends the call to the unit, not the citizen's.
+  $("phone-hangup").addEventListener("click", () => {
+    const active = phone.consult || phone.session;
+    if (active) active.terminate();
+  });
   $("phone-mute").addEventListener("click", () => {
     state.muted = !state.muted;
     state.muted ? phone.session.mute() : phone.session.unmute();
@@ -93,6 +110,70 @@
     const tone = e.target.dataset && e.target.dataset.tone;
     if (tone && phone.session) phone.session.sendDTMF(tone);
   });
+
+  // Transfers to a city unit's number: the dialplan ([agents]) allows only those, so a
+  // REFER to anything else is refused (404) and the citizen stays on this call.
+  function note(key) { $("phone-transfer-note").textContent = key ? say(key) : ""; }
+  const unitUri = () => "sip:" + $("phone-unit").value + "@" + phone.domain;
+
+  function hear(session) {
+    const pc = session && session.connection;
+    if (pc) $("phone-audio").srcObject = new MediaStream(pc.getReceivers().map((r) => r.track));
+  }
+
+  function refer(target, options) {
+    const call = phone.session;
+    phone.transferring = true;
+    note(null);
+    const failed = () => { phone.transferring = false; note("refused"); show(); };
+    call.refer(target, { ...options, eventHandlers: {
+      requestFailed: failed,
+      failed: failed,
+      accepted: () => {
+        note("transferred");
+        if (phone.consult) phone.consult.terminate();
+        if (phone.session === call) call.terminate();
+      },
+    } });
+    show();
+  }
+
+  function consultEnded() {
+    phone.consult = null; phone.consultUp = false;
+    if (phone.session && !phone.transferring) {
+      if (state.held) { phone.session.unhold(); state.held = false; }
+      hear(phone.session);
+    }
+    show();
+  }
+
+  function consult() {
+    if (!state.held) { phone.session.hold(); state.held = true; }
+    note(null);
+    let quiet = null;
+    phone.consult = phone.ua.call(unitUri(), {
+      mediaStream: stream, pcConfig: { iceServers: [] },
+      eventHandlers: {
+        peerconnection: (ev) => ev.peerconnection.addEventListener("track", (t) => {
+          $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
+        }),
+        icecandidate: (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, 300); },
+        confirmed: () => { phone.consultUp = true; show(); },
+        ended: consultEnded,
+        failed: consultEnded,
+      },
+    });
+    show();
+  }
+
+  if ($("phone-blind")) {
+    $("phone-blind").addEventListener("click", () => refer(unitUri(), {}));
+    $("phone-consult").addEventListener("click", consult);
+    $("phone-complete").addEventListener("click", () => {
+      if (phone.consult) refer(phone.consult.remote_identity.uri.toString(), { replaces: phone.consult });
+    });
+    $("phone-cancel").addEventListener("click", () => { if (phone.consult) phone.consult.terminate(); });
+  }
 
   // What the tests read: the current call's audio byte counters.
   phone.stats = async () => {
@@ -120,6 +201,7 @@
     });
     if (!reply.ok) { state.reg = "failed"; show(); return; }
     const account = await reply.json();
+    phone.domain = account.uri.split("@")[1];
     const ua = (phone.ua = new JsSIP.UA({
       sockets: [new JsSIP.WebSocketInterface(account.ws_url)],
       uri: account.uri, authorization_user: account.username, password: account.password,
