@@ -58,11 +58,24 @@ class Carrier:
         self.sandbox = sandbox
 
     async def say(self, channel: str, speaking: bool) -> None:
+        """Move ``channel`` to the speak or hush context, and wait until it runs there (a
+        second Redirect while the first is still moving it is refused)."""
         context = "speak" if speaking else "hush"
+        start = len(self.ami.events)
         reply = await self.ami.action(
             "Redirect", Channel=channel, Context=context, Exten="s", Priority="1"
         )
         assert reply.get("Response") == "Success", reply
+
+        def arrived(message: Message) -> bool:
+            return (
+                message.get("Event") == "Newexten"
+                and message.get("Channel") == channel
+                and message.get("Context") == context
+                and any(m is message for m in self.ami.events[start:])
+            )
+
+        await self.ami.wait_for(arrived, CALL_TIMEOUT)
 
     @asynccontextmanager
     async def hearing(self, channels: dict[str, str], tag: str) -> AsyncIterator[dict[str, Path]]:
