@@ -14,6 +14,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.agents import routes as agents
+from api.audit import routes as audit
 from api.callbacks import routes as callbacks
 from api.collectors import routes as collectors
 from api.complaints import routes as complaints
@@ -31,6 +32,7 @@ from api.live.hub import LiveHub
 from api.people import auth_routes as auth
 from api.people import me_routes as me
 from api.people import user_routes as users
+from api.recordings import routes as recordings
 from api.refused import routes as refused
 from api.reports import routes as report_routes
 from api.reports.schedule import scheduled
@@ -56,6 +58,8 @@ ROUTES = (
     sms_routes,
     ivr_node_routes,
     collectors,
+    recordings,
+    audit,
 )
 
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from api.audit.models import RecordingAccess
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
 from api.complaints.models import Complaint, ComplaintHistory
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
-from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
+from api.events.models import (
+    AgentEvent,
+    AgentRing,
+    AmiEvent,
+    Call,
+    CallHourly,
+    CallRecording,
+    QueueSnapshot,
+)
 from api.ivr_nodes.service import IvrNodeLease
 from api.live.models import LiveEvent
 from api.people.users import LoginAttempt, User
@@ -26,6 +35,7 @@ __all__ = [
     "ApiToken",
     "Call",
     "CallHourly",
+    "CallRecording",
     "CallbackDial",
     "CallbackRequest",
     "CollectorStatus",
@@ -37,6 +47,7 @@ __all__ = [
     "LiveEvent",
     "LoginAttempt",
     "QueueSnapshot",
+    "RecordingAccess",
     "RefusedComplaint",
     "ReportDelivery",
     "SmsIntake",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
@@ -31,6 +31,7 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
+    log_complaint_playback,
     recording_response,
     unit_scope,
     visible_complaint,
@@ -186,10 +187,14 @@ def history(
 @router.get("/{ticket}/recording", response_class=FileResponse)
 def recording(
     ticket: Ticket,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> FileResponse:
-    """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
+    """The citizen's recorded complaint (WAV); supports HTTP Range for seeking. Each
+    playback or download is logged (``/audit/recordings``)."""
     complaint = visible_complaint(session, ticket, principal)
-    return recording_response(complaint, settings.recordings_dir)
+    response = recording_response(complaint, settings.recordings_dir)
+    log_complaint_playback(session, request, principal, complaint.ticket, response)
+    return response

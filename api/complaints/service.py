@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from api.audit.models import RecordingKind
+from api.audit.service import log_access
 from api.complaints.models import (
     TICKET_PATTERN,
     Complaint,
@@ -24,6 +27,7 @@ from api.complaints.models import (
     get_complaint,
 )
 from api.complaints.workflow import ComplaintStatus, TransitionRequest, check_transition
+from api.core.audio_files import audio_file
 from api.core.auth import Principal, Role
 from api.core.city_units import check_unit
 from api.core.clock import WorkCalendar, utc_now
@@ -184,9 +188,22 @@ def recording_response(complaint: Complaint, folder: Path) -> FileResponse:
     ticket = complaint.ticket
     if not complaint.recording_path:
         raise NotFound(f"complaint {ticket} has no recording", "no_recording")
-    # Only the file name is taken from the stored path, and it must stay in the folder.
-    folder = folder.resolve()
-    path = (folder / Path(complaint.recording_path).name).resolve()
-    if path.parent != folder or not path.is_file():
+    path = audio_file(folder, complaint.recording_path)
+    if path is None:
         raise NotFound(f"the recording of complaint {ticket} is not on this server", "no_recording")
     return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")
+
+
+def log_complaint_playback(
+    session: Session, request: Request, principal: Principal, ticket: str, served: FileResponse
+) -> None:
+    """Log the playback or download of a complaint's recording (once per playback)."""
+    log_access(
+        session,
+        principal,
+        kind=RecordingKind.complaint,
+        subject=ticket,
+        file=Path(served.path).name,
+        route=request.url.path,
+        range_header=request.headers.get("range"),
+    )

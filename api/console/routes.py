@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
@@ -22,7 +22,7 @@ from api.callbacks.dial import CallbackDial
 from api.callbacks.service import ID_PATTERN
 from api.complaints.form import Fields
 from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
-from api.complaints.service import edit_complaint, recording_response
+from api.complaints.service import edit_complaint, log_complaint_playback, recording_response
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import Role
@@ -33,6 +33,8 @@ from api.core.errors import ApiError
 from api.events.pushes import CALLBACKS_TOPIC, agent_topic
 from api.live.publish import latest_id
 from api.live.sse import event_stream
+from api.recordings.routes import NODE_PATTERN
+from api.recordings.service import serve_call
 from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
@@ -166,7 +168,8 @@ async def _act(
 def caller_fragment(
     request: Request, session: SessionDep, linkedid: Linkedid, web_user: Officer
 ) -> HTMLResponse:
-    return render(request, "caller.html", panel=caller.caller_panel(session, linkedid))
+    panel = caller.caller_panel(session, linkedid)
+    return render(request, "caller.html", panel=panel, web_user=web_user)
 
 
 @router.get("/form/{linkedid}")
@@ -261,9 +264,25 @@ def _form(
 
 @router.get("/recordings/{ticket}")
 def recording(
-    session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
+    request: Request, session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
 ) -> Response:
-    return recording_response(get_complaint(session, ticket=ticket), settings.recordings_dir)
+    served = recording_response(get_complaint(session, ticket=ticket), settings.recordings_dir)
+    log_complaint_playback(session, request, web_user.principal, ticket, served)
+    return served
+
+
+@router.get("/calls/{linkedid}/recording")
+def conversation_recording(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    linkedid: Linkedid,
+    web_user: Officer,
+    node: Annotated[str | None, Query(max_length=64, pattern=NODE_PATTERN)] = None,
+) -> Response:
+    """The officer's own conversation with the caller (another officer's: 403)."""
+    call = (linkedid, node)
+    return serve_call(session, request, web_user.principal, call, settings.recordings_dir)
 
 
 @router.get("/callbacks")

@@ -23,6 +23,8 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
+    log_complaint_playback,
+    recording_response,
     unit_scope,
     visible_complaint,
 )
@@ -31,9 +33,11 @@ from api.core.auth import Role
 from api.core.city_units import city_units
 from api.core.clock import utc_now
 from api.core.db import SessionDep
-from api.core.deps import CalendarDep
+from api.core.deps import CalendarDep, SettingsDep
 from api.core.errors import ApiError, Forbidden, NotFound
 from api.desk.actions import EDITORS, actions_for, refusal
+from api.recordings.routes import Linkedid, Node
+from api.recordings.service import conversations_of_ticket, serve_call
 from api.reports import service as reports
 from api.reports.files import Format, report_response
 from api.reports.labels import headline
@@ -52,6 +56,9 @@ Mover = Annotated[WebUser, change_roles(*DESK_ROLES)]
 Editor = Annotated[WebUser, change_roles(*EDITORS)]
 ReportReader = Annotated[WebUser, page_roles(*REPORT_ROLES)]
 Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
+# The officer who took a call listens in the console; on the desk, supervisors and admins.
+CONVERSATION_LISTENERS = (Role.supervisor, Role.admin)
+Listener = Annotated[WebUser, page_roles(*CONVERSATION_LISTENERS)]
 Choice = Annotated[str, Query(max_length=32)]
 
 
@@ -132,6 +139,9 @@ def _complaint_page(
         categories=list(ComplaintCategory),
         error=error,
         sees_numbers=role in SEES_NUMBERS,
+        conversations=conversations_of_ticket(session, complaint.ticket)
+        if role in CONVERSATION_LISTENERS
+        else [],
     )
 
 
@@ -140,6 +150,31 @@ def complaint_page(
     request: Request, session: SessionDep, web_user: Reader, ticket: Ticket
 ) -> HTMLResponse:
     return _complaint_page(request, session, web_user, ticket)
+
+
+@router.get("/complaints/{ticket}/recording")
+def complaint_recording(
+    request: Request, session: SessionDep, settings: SettingsDep, web_user: Reader, ticket: Ticket
+) -> Response:
+    """The citizen's recorded complaint, to whoever may see the complaint (logged)."""
+    complaint = visible_complaint(session, ticket, web_user.principal)
+    served = recording_response(complaint, settings.recordings_dir)
+    log_complaint_playback(session, request, web_user.principal, complaint.ticket, served)
+    return served
+
+
+@router.get("/calls/{linkedid}/recording")
+def conversation_recording(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Listener,
+    linkedid: Linkedid,
+    node: Node = None,
+) -> Response:
+    """A recorded officer-citizen conversation: supervisors and admins (logged)."""
+    call = (linkedid, node)
+    return serve_call(session, request, web_user.principal, call, settings.recordings_dir)
 
 
 def _back_to(ticket: str) -> RedirectResponse:
