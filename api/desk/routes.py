@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from api.audit.service import accesses
 from api.complaints.form import Fields
 from api.complaints.models import SEES_NUMBERS, TICKET_PATTERN, ComplaintCategory, public
 from api.complaints.search import ComplaintFilter, overdue_by_status, search
@@ -59,6 +60,8 @@ Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
 # The officer who took a call listens in the console; on the desk, supervisors and admins.
 CONVERSATION_LISTENERS = (Role.supervisor, Role.admin)
 Listener = Annotated[WebUser, page_roles(*CONVERSATION_LISTENERS)]
+Admin = Annotated[WebUser, page_roles(Role.admin)]
+AUDIT_ROWS = 500
 Choice = Annotated[str, Query(max_length=32)]
 
 
@@ -237,6 +240,13 @@ def edit(
             request, session, web_user, ticket, error=message, status_code=status_code
         )
     return _back_to(ticket)
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: SessionDep, web_user: Admin) -> HTMLResponse:
+    """Who played or downloaded which recording, newest first (admins)."""
+    rows = accesses(session, since=None, username=None, limit=AUDIT_ROWS)
+    return render(request, "desk_audit.html", web_user=web_user, accesses=rows)
 
 
 @router.get("/report")

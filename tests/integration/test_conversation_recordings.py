@@ -4,6 +4,7 @@ folder; every playback and download of any recording is in the admins' audit log
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,3 +261,20 @@ def test_the_desk_plays_conversations_to_supervisors_and_admins(
         ("sri", "conversation"),
         ("wali", "complaint"),
     ]
+
+
+def test_admins_see_the_audit_page(api: ApiHarness, call: FakeCall) -> None:
+    with Session(api.engine) as session:
+        add_people(session, {"sri": (Role.supervisor, None), "adi": (Role.admin, None)})
+    sign_in(api, "sri")
+    assert api.client.get(f"/desk/calls/{call.uniqueid}/recording").status_code == 200
+    assert api.client.get("/desk/audit").status_code == 403
+    assert "/desk/audit" not in api.client.get("/desk").text
+    sign_in(api, "adi")
+    assert "/desk/audit" in api.client.get("/desk").text
+    page = api.client.get("/desk/audit")
+    assert page.status_code == 200
+    [row] = re.findall(r"<tr><td>.*?</tr>", page.text, re.S)
+    assert "sri" in row
+    assert f"{call.node}/{call.uniqueid}" in row
+    assert "Percakapan" in row
