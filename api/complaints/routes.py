@@ -31,8 +31,7 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
-    log_complaint_playback,
-    recording_response,
+    serve_recording,
     unit_scope,
     visible_complaint,
 )
@@ -195,6 +194,4 @@ def recording(
     """The citizen's recorded complaint (WAV); supports HTTP Range for seeking. Each
     playback or download is logged (``/audit/recordings``)."""
     complaint = visible_complaint(session, ticket, principal)
-    response = recording_response(complaint, settings.recordings_dir)
-    log_complaint_playback(session, request, principal, complaint.ticket, response)
-    return response
+    return serve_recording(session, request, principal, complaint, settings.recordings_dir)

@@ -194,16 +194,18 @@ def recording_response(complaint: Complaint, folder: Path) -> FileResponse:
     return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")
 
 
-def log_complaint_playback(
-    session: Session, request: Request, principal: Principal, ticket: str, served: FileResponse
-) -> None:
-    """Log the playback or download of a complaint's recording (once per playback)."""
+def serve_recording(
+    session: Session, request: Request, principal: Principal, complaint: Complaint, folder: Path
+) -> FileResponse:
+    """``recording_response``, its playback or download logged (once per playback)."""
+    served = recording_response(complaint, folder)
     log_access(
         session,
         principal,
         kind=RecordingKind.complaint,
-        subject=ticket,
+        subject=complaint.ticket,
         file=Path(served.path).name,
         route=request.url.path,
         range_header=request.headers.get("range"),
     )
+    return served

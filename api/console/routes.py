@@ -22,7 +22,7 @@ from api.callbacks.dial import CallbackDial
 from api.callbacks.service import ID_PATTERN
 from api.complaints.form import Fields
 from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
-from api.complaints.service import edit_complaint, log_complaint_playback, recording_response
+from api.complaints.service import edit_complaint, serve_recording
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import Role
@@ -266,9 +266,8 @@ def _form(
 def recording(
     request: Request, session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
 ) -> Response:
-    served = recording_response(get_complaint(session, ticket=ticket), settings.recordings_dir)
-    log_complaint_playback(session, request, web_user.principal, ticket, served)
-    return served
+    complaint = get_complaint(session, ticket=ticket)
+    return serve_recording(session, request, web_user.principal, complaint, settings.recordings_dir)
 
 
 @router.get("/calls/{linkedid}/recording")

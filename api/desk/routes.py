@@ -24,8 +24,7 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
-    log_complaint_playback,
-    recording_response,
+    serve_recording,
     unit_scope,
     visible_complaint,
 )
@@ -161,9 +160,7 @@ def complaint_recording(
 ) -> Response:
     """The citizen's recorded complaint, to whoever may see the complaint (logged)."""
     complaint = visible_complaint(session, ticket, web_user.principal)
-    served = recording_response(complaint, settings.recordings_dir)
-    log_complaint_playback(session, request, web_user.principal, complaint.ticket, served)
-    return served
+    return serve_recording(session, request, web_user.principal, complaint, settings.recordings_dir)
 
 
 @router.get("/calls/{linkedid}/recording")
