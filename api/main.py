@@ -15,6 +15,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.agents import routes as agents
+from api.audit import routes as audit
 from api.callbacks import routes as callbacks
 from api.collectors import routes as collectors
 from api.complaints import attachment_routes as attachments
@@ -34,6 +35,7 @@ from api.people import auth_routes as auth
 from api.people import me_routes as me
 from api.people import phone_sweep
 from api.people import user_routes as users
+from api.recordings import routes as recordings
 from api.refused import routes as refused
 from api.reports import routes as report_routes
 from api.reports import schedule as report_schedule
@@ -65,6 +67,8 @@ ROUTES = (
     collectors,
     supervision,
     retention,
+    recordings,
+    audit,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from api.audit.models import RecordingAccess
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
@@ -11,7 +12,15 @@ from api.complaints.attachments import ComplaintAttachment
 from api.complaints.models import Complaint, ComplaintHistory
 from api.core.auth import ApiToken
 from api.core.run_once import JobRun
-from api.events.models import AgentEvent, AgentRing, AmiEvent, Call, CallHourly, QueueSnapshot
+from api.events.models import (
+    AgentEvent,
+    AgentRing,
+    AmiEvent,
+    Call,
+    CallHourly,
+    CallRecording,
+    QueueSnapshot,
+)
 from api.ivr_nodes.service import IvrNodeLease
 from api.live.models import LiveEvent
 from api.people.phone_credentials import BrowserPhoneCredential
@@ -31,6 +40,7 @@ __all__ = [
     "BrowserPhoneCredential",
     "Call",
     "CallHourly",
+    "CallRecording",
     "CallbackDial",
     "CallbackRequest",
     "CitizenRequest",
@@ -44,6 +54,7 @@ __all__ = [
     "LiveEvent",
     "LoginAttempt",
     "QueueSnapshot",
+    "RecordingAccess",
     "RefusedComplaint",
     "ReportDelivery",
     "RetentionFile",

@@ -27,12 +27,13 @@ from api.complaints.attachment_files import (
     stage,
 )
 from api.complaints.models import Complaint, ComplaintHistory
-from api.complaints.service import locked_complaint, record, stored_file
+from api.complaints.service import locked_complaint, record
 from api.complaints.workflow import ComplaintStatus
 from api.core.auth import Principal, Role
 from api.core.clock import utc_now
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.settings import ApiSettings
+from api.core.stored_files import stored_file
 
 # While a unit works on the order, and after it closed it (evidence may come later).
 OPEN_FOR_ATTACHMENTS = frozenset({ComplaintStatus.ditindaklanjuti, ComplaintStatus.selesai})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
@@ -32,7 +32,7 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
-    recording_response,
+    serve_recording,
     unit_scope,
     visible_complaint,
 )
@@ -197,10 +197,12 @@ def history(
 @router.get("/{ticket}/recording", response_class=FileResponse)
 def recording(
     ticket: Ticket,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(require_roles(*PERSON_ROLES))],
 ) -> FileResponse:
-    """The citizen's recorded complaint (WAV); supports HTTP Range for seeking."""
+    """The citizen's recorded complaint (WAV); supports HTTP Range for seeking. Each
+    playback or download is logged (``/audit/recordings``)."""
     complaint = visible_complaint(session, ticket, principal)
-    return recording_response(complaint, settings.recordings_dir)
+    return serve_recording(session, request, principal, complaint, settings.recordings_dir)

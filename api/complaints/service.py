@@ -11,10 +11,13 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from api.audit.models import RecordingKind
+from api.audit.service import log_access
 from api.complaints.models import (
     TICKET_PATTERN,
     Complaint,
@@ -29,6 +32,7 @@ from api.core.auth import Principal, Role
 from api.core.city_units import check_unit
 from api.core.clock import WorkCalendar, utc_now
 from api.core.errors import Forbidden, InvalidInput, NotFound
+from api.core.stored_files import stored_file
 from api.people.users import User
 
 UNIT_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,99}$"
@@ -200,11 +204,18 @@ def recording_response(complaint: Complaint, folder: Path) -> FileResponse:
     return FileResponse(path, media_type="audio/wav", filename=f"{ticket}.wav")
 
 
-def stored_file(folder: Path, stored_path: str) -> Path | None:
-    """The file a row names, in ``folder``, or None: only the file name is taken from the
-    stored path, and it must stay in the folder."""
-    folder = folder.resolve()
-    path = (folder / Path(stored_path).name).resolve()
-    if path.parent != folder or not path.is_file():
-        return None
-    return path
+def serve_recording(
+    session: Session, request: Request, principal: Principal, complaint: Complaint, folder: Path
+) -> FileResponse:
+    """``recording_response``, its playback or download logged (once per playback)."""
+    served = recording_response(complaint, folder)
+    log_access(
+        session,
+        principal,
+        kind=RecordingKind.complaint,
+        subject=complaint.ticket,
+        file=Path(served.path).name,
+        route=request.url.path,
+        range_header=request.headers.get("range"),
+    )
+    return served

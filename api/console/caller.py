@@ -17,6 +17,7 @@ from api.core.clock import as_utc
 from api.core.errors import NotFound
 from api.core.numbers import spellings
 from api.events.models import Call
+from api.recordings.service import conversations_of_calls
 
 HISTORY_LIMIT = 30
 
@@ -28,6 +29,9 @@ class HistoryItem:
     what: str  # a catalog key: answered, abandoned…, or a complaint category
     ticket: str | None = None
     status: str | None = None
+    # A call whose conversation was recorded: its node and linkedid, and its officer.
+    recording: tuple[str, str] | None = None
+    agent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class CallerPanel:
     complaint: Complaint | None
     answered_at: datetime | None
     ended_at: datetime | None
+    agent: str | None = None
+    recorded: bool = False
     history: list[HistoryItem] = field(default_factory=list)
 
 
@@ -70,6 +76,8 @@ def caller_panel(session: Session, linkedid: str) -> CallerPanel:
         complaint=complaint,
         answered_at=call.answered_at,
         ended_at=call.ended_at,
+        agent=call.agent,
+        recorded=bool(conversations_of_calls(session, [(call.node, call.linkedid)])),
         history=history(session, call.caller, exclude_call=call.id, exclude_ticket=call.ticket)
         if call.caller
         else [],
@@ -93,10 +101,21 @@ def history(
         .order_by(col(Call.arrived_at).desc())
         .limit(limit)
     ).all()
+    recorded = conversations_of_calls(session, [(c.node, c.linkedid) for c in calls])
     for call in calls:
         at = call.arrived_at or call.queue_entered_at or call.answered_at
+        key = (call.node, call.linkedid)
         if at is not None:
-            items.append(HistoryItem(as_utc(at), "call", _call_what(call), call.ticket))
+            items.append(
+                HistoryItem(
+                    as_utc(at),
+                    "call",
+                    _call_what(call),
+                    call.ticket,
+                    recording=key if key in recorded else None,
+                    agent=call.agent,
+                )
+            )
     complaints = session.exec(
         select(Complaint)
         .where(col(Complaint.caller_number).in_(forms))

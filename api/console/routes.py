@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
@@ -23,7 +23,7 @@ from api.callbacks.dial import CallbackDial
 from api.callbacks.service import ID_PATTERN
 from api.complaints.form import Fields
 from api.complaints.models import TICKET_PATTERN, ComplaintCategory, get_complaint
-from api.complaints.service import edit_complaint, recording_response
+from api.complaints.service import edit_complaint, serve_recording
 from api.console import caller, officer
 from api.console.filing import file_complaint
 from api.core.auth import Role
@@ -36,6 +36,8 @@ from api.events.pushes import CALLBACKS_TOPIC, agent_topic
 from api.live.publish import latest_id
 from api.live.sse import event_stream
 from api.people import browser_phone
+from api.recordings.routes import NODE_PATTERN
+from api.recordings.service import serve_call
 from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
 from api.web.templates import render
@@ -197,7 +199,8 @@ async def phone_credential(
 def caller_fragment(
     request: Request, session: SessionDep, linkedid: Linkedid, web_user: Officer
 ) -> HTMLResponse:
-    return render(request, "caller.html", panel=caller.caller_panel(session, linkedid))
+    panel = caller.caller_panel(session, linkedid)
+    return render(request, "caller.html", panel=panel, web_user=web_user)
 
 
 @router.get("/form/{linkedid}")
@@ -292,9 +295,24 @@ def _form(
 
 @router.get("/recordings/{ticket}")
 def recording(
-    session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
+    request: Request, session: SessionDep, settings: SettingsDep, ticket: Ticket, web_user: Officer
 ) -> Response:
-    return recording_response(get_complaint(session, ticket=ticket), settings.recordings_dir)
+    complaint = get_complaint(session, ticket=ticket)
+    return serve_recording(session, request, web_user.principal, complaint, settings.recordings_dir)
+
+
+@router.get("/calls/{linkedid}/recording")
+def conversation_recording(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    linkedid: Linkedid,
+    web_user: Officer,
+    node: Annotated[str | None, Query(max_length=64, pattern=NODE_PATTERN)] = None,
+) -> Response:
+    """The officer's own conversation with the caller (another officer's: 403)."""
+    call = (linkedid, node)
+    return serve_call(session, request, web_user.principal, call, settings.recordings_dir)
 
 
 @router.get("/callbacks")

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from api.audit.service import accesses
 from api.complaints.attachments import Upload, attachment_response, attachments_of
 from api.complaints.closing import attaching
 from api.complaints.form import Fields
@@ -26,6 +27,7 @@ from api.complaints.service import (
     change_status,
     edit_complaint,
     history_of,
+    serve_recording,
     unit_scope,
     visible_complaint,
 )
@@ -37,6 +39,8 @@ from api.core.db import SessionDep
 from api.core.deps import CalendarDep, SettingsDep
 from api.core.errors import ApiError, Forbidden, NotFound
 from api.desk.actions import EDITORS, actions_for, refusal
+from api.recordings.routes import Linkedid, Node
+from api.recordings.service import conversations_of_ticket, serve_call
 from api.reports import service as reports
 from api.reports.files import Format, report_response
 from api.reports.labels import headline
@@ -55,6 +59,11 @@ Mover = Annotated[WebUser, change_roles(*DESK_ROLES)]
 Editor = Annotated[WebUser, change_roles(*EDITORS)]
 ReportReader = Annotated[WebUser, page_roles(*REPORT_ROLES)]
 Ticket = Annotated[str, Path(pattern=TICKET_PATTERN)]
+# The officer who took a call listens in the console; on the desk, supervisors and admins.
+CONVERSATION_LISTENERS = (Role.supervisor, Role.admin)
+Listener = Annotated[WebUser, page_roles(*CONVERSATION_LISTENERS)]
+Admin = Annotated[WebUser, page_roles(Role.admin)]
+AUDIT_ROWS = 500
 Choice = Annotated[str, Query(max_length=32)]
 
 
@@ -140,6 +149,9 @@ def _complaint_page(
         categories=list(ComplaintCategory),
         error=error,
         sees_numbers=role in SEES_NUMBERS,
+        conversations=conversations_of_ticket(session, complaint.ticket)
+        if role in CONVERSATION_LISTENERS
+        else [],
     )
 
 
@@ -159,6 +171,29 @@ async def attached_files(request: Request) -> list[Upload]:
         for one in form.getlist("attachments")
         if isinstance(one, UploadFile) and one.filename
     ]
+
+
+@router.get("/complaints/{ticket}/recording")
+def complaint_recording(
+    request: Request, session: SessionDep, settings: SettingsDep, web_user: Reader, ticket: Ticket
+) -> Response:
+    """The citizen's recorded complaint, to whoever may see the complaint (logged)."""
+    complaint = visible_complaint(session, ticket, web_user.principal)
+    return serve_recording(session, request, web_user.principal, complaint, settings.recordings_dir)
+
+
+@router.get("/calls/{linkedid}/recording")
+def conversation_recording(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    web_user: Listener,
+    linkedid: Linkedid,
+    node: Node = None,
+) -> Response:
+    """A recorded officer-citizen conversation: supervisors and admins (logged)."""
+    call = (linkedid, node)
+    return serve_call(session, request, web_user.principal, call, settings.recordings_dir)
 
 
 def _back_to(ticket: str) -> RedirectResponse:
@@ -243,6 +278,13 @@ def edit(
             request, session, web_user, ticket, error=message, status_code=status_code
         )
     return _back_to(ticket)
+
+
+@router.get("/audit")
+def audit_page(request: Request, session: SessionDep, web_user: Admin) -> HTMLResponse:
+    """Who played or downloaded which recording, newest first (admins)."""
+    rows = accesses(session, since=None, username=None, limit=AUDIT_ROWS)
+    return render(request, "desk_audit.html", web_user=web_user, accesses=rows)
 
 
 @router.get("/report")

@@ -169,3 +169,18 @@ class CallHourly(SQLModel, table=True):
     talk_sum: int = 0
     max_wait: int = 0
     completed: int = 0  # answered calls whose talk has ended (AHT's denominator)
+
+
+class CallRecording(SQLModel, table=True):
+    """A recorded officer-citizen conversation (the dialplan's ``LaporRecording`` UserEvent,
+    sent once an officer took the call): the mixed file; each party's own file is named
+    after it (``recording_files``). The call's ticket and officer are on its ``call`` row.
+    """
+
+    __tablename__ = "call_recording"
+
+    node: str = Field(primary_key=True, max_length=64)
+    linkedid: str = Field(primary_key=True, max_length=64)
+    file: str = Field(max_length=96)
+    agent: str | None = Field(default=None, max_length=128)
+    recorded_at: datetime = Field(sa_type=TZ_DATETIME)

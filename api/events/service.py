@@ -35,6 +35,7 @@ from api.events.derive_lines import line_event
 from api.events.hourly import Thresholds, refresh_hours
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
 from api.events.pushes import push_new
+from api.events.recordings import store_recordings
 from api.events.schemas import QUEUE_SNAPSHOT, EventIn, IngestResult
 
 __all__ = [
@@ -272,6 +273,7 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     _insert(session, AgentEvent, changes, ["node", "agent", "queue", "kind", "at"])
     update_rings(session, new)
     store_snapshots(session, new)
+    store_recordings(session, new)
     for r in new:
         if r.linkedid:
             stored.events[(r.node, r.linkedid)].append(r)

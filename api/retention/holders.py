@@ -82,6 +82,8 @@ class RowHolder:
     # Whether the row is part of a citizen's export (one holder per table exports it).
     exports: bool = True
     exclude: frozenset[str] = frozenset()
+    # With ``forget``: the row goes too, once ``forget`` gave its recordings.
+    drop: bool = False
 
     def _stale(self, before: datetime) -> ColumnElement[bool]:
         return sa.and_(self.when < before, self.personal)
@@ -110,10 +112,11 @@ class RowHolder:
     def _apply(self, session: Session, rows: list[Any], *, scanned: int) -> Batch:
         batch = Batch(scanned=scanned, changed=len(rows))
         for row in rows:
-            if self.forget is None:
+            if self.forget is not None:
+                batch.files += self.forget(row)
+            if self.forget is None or self.drop:
                 session.delete(row)
             else:
-                batch.files += self.forget(row)
                 session.add(row)
         session.flush()
         return batch

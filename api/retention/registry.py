@@ -15,7 +15,8 @@ from sqlmodel import col
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.complaints.models import Complaint
-from api.events.models import Call
+from api.events.models import Call, CallRecording
+from api.events.recordings import Leg, leg_file
 from api.refused.service import RefusedComplaint
 from api.retention.holders import Column, Holder, RowHolder, file_name
 from api.retention.raw_events import RawEventHolder, SnapshotHolder
@@ -43,6 +44,21 @@ def _refused_number(row: RefusedComplaint) -> list[str]:
     row.caller_number = None
     row.payload = {k: v for k, v in row.payload.items() if k != "caller_number"}
     return []
+
+
+def _conversation_files(row: CallRecording) -> list[str]:
+    return [leg_file(row.file, leg) for leg in Leg]
+
+
+# A conversation's citizen is its call's caller.
+_conversation_caller: Any = (
+    sa.select(col(Call.caller))
+    .where(
+        col(Call.linkedid) == col(CallRecording.linkedid), col(Call.node) == col(CallRecording.node)
+    )
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def _call_number(row: Call) -> list[str]:
@@ -87,6 +103,17 @@ HOLDERS: tuple[Holder, ...] = (
         personal=col(RefusedComplaint.recording_path).is_not(None),
         number=col(RefusedComplaint.caller_number),
         forget=_refused_recording,
+        exports=False,
+    ),
+    RowHolder(
+        name="call_recording",
+        kind="recordings",
+        model=CallRecording,
+        when=col(CallRecording.recorded_at),
+        personal=sa.true(),
+        number=_conversation_caller,
+        forget=_conversation_files,
+        drop=True,
         exports=False,
     ),
     RawEventHolder(),

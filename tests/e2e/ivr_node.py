@@ -34,6 +34,8 @@ SPEECH = {
         "Lampu jalan di kampung kami sudah mati satu bulan. Mohon segera diperbaiki, "
         "karena jalan sangat gelap pada malam hari dan banyak warga yang takut lewat."
     ),
+    # What an officer's phone says once it answers (the carrier's AGENT_SPEECH).
+    "petugas": "Selamat siang, dengan petugas layanan pengaduan. Ada yang bisa kami bantu?",
 }
 
 

@@ -22,7 +22,7 @@ from api.core.db import make_engine
 from api.core.migrate import upgrade
 from api.core.run_once import JobRun
 from api.core.settings import ApiSettings
-from api.events.models import AmiEvent, Call, CallHourly
+from api.events.models import AmiEvent, Call, CallHourly, CallRecording
 from api.main import create_app
 from api.refused.service import RefusedComplaint
 from api.retention import files, purge, schedule
@@ -83,9 +83,36 @@ def complaint(ticket: str, at: datetime, caller: str, recording: str) -> dict[st
     }
 
 
-def seed(world: World) -> None:
+LEGS = ("", "-citizen", "-officer")
+
+
+def conversation_files(call: FakeCall) -> list[str]:
+    return [f"call-{call.uniqueid}{leg}.wav" for leg in LEGS]
+
+
+def seed(world: World) -> list[FakeCall]:
+    """Calls, complaints, callbacks, SMS and refused complaints of the citizen and others,
+    old and recent; returns the citizen's two recorded conversations (old, recent)."""
     api = world.api
-    post(api, day_calls(OLD, CITIZEN, 1) + day_calls(RECENT, "62" + CITIZEN[1:], 2))
+    old, recent = day_calls(OLD, CITIZEN, 1), day_calls(RECENT, "62" + CITIZEN[1:], 2)
+    post(api, old + recent)
+    # The holder finds a conversation's citizen through its call's caller, whatever the
+    # call's outcome.
+    conversations = [calls[1] for calls in (old, recent)]
+    with Session(api.engine) as session:
+        for call in conversations:
+            session.add(
+                CallRecording(
+                    node=call.node,
+                    linkedid=call.uniqueid,
+                    file=conversation_files(call)[0],
+                    agent=call.agent,
+                    recorded_at=call.at,
+                )
+            )
+            for name in conversation_files(call):
+                (world.folder / name).write_bytes(b"RIFF")
+        session.commit()
     for ticket, at, caller in (
         ("1001", OLD, CITIZEN),
         ("1002", RECENT, "+62" + CITIZEN[1:]),
@@ -123,6 +150,7 @@ def seed(world: World) -> None:
             )
             (world.folder / f"200{n}.wav").write_bytes(b"RIFF")
         session.commit()
+    return conversations
 
 
 def kpis(api: ApiHarness, day: date) -> dict[str, Any]:
@@ -146,7 +174,7 @@ def run(world: World) -> RetentionRun:
 
 
 def test_the_purge_takes_what_is_past_the_limit_and_nothing_else(world: World) -> None:
-    seed(world)
+    _, kept = seed(world)
     api = world.api
     before = {day: kpis(api, jakarta_day(day)) for day in (OLD, RECENT)}
     assert before[OLD]["summary"]["offered"] > 0
@@ -156,7 +184,8 @@ def test_the_purge_takes_what_is_past_the_limit_and_nothing_else(world: World) -
     assert done.error is None
     assert done.finished_at is not None
     assert done.counts["call"] == 12
-    assert done.counts["files"] == 2  # 1001.wav and 2000.wav
+    assert done.counts["files"] == 5  # 1001.wav, 2000.wav and the old conversation's three
+    assert done.counts["call_recording"] == 1
 
     with Session(api.engine) as session:
         by_age: dict[bool, list[Call]] = {True: [], False: []}
@@ -183,7 +212,11 @@ def test_the_purge_takes_what_is_past_the_limit_and_nothing_else(world: World) -
         assert refused["2000"].recording_path is None
         assert refused["2000"].payload == {"ticket": "2000"}
         assert refused["2001"].caller_number == CITIZEN
-    assert sorted(p.name for p in world.folder.iterdir()) == ["1002.wav", "1003.wav", "2001.wav"]
+    remaining = ["1002.wav", "1003.wav", "2001.wav", *conversation_files(kept)]
+    assert sorted(p.name for p in world.folder.iterdir()) == sorted(remaining)
+    with Session(api.engine) as session:
+        recorded = [r.linkedid for r in session.exec(select(CallRecording)).all()]
+    assert recorded == [kept.uniqueid]
 
     after = {day: kpis(api, jakarta_day(day)) for day in (OLD, RECENT)}
     assert after == before
@@ -235,7 +268,7 @@ def test_a_run_that_dies_before_deleting_files_leaves_them_queued(
 
     monkeypatch.setattr(files, "drain", real)
     finished = run(world)
-    assert finished.counts["files"] == 2
+    assert finished.counts["files"] == 5  # 1001.wav, 2000.wav, the old conversation's three
     assert not (world.folder / "1001.wav").exists()
     assert not (world.folder / "2000.wav").exists()
     assert (world.folder / "1002.wav").exists()
@@ -275,7 +308,8 @@ def test_erase_then_export_finds_nothing_personal(world: World) -> None:
     counts = response.json()
     assert counts["call"] == 12
     assert counts["complaint"] == 2
-    assert counts["files"] == 4
+    assert counts["call_recording"] == 2
+    assert counts["files"] == 10  # two complaints', two refused, two conversations' (3 each)
 
     exported = api.client.get(f"/citizens/{CITIZEN}/export", headers=admin).json()
     assert exported["data"] == {}

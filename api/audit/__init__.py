@@ -1,0 +1,1 @@
+"""Who listened to which recording: every playback and download, for the admins."""

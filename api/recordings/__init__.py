@@ -1,0 +1,1 @@
+"""The officer-citizen conversations' recordings: who may listen, and serving them."""
