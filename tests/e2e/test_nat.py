@@ -77,7 +77,8 @@ async def test_call_center_sdp_names_the_external_address(nat_sandbox: Sandbox) 
     # No IVR server: the call goes straight to the queue, where an officer's phone (on the
     # carrier) answers, so the call center both offers SDP (to the phone) and answers
     # the trunk's offer (the 200 OK).
-    await nat_sandbox.place_call("082282204761", random_caller(), "wait:2|hangup")
+    # The citizen stays past the recording notice (about 3 s) until an officer's phone rings.
+    await nat_sandbox.place_call("082282204761", random_caller(), "wait:10|hangup")
 
     def answer_and_offer() -> list[str]:
         found = received_with_sdp(nat_sandbox)
