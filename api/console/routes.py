@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse
@@ -36,7 +36,7 @@ from api.events.pushes import CALLBACKS_TOPIC, agent_topic
 from api.live.publish import latest_id
 from api.live.sse import event_stream
 from api.people import browser_phone
-from api.recordings.routes import NODE_PATTERN
+from api.recordings.routes import Node
 from api.recordings.service import serve_call
 from api.web.routes import change_roles, page_roles, stream_viewer
 from api.web.session import WebUser
@@ -308,7 +308,7 @@ def conversation_recording(
     settings: SettingsDep,
     linkedid: Linkedid,
     web_user: Officer,
-    node: Annotated[str | None, Query(max_length=64, pattern=NODE_PATTERN)] = None,
+    node: Node = None,
 ) -> Response:
     """The officer's own conversation with the caller (another officer's: 403)."""
     call = (linkedid, node)

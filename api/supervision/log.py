@@ -15,6 +15,10 @@ TZ_DATETIME = sa.DateTime(timezone=True)
 ERROR_CHARS = 300
 
 
+# An officer's username (their queue member name), as a supervisor names them.
+OFFICER_PATTERN = r"^[A-Za-z0-9_.@:-]+$"
+
+
 class Mode(StrEnum):
     listen = "listen"  # the supervisor hears both; nobody hears the supervisor
     whisper = "whisper"  # only the officer hears the supervisor

@@ -22,7 +22,7 @@ Supervisor = Annotated[Principal, Depends(require_roles(*SUPERVISING_ROLES))]
 
 class SuperviseRequest(BaseModel):
     officer: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$", description="Username."
+        min_length=1, max_length=64, pattern=log.OFFICER_PATTERN, description="Username."
     )
     mode: log.Mode
 

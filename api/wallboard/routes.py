@@ -22,7 +22,7 @@ from api.events.hourly import thresholds
 from api.events.pushes import SUPERVISORS_TOPIC
 from api.live.publish import latest_id
 from api.live.sse import event_stream
-from api.supervision.log import Mode
+from api.supervision.log import OFFICER_PATTERN, Mode
 from api.supervision.service import supervise
 from api.wallboard.board import Board, board
 from api.wallboard.calls import DRILL_LIMIT, by_hour, todays_calls
@@ -101,7 +101,7 @@ async def supervise_call(
     settings: SettingsDep,
     web_user: Supervising,
     ami: ControlDep,
-    officer: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$")],
+    officer: Annotated[str, Form(max_length=64, pattern=OFFICER_PATTERN)],
     mode: Annotated[Mode, Form()],
 ) -> HTMLResponse:
     """Listen to, whisper to or join an officer's call from the supervisor's own phone."""
