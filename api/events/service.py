@@ -65,6 +65,11 @@ _MEMBER_VERBS = {
 }
 
 
+_QUEUE_AGENT_EVENTS = frozenset(
+    {"AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "AgentDump"}
+)
+
+
 def hour_of(at: datetime) -> datetime:
     return as_utc(at).replace(minute=0, second=0, microsecond=0)
 
@@ -77,6 +82,11 @@ def linkedid_of(name: str, fields: dict[str, Any]) -> str | None:
         callid = "" if callid in {"NONE", "REALTIME"} else callid
     else:
         callid = str(fields.get("Linkedid") or "")
+        if not callid and name in _QUEUE_AGENT_EVENTS:
+            # app_queue sends these without the caller's fields when the caller's channel
+            # was gone before its stasis thread got to them (a hangup on a busy node);
+            # the officer's leg (Dest*) belongs to the same call.
+            callid = str(fields.get("DestLinkedid") or "")
     return callid if 0 < len(callid) <= _LINKEDID_WIDTH else None
 
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from sandbox.ami import AMIClient, Message
+from sandbox.ami import AMIClient
 from sandbox.harness import Sandbox
-from tests.e2e.calls import random_caller
-from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, event, played_digits, user_event
+from tests.e2e.calls import queue_log_verbs, random_caller
+from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, played_digits, user_event
 from tests.e2e.test_ivr_complaint import CATEGORIES, complaint_script
 
 pytestmark = pytest.mark.e2e
@@ -36,14 +36,16 @@ async def test_twenty_concurrent_complaints_get_distinct_correct_tickets(
         )
         await asyncio.gather(*done.values())
         ids = {c: d.result()["Uniqueid"] for c, d in done.items()}
-        completed = {
-            c: event(ami, "AgentComplete", CALL_TIMEOUT, Uniqueid=u) for c, u in ids.items()
-        }
-        try:
-            await asyncio.gather(*completed.values())
-        except TimeoutError:
-            missing = [ids[c] for c, f in completed.items() if not succeeded(f)]
-            raise AssertionError(f"no AgentComplete for {trail(ami, missing)}") from None
+        # queue_log, not AMI: app_queue may send an AgentComplete without the call's
+        # fields on a busy node (docs/asterisk.md), but it always logs COMPLETE*.
+        verbs = await asyncio.gather(
+            *(
+                queue_log_verbs(sandbox.callcenter.queue_log, u, "COMPLETE", CALL_TIMEOUT)
+                for u in ids.values()
+            )
+        )
+        missing = [u for u, v in zip(ids.values(), verbs, strict=True) if not any_complete(v)]
+        assert not missing, f"no COMPLETE in queue_log for {trail(ami, missing)}"
 
     tickets = set()
     for caller, key in callers.items():
@@ -58,13 +60,18 @@ async def test_twenty_concurrent_complaints_get_distinct_correct_tickets(
     assert len(tickets) == CALLS
 
 
-def succeeded(future: asyncio.Future[Message]) -> bool:
-    return future.done() and not future.cancelled() and future.exception() is None
+def any_complete(verbs: list[str]) -> bool:
+    return any(verb.startswith("COMPLETE") for verb in verbs)
 
 
 def trail(ami: AMIClient, uniqueids: list[str]) -> str:
     """Each call's AMI events in order, to tell a slow queue from a lost call."""
     return "; ".join(
-        f"{u}: " + " ".join(e.get("Event", "?") for e in ami.events if e.get("Uniqueid") == u)
+        f"{u}: "
+        + " ".join(
+            e.get("Event", "?")
+            for e in ami.events
+            if u in (e.get("Uniqueid"), e.get("DestLinkedid"))
+        )
         for u in uniqueids
     )

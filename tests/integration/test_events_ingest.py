@@ -176,6 +176,30 @@ def test_an_answer_arriving_after_the_leave_corrects_the_outcome(api: ApiHarness
     assert calls(api)["01"]["outcome"] == "answered"
 
 
+def test_an_agent_complete_without_the_callers_fields_still_ends_the_call(
+    api: ApiHarness,
+) -> None:
+    """app_queue sends AgentComplete without the caller's snapshot when the caller's channel
+    was gone before app_queue's stasis thread got to it (seen on a busy node): only the
+    officer's leg (Dest*) names the call."""
+    call = FakeCall("01", T0, "answered", wait=3, talk=21)
+    leg = f"{call.uniqueid}9"
+    for envelope in call.events:
+        if envelope["name"] == "AgentComplete":
+            fields = envelope["fields"]
+            for key in ("Channel", "Uniqueid", "Linkedid", "CallerIDNum", "CallerIDName"):
+                del fields[key]
+            fields |= {"DestChannel": "PJSIP/1001-0001", "DestUniqueid": leg}
+            fields["DestLinkedid"] = call.uniqueid
+    # Without queue_log lines: the AMI event alone must carry the talk time.
+    post(api, call.events, api.headers(Role.collector))
+    row = calls(api)["01"]
+    assert (row["outcome"], row["talk_seconds"]) == ("answered", 21)
+    with Session(api.engine) as session:
+        [stored] = session.exec(select(AmiEvent).where(AmiEvent.name == "AgentComplete")).all()
+    assert stored.linkedid == call.uniqueid
+
+
 def test_unknown_and_odd_events_are_stored_without_harm(api: ApiHarness) -> None:
     headers = api.headers(Role.collector)
     odd = [
