@@ -30,6 +30,10 @@ class AmiCommandError(Exception):
     """Asterisk refused the command, or could not be reached in time."""
 
 
+# QueueRemove's answer for an interface that is not in the queue.
+NOT_A_MEMBER = "Not there"
+
+
 @dataclass(frozen=True)
 class AmiControl:
     host: str
@@ -117,6 +121,17 @@ class AmiControl:
         await self.send(
             {"Action": "QueueRemove", "Queue": QUEUE, "Interface": pjsip_interface(endpoint)}
         )
+
+    async def browser_phone_off(self, endpoint: str) -> None:
+        """The browser phone ``endpoint`` loses its password and leaves the queue: a
+        signed-out officer's browser phone neither registers nor counts as an officer
+        waiting for calls (their desk phone is another interface and stays as it is)."""
+        await self.webrtc_auth_delete(endpoint)
+        try:
+            await self.queue_remove(endpoint)
+        except AmiCommandError as exc:
+            if NOT_A_MEMBER not in str(exc):
+                raise
 
     async def queue_pause(self, endpoint: str, paused: bool, reason: str = "") -> None:
         await self.send(

@@ -5,7 +5,8 @@ pjsip_agents.conf whose auth object is not in any file: Asterisk looks auth up i
 after pjsip.conf (asterisk_conf/sorcery.conf), and the API writes it there over AMI
 (an Originate into the dialplan's ``webrtc-auth`` context, which sets ``DB()``) when the
 console page asks for a credential, with a fresh random password
-each time, and deletes it when the officer signs out. The astdb wizard reads
+each time, and deletes it when the officer signs out (the browser phone leaves the queue
+then too). The astdb wizard reads
 AstDB at every lookup, so the change counts at the next REGISTER or INVITE without a
 reload. A new credential replaces the old one: the older tab's next REGISTER is refused,
 so one tab per officer holds the phone. The password is never logged or stored by the API;
@@ -77,7 +78,7 @@ async def revoke(session: Session, principal: Principal, ami: AmiControl) -> boo
     except InvalidInput:
         return True  # no extension: no browser phone
     try:
-        await ami.webrtc_auth_delete(endpoint)
+        await ami.browser_phone_off(endpoint)
     except AmiCommandError as exc:
         log.warning("browser phone credential of %s not revoked: %s", endpoint, exc)
         return False

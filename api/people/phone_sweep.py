@@ -1,5 +1,6 @@
 """The sweep in the served app: a browser phone's password whose console session ended
-without a sign-out (it expired, or its token was revoked elsewhere) is deleted from AstDB.
+without a sign-out (it expired, or its token was revoked elsewhere) is deleted from AstDB,
+and the browser phone leaves the queue, as at sign-out.
 
 Every few minutes (``browser_phone_sweep_seconds``) each replica revokes the credentials
 whose session token is no longer live. One Asterisk can't be reached keeps its row and
@@ -37,7 +38,7 @@ class Swept:
 
 async def sweep(engine: Engine, revoke: Revoke, now: datetime | None = None) -> Swept:
     """Revoke every credential whose session is over; ``revoke(endpoint)`` deletes one
-    from AstDB and raises AmiCommandError when Asterisk could not be told."""
+    from AstDB (and takes the browser phone out of the queue) and raises AmiCommandError when Asterisk could not be told."""
     now = now or utc_now()
     done = Swept([], [])
     for issued in await asyncio.to_thread(_orphaned, engine, now):
@@ -72,7 +73,7 @@ def ami_revoke(settings: ApiSettings) -> Revoke:
     ami = AmiControl(
         settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
     )
-    return ami.webrtc_auth_delete
+    return ami.browser_phone_off
 
 
 async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> None:

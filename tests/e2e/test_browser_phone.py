@@ -109,9 +109,16 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
             await ami.wait_for(event("AgentComplete", MemberName=username), CALL_TIMEOUT)
             await expect(page.locator("#phone-call")).to_have_attribute("data-state", "idle")
 
-            # Signing out revokes the credential: a fresh REGISTER with it is refused.
+            # Signing out revokes the credential (a fresh REGISTER with it is refused) and
+            # takes the browser phone out of the queue.
             await page.get_by_role("button", name="Keluar", exact=True).click()
             await page.wait_for_url("**/login**")
+            await ami.wait_for(
+                event(
+                    "QueueMemberRemoved", MemberName=username, Interface=f"PJSIP/{extension}-web"
+                ),
+                CALL_TIMEOUT,
+            )
             # (Asterisk answers 500, not 401: the endpoint's auth object no longer exists.)
             refused = await register_with(page, api.url, account)
             assert refused in {"SIP Failure Code", "Authentication Error"}
