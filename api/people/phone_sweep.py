@@ -38,7 +38,8 @@ class Swept:
 
 async def sweep(engine: Engine, revoke: Revoke, now: datetime | None = None) -> Swept:
     """Revoke every credential whose session is over; ``revoke(endpoint)`` deletes one
-    from AstDB (and takes the browser phone out of the queue) and raises AmiCommandError when Asterisk could not be told."""
+    from AstDB (and takes the browser phone out of the queue) and raises AmiCommandError
+    when Asterisk could not be told."""
     now = now or utc_now()
     done = Swept([], [])
     for issued in await asyncio.to_thread(_orphaned, engine, now):

@@ -13,6 +13,7 @@ from api.events.recordings import FILE, Leg, leg_file
 from ivr.prompt_synthesis import load_catalog
 
 DIALPLAN = Path(__file__).resolve().parents[2] / "asterisk_conf" / "extensions.conf"
+QUEUES = DIALPLAN.with_name("queues.conf")
 
 
 def test_every_prompt_the_dialplan_plays_is_in_the_catalog() -> None:
@@ -24,12 +25,15 @@ def test_every_prompt_the_dialplan_plays_is_in_the_catalog() -> None:
 def test_the_notice_and_the_recording_come_before_the_first_queue() -> None:
     text = DIALPLAN.read_text()
     notice = text.index("Playback(lapor/rekaman-pemberitahuan)")
-    mixmonitor = text.index("MixMonitor(")
-    assert notice < mixmonitor < text.index("Queue(pengaduan")
-    # Only while bridged to an officer: no hold music, no ringing in the file.
-    options = re.search(r"MixMonitor\([^,]+,([a-zA-Z]+)", text)
-    assert options is not None
-    assert "b" in options.group(1)
+    # app_queue records when an officer answers, into MONITOR_FILENAME with MONITOR_OPTIONS
+    # (it adds MixMonitor's b: only while bridged, no hold music or ringing in the file).
+    named = text.index("Set(MONITOR_FILENAME=${RECORDING_DIR}/${LAPOR_RECORDING})")
+    options = text.index("Set(MONITOR_OPTIONS=r(${RECORDING_DIR}/${LAPOR_RECORDING}-citizen")
+    assert notice < named < text.index("Queue(pengaduan")
+    assert notice < options < text.index("Queue(pengaduan")
+    assert "t(${RECORDING_DIR}/${LAPOR_RECORDING}-officer.wav)" in text
+    assert "MixMonitor(" not in text
+    assert re.search(r"^monitor-format = wav$", QUEUES.read_text(), re.MULTILINE)
 
 
 @pytest.mark.parametrize("name", ["call-1795890124.7.wav", "call-cc1-1795890124.12.wav"])
