@@ -5,8 +5,9 @@ On the real sandbox: 20 officers' browser phones (JsSIP, each its own user agent
 Debian Chromium page with a fake microphone) are registered over WebSocket the whole
 time; the carrier's 20 desk phones are registered too. Per mode, the carrier places
 ``--calls`` citizens' calls at once to a bench line; the call center answers, starts
-MixMonitor as the product's dialplan does (``b``, ``r()``, ``t()``: three files) or not,
-and dials one officer's browser phone (``PJSIP/<id>-web``: DTLS-SRTP, ICE, rtcp-mux) or
+MixMonitor with the options app_queue gives it in the product (``b``, ``r()``, ``t()``:
+three files; here from the dialplan, as the bench dials the officer without a queue) or
+not, and dials one officer's browser phone (``PJSIP/<id>-web``: DTLS-SRTP, ICE, rtcp-mux) or
 desk phone (``PJSIP/<id>``: RTP). Both sides send audio all along: the citizen and the
 desk phone play a recording, the browser its fake microphone's tone. Once every call is
 bridged, the call-center Asterisk's CPU time (``/proc``) is read over ``--seconds``;
