@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from api.core.auth import Role
 from sandbox.harness import QUEUE, Sandbox
+from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, event, user_event, wait_until
 from tests.e2e.kpi_support import CollectorProcess
@@ -169,5 +170,24 @@ async def test_the_conversation_is_recorded_served_and_audited(
             assert [row["role"] for row in mine if row["file"] == legs["citizen"].name] == [
                 "supervisor"
             ]
+
+            # The officer plays it in the console (the caller panel's player, in Chromium):
+            # it plays, and that playback is in the audit log too.
+            async with chromium_page("conversation-recording") as page:
+                await sign_in(page, console.url, username)
+                await page.goto(f"{console.url}/console/calls/{linkedid}")
+                await page.evaluate("() => document.getElementById('conversation').play()")
+                await page.wait_for_function(
+                    "() => document.getElementById('conversation').currentTime > 1", timeout=20_000
+                )
+            log = (await api.get("/audit/recordings", headers=admin)).json()
+            played = [
+                row
+                for row in log
+                if row["subject"].endswith(f"/{linkedid}")
+                and row["file"] == file
+                and row["username"] == username
+            ]
+            assert len(played) > 2, played
     finally:
         collector.stop()
