@@ -53,7 +53,8 @@ PROMPT_LANGUAGE = "id"
 CARRIER_AMI_USER = "sandbox"
 # The city units' numbers officers may transfer callers to: the carrier answers them like
 # citizens (any number longer than 6 digits). Give the API the same value.
-TRANSFER_NUMBERS = "dinas-pu=0721000101,pdam=0721000102"
+# The carrier's 0899100xxxxx numbers are always busy: bpbd's is a unit that never answers.
+TRANSFER_NUMBERS = "dinas-pu=0721000101,pdam=0721000102,bpbd=089910000103"
 COLLECTOR_USER = "collector"
 CONTROL_USER = "control"
 # The call center's folders kept in a state dir across runs (``make run``'s var/).

@@ -2,13 +2,16 @@
 sandbox: a REFER to a number the dialplan does not allow is refused and the citizen stays
 with the officer; a blind transfer and an attended one (after a cancelled consultation)
 connect the citizen to the unit's phone (a carrier number that answers), leave the
-officer's page idle, and count as calls the officer answered.
+officer's page idle, and count as calls the officer answered; a blind transfer to a unit
+that doesn't answer (a busy number) brings the citizen back to the queue, and the call's
+recording holds both conversations.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,14 +21,16 @@ from sandbox.ami import AMIClient, Message
 from sandbox.harness import QUEUE, TRANSFER_NUMBERS, Sandbox
 from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import queue_log_verbs, random_caller
-from tests.e2e.ivr_node import LINE
+from tests.e2e.ivr_node import LINE, wait_until
 from tests.e2e.officers import add_officer, control_env, event
 from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 60.0
-BLIND_TO, ATTENDED_TO = (item.split("=")[1] for item in TRANSFER_NUMBERS.split(","))
+BLIND_TO, ATTENDED_TO, BUSY_UNIT = (item.split("=")[1] for item in TRANSFER_NUMBERS.split(","))
 NOT_ALLOWED = "0721999999"
+# How long each of a call's two conversations lasts when a blind transfer comes back.
+TALK = 2.0
 # Resolves to how a REFER of the page's call to ``target`` ended: refused outright, or
 # accepted (202) and then failed or done, as the call center's NOTIFY says.
 REFER_TO = """(target) => new Promise((done) => {
@@ -72,6 +77,12 @@ async def answer_a_call(page: Page, sandbox: Sandbox, ami: AMIClient, username: 
     await placed
     await expect(page.locator("#phone-call")).to_have_attribute("data-state", "on_call")
     return connected
+
+
+def seconds_of(wav: Path) -> float:
+    """A WAV file's duration (soxi), 0 while it can't be read."""
+    done = subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True)
+    return float(done.stdout) if done.returncode == 0 and done.stdout.strip() else 0.0
 
 
 def is_dial_to(message: Message, number: str) -> bool:
@@ -129,7 +140,7 @@ async def transfer_calls(sandbox: Sandbox, api: ApiProcess, username: str) -> No
     ):
         await sign_in(page, api.url, username)
         await expect(page.locator("#phone-reg")).to_have_attribute("data-state", "registered")
-        await expect(page.locator("#phone-unit option")).to_have_count(2)
+        await expect(page.locator("#phone-unit option")).to_have_count(3)
         await page.get_by_role("button", name="Masuk antrean (telepon browser)").click()
         await ami.wait_for(event("QueueMemberAdded", MemberName=username), CALL_TIMEOUT)
 
@@ -156,6 +167,29 @@ async def transfer_calls(sandbox: Sandbox, api: ApiProcess, username: str) -> No
             CALL_TIMEOUT,
         )
         await counted_as_answered(sandbox, ami, username, first, "BLINDTRANSFER")
+
+        # Blind to a unit that doesn't take it (busy): the citizen is not dropped but
+        # comes back to the queue, and an officer (here the same) answers again.
+        returning = await answer_a_call(page, sandbox, ami, username)
+        await asyncio.sleep(TALK)
+        await page.locator("#phone-unit").select_option(BUSY_UNIT)
+        await page.get_by_role("button", name="Alihkan", exact=True).click()
+        await ami.wait_for(event("BlindTransfer", Extension=BUSY_UNIT), CALL_TIMEOUT)
+        await expect(page.locator("#phone-call")).to_have_attribute("data-state", "ringing")
+        await page.get_by_role("button", name="Angkat").click()
+        await expect(page.locator("#phone-call")).to_have_attribute("data-state", "on_call")
+        joins = [
+            m
+            for m in ami.events
+            if m.get("Event") == "QueueCallerJoin" and m.get("Channel") == returning["Channel"]
+        ]
+        assert len(joins) == 2
+        await asyncio.sleep(TALK)
+        await page.get_by_role("button", name="Tutup").click()
+        await ami.wait_for(event("Hangup", Channel=returning["Channel"]), CALL_TIMEOUT)
+        # Both conversations are in the call's recording: the second is appended.
+        recording = sandbox.recordings_dir / f"call-{returning['Linkedid']}.wav"
+        assert await wait_until(lambda: seconds_of(recording) >= 2 * TALK - 0.5, CALL_TIMEOUT)
 
         # Attended: consult the unit (the citizen is held), cancel, back to the
         # citizen; consult again, and connect them.
