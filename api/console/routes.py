@@ -190,6 +190,9 @@ async def phone_credential(
             "uri": f"sip:{credential.username}@{urlsplit(settings.webrtc_ws_url).hostname}",
             "username": credential.username,
             "password": credential.password,
+            "ice_servers": [
+                server.model_dump(exclude_none=True) for server in settings.webrtc_ice_servers
+            ],
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -9,7 +9,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.core.city_units import transfer_targets
@@ -27,6 +27,20 @@ CALL_END_HORIZON = timedelta(hours=CALL_END_HORIZON_HOURS)
 
 # The folder that holds the ``api`` package: a checkout's root when running from source.
 CODE_ROOT = Path(__file__).resolve().parents[2]
+
+
+# A STUN or TURN server's address as a browser's RTCPeerConnection takes it.
+ICE_URL = r"^(stun|turn|turns):[A-Za-z0-9.:\[\]-]{1,200}(\?transport=(udp|tcp))?$"
+
+
+class IceServer(BaseModel):
+    """One of the browser phones' ICE servers (RTCIceServer): a TURN server relays the
+    audio when an officer's PC can't reach Asterisk's media ports directly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    urls: list[Annotated[str, Field(pattern=ICE_URL)]] = Field(min_length=1, max_length=4)
+    username: str | None = Field(default=None, min_length=1, max_length=128)
+    credential: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 # An address as the report's delivery takes it: no display name, no spaces or brackets.
@@ -122,6 +136,10 @@ class ApiSettings(BaseSettings):
     webrtc_ws_url: str = Field(
         default="", pattern=r"^(wss?://[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9/_-]*)?$"
     )
+    # STUN/TURN servers for the browser phones (JSON, like RTCConfiguration.iceServers:
+    # [{"urls": ["turn:turn.example.go.id:3478"], "username": "...", "credential": "..."}]).
+    # Empty (the default): officers' PCs reach Asterisk's RTP ports directly.
+    webrtc_ice_servers: list[IceServer] = Field(default_factory=list, max_length=4)
     # How often each replica revokes the browser phone passwords of console sessions that
     # ended without a sign-out (expired, or revoked elsewhere), and retries those Asterisk
     # could not be told about.

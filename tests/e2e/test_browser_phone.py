@@ -7,6 +7,7 @@ ways, hangs up, signs out, and the credential no longer registers.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 60.0
+SILENT_STUN = {"urls": ["stun:127.0.0.1:9"]}
 # The citizen speaks (the carrier plays a recording) for the whole test.
 CITIZEN_TALKS = "|".join(["play:tt-monkeys"] * 8)
 # Both byte counters of the page's call have grown past ``first`` (getStats is async:
@@ -69,6 +71,9 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
         **control_env(sandbox),
         "LAPOR_API_WEBRTC_WS_URL": ws_url(sandbox),
         "LAPOR_API_LOG_LEVEL": "debug",
+        # A STUN server that never answers: the page waits for it a little, then uses its
+        # host candidates, as with a city's TURN server that is down.
+        "LAPOR_API_WEBRTC_ICE_SERVERS": json.dumps([SILENT_STUN]),
     }
 
     def prepare(process: ApiProcess) -> None:
@@ -80,6 +85,7 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
                 await sign_in(page, api.url, username)
             account = await (await issued.value).json()
             assert account["username"] == f"{extension}-web"
+            assert account["ice_servers"] == [SILENT_STUN]
             await expect(page.locator("#phone-reg")).to_have_attribute("data-state", "registered")
             await page.get_by_role("button", name="Masuk antrean (telepon browser)").click()
             await ami.wait_for(

@@ -10,7 +10,12 @@
   // consult: the attended transfer's call to the unit, while the citizen is held.
   const phone = (window.laporPhone = {
     state, session: null, ua: null, consult: null, consultUp: false, transferring: false,
+    iceServers: [],
   });
+  // JsSIP sends its SDP when ICE gathering ends; after a quiet spell with no new
+  // candidate it goes on without waiting for servers that don't answer. A TURN server's
+  // relay candidate takes a round trip or two, hence a longer spell when there is one.
+  const iceQuietMs = () => (phone.iceServers.length ? 1500 : 300);
   const baseTitle = document.title;
   let stream = null;
   let ringer = null;
@@ -77,10 +82,8 @@
         $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
       });
     });
-    // JsSIP answers when ICE gathering ends; with nothing more to come after a short
-    // quiet spell, don't wait for an unreachable STUN/TURN server.
     let quiet = null;
-    session.on("icecandidate", (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, 300); });
+    session.on("icecandidate", (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, iceQuietMs()); });
     session.on("accepted", () => { state.call = "on_call"; ring(false); show(); });
     session.on("ended", ended);
     session.on("failed", ended);
@@ -89,7 +92,7 @@
 
   $("phone-answer").addEventListener("click", () => {
     if (!phone.session) return;
-    phone.session.answer({ mediaStream: stream, pcConfig: { iceServers: [] } });
+    phone.session.answer({ mediaStream: stream, pcConfig: { iceServers: phone.iceServers } });
   });
   // During a consultation "Tutup" ends the call to the unit, not the citizen's.
   $("phone-hangup").addEventListener("click", () => {
@@ -152,12 +155,12 @@
     note(null);
     let quiet = null;
     phone.consult = phone.ua.call(unitUri(), {
-      mediaStream: stream, pcConfig: { iceServers: [] },
+      mediaStream: stream, pcConfig: { iceServers: phone.iceServers },
       eventHandlers: {
         peerconnection: (ev) => ev.peerconnection.addEventListener("track", (t) => {
           $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
         }),
-        icecandidate: (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, 300); },
+        icecandidate: (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, iceQuietMs()); },
         confirmed: () => { phone.consultUp = true; show(); },
         ended: consultEnded,
         failed: consultEnded,
@@ -201,6 +204,7 @@
     });
     if (!reply.ok) { state.reg = "failed"; show(); return; }
     const account = await reply.json();
+    phone.iceServers = account.ice_servers || [];
     phone.domain = account.uri.split("@")[1];
     const ua = (phone.ua = new JsSIP.UA({
       sockets: [new JsSIP.WebSocketInterface(account.ws_url)],
