@@ -42,20 +42,17 @@ from bench.ivr_load import cpu_seconds
 from sandbox.config import SandboxConfig
 from sandbox.harness import Sandbox
 from sandbox.ivr_node import give_to_asterisk
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 JSSIP = ROOT / "api" / "web" / "static" / "vendor" / "jssip.min.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--no-sandbox",
-]
 BENCH_LINE = "0800555"
 FIRST_AGENT = 2001
-# The carrier's recording, played back to back for longer than any run's calls last.
-LONG_AUDIO = "&".join(["tt-monkeys"] * 40)
+# The carrier's recording, played back to back for longer than any run's calls last: by
+# the desk phones (one Playback of a list) and by the citizens (one script step each).
+AUDIO_REPEATS = 40
+LONG_AUDIO = "&".join(["tt-monkeys"] * AUDIO_REPEATS)
+CITIZEN_SCRIPT = "|".join(["play:tt-monkeys"] * AUDIO_REPEATS)
 
 BENCH_DIALPLAN = """; Added by bench/recorded_calls.py at run time; not the product's config.
 [from-trunk](+)
@@ -231,9 +228,11 @@ async def run_mode(
     sandbox.callcenter.rx(f"dialplan set global BENCH_PHONE {mode.phone}")
     sandbox.callcenter.rx(f"dialplan set global BENCH_RECORD {'yes' if mode.recorded else 'no'}")
     agents = [str(FIRST_AGENT + i) for i in range(calls)]
-    script = "|".join(["play:tt-monkeys"] * 40)
     await asyncio.gather(
-        *(sandbox.place_call(f"{BENCH_LINE}{agent}", f"0812555{agent}", script) for agent in agents)
+        *(
+            sandbox.place_call(f"{BENCH_LINE}{agent}", f"0812555{agent}", CITIZEN_SCRIPT)
+            for agent in agents
+        )
     )
     deadline = time.monotonic() + 60
     while len(legs := bridged_officer_legs(sandbox, suffix)) < calls:

@@ -15,14 +15,14 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session
 
 import asterisk_values as values
-from api.core.ami_control import NOT_A_MEMBER, AmiCommandError, AmiControl, pjsip_interface
+from api.core.ami_control import REMOVE_NOT_THERE, AmiCommandError, AmiControl, pjsip_interface
 from api.core.auth import Principal
 from api.core.errors import Unavailable
 from api.people.browser_phone import web_endpoint
 from api.people.users import phone_of
 
 # Asterisk's answers when the member is already in the wanted state.
-ALREADY = ("Already there", NOT_A_MEMBER)
+ALREADY = ("Already there", REMOVE_NOT_THERE)
 NOT_MEMBER = "Interface not found"
 
 

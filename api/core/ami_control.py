@@ -30,8 +30,8 @@ class AmiCommandError(Exception):
     """Asterisk refused the command, or could not be reached in time."""
 
 
-# QueueRemove's answer for an interface that is not in the queue.
-NOT_A_MEMBER = "Not there"
+# QueueRemove's answer for an interface that is not in the queue (already removed).
+REMOVE_NOT_THERE = "Not there"
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class AmiControl:
         try:
             await self.queue_remove(endpoint)
         except AmiCommandError as exc:
-            if NOT_A_MEMBER not in str(exc):
+            if REMOVE_NOT_THERE not in str(exc):
                 raise
 
     async def queue_pause(self, endpoint: str, paused: bool, reason: str = "") -> None:

@@ -16,6 +16,11 @@
   // candidate it goes on without waiting for servers that don't answer. A TURN server's
   // relay candidate takes a round trip or two, hence a longer spell when there is one.
   const iceQuietMs = () => (phone.iceServers.length ? 1500 : 300);
+  // An icecandidate handler (one per call) that lets JsSIP go on after that quiet spell.
+  function readyWhenIceQuiet() {
+    let quiet = null;
+    return (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, iceQuietMs()); };
+  }
   const baseTitle = document.title;
   let stream = null;
   let ringer = null;
@@ -82,8 +87,7 @@
         $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
       });
     });
-    let quiet = null;
-    session.on("icecandidate", (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, iceQuietMs()); });
+    session.on("icecandidate", readyWhenIceQuiet());
     session.on("accepted", () => { state.call = "on_call"; ring(false); show(); });
     session.on("ended", ended);
     session.on("failed", ended);
@@ -153,14 +157,13 @@
   function consult() {
     if (!state.held) { phone.session.hold(); state.held = true; }
     note(null);
-    let quiet = null;
     phone.consult = phone.ua.call(unitUri(), {
       mediaStream: stream, pcConfig: { iceServers: phone.iceServers },
       eventHandlers: {
         peerconnection: (ev) => ev.peerconnection.addEventListener("track", (t) => {
           $("phone-audio").srcObject = t.streams[0] || new MediaStream([t.track]);
         }),
-        icecandidate: (e) => { clearTimeout(quiet); quiet = setTimeout(e.ready, iceQuietMs()); },
+        icecandidate: readyWhenIceQuiet(),
         confirmed: () => { phone.consultUp = true; show(); },
         ended: consultEnded,
         failed: consultEnded,
