@@ -9,8 +9,15 @@ BIN := $(VENV)/bin
 # mmdebstrap builds the Asterisk rootfs; sox and espeak-ng make the prompts; SIPp drives
 # load tests; the keyring verifies the Debian sid packages; postgresql runs the tests'
 # throwaway cluster in var/pg (sandbox/postgres.py), and make run's with DB=postgres.
+# prometheus is there for its promtool: the tests check and unit-test the alert rules.
 APT_PACKAGES := mmdebstrap debian-archive-keyring espeak-ng sox sip-tester poppler-utils chromium \
-	postgresql
+	postgresql prometheus
+# Packages wanted for a tool only, whose daemon must neither run nor start at boot
+# (Prometheus's server would take port 9090): when make installs them, it does so without
+# their recommends (the node exporter), under a policy-rc.d that refuses every start when
+# the machine has none, and then disables their service. One installed before is left as
+# it is.
+APT_TOOL_ONLY := prometheus
 # make run's database: sqlite (var/lapor.db) or postgres (database lapor in var/pg).
 DB ?= sqlite
 
@@ -51,7 +58,34 @@ apt-packages:
 	    echo "Missing Debian packages:$$missing. Run: sudo apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	  echo "Installing Debian packages:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  tools=""; others=""; \
+	  for pkg in $$missing; do \
+	    case " $(APT_TOOL_ONLY) " in *" $$pkg "*) tools="$$tools $$pkg";; *) others="$$others $$pkg";; esac; \
+	  done; \
+	  apt-get update -qq || exit 1; \
+	  if [ -n "$$others" ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$others || exit 1; \
+	  fi; \
+	  if [ -n "$$tools" ]; then \
+	    policy=/usr/sbin/policy-rc.d; own_policy=""; \
+	    if [ ! -e $$policy ]; then \
+	      printf '#!/bin/sh\nexit 101\n' >$$policy && chmod 0755 $$policy && own_policy=1; \
+	    fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$tools; \
+	    status=$$?; \
+	    [ -z "$$own_policy" ] || rm -f $$policy; \
+	    [ $$status = 0 ] || exit $$status; \
+	    for pkg in $$tools; do \
+	      if [ -d /run/systemd/system ]; then \
+	        systemctl disable --now --quiet $$pkg.service || exit 1; \
+	      else \
+	        deb-systemd-helper disable $$pkg.service >/dev/null 2>&1 || true; \
+	        if [ -x /etc/init.d/$$pkg ]; then \
+	          update-rc.d $$pkg disable >/dev/null 2>&1; /etc/init.d/$$pkg stop >/dev/null 2>&1 || true; \
+	        fi; \
+	      fi; \
+	    done; \
+	  fi; \
 	fi
 
 venv: $(VENV)/.installed
