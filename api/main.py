@@ -35,6 +35,7 @@ from api.people import auth_routes as auth
 from api.people import me_routes as me
 from api.people import phone_sweep
 from api.people import user_routes as users
+from api.queue_log import routes as queue_log
 from api.recordings import routes as recordings
 from api.refused import routes as refused
 from api.reports import routes as report_routes
@@ -52,6 +53,7 @@ ROUTES = (
     health,
     me,
     events,
+    queue_log,
     stats,
     auth,
     users,

@@ -32,6 +32,9 @@ SUBSCRIBED = (
     "Hangup",
     "UserEvent",
     "VarSet",
+    # At each login and when Asterisk finishes booting: its Uptime tells the API which
+    # open calls died with a restart (api/events/restarts.py). Needs read = system.
+    "FullyBooted",
 )
 _SUBSCRIBED = frozenset(SUBSCRIBED)
 

@@ -50,6 +50,10 @@ class NodeSession:
         self.connected = False
         self.state_changed_at = time.monotonic()
         self.state_changed = asyncio.Event()
+        # When the last session ended (epoch), and what to call at each login with it
+        # (None before the first session): the collector's queue_log reconcile.
+        self.lost_at: float | None = None
+        self.on_login: Callable[[float | None], None] | None = None
         self._lost = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -106,6 +110,8 @@ class NodeSession:
             self._set_connected(True)
             backoff.reset()
             log.info("AMI %s: logged in to %s:%s", s.node, s.ami_host, s.ami_port)
+            if self.on_login is not None:
+                self.on_login(self.lost_at)
             snapshot = asyncio.create_task(self._snapshot(manager))
             try:
                 await self._heartbeat(manager)
@@ -117,6 +123,8 @@ class NodeSession:
 
     def _set_connected(self, connected: bool) -> None:
         if connected != self.connected:
+            if not connected:
+                self.lost_at = time.time()
             self.connected = connected
             self.state_changed_at = time.monotonic()
             self.state_changed.set()

@@ -27,6 +27,11 @@ class CollectorSettings(BaseSettings):
     api_token: str = ""
     api_token_file: Path | None = None
     buffer_dir: Path = Path("var/collector")
+    # The node's queue_log file, if this host can read it: after every AMI login the lines
+    # since the last session ended (at the first login: reconcile_seconds back) go to the
+    # API, which fills the gap in AMI events (collector/_queue_log.py).
+    queue_log: Path | None = None
+    reconcile_seconds: float = Field(default=3600.0, ge=0, le=7 * 86400)
     batch_size: int = 500
     # Batches posted at once: the API decodes one while PostgreSQL stores another.
     max_in_flight: int = 2

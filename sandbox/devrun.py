@@ -112,6 +112,7 @@ def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
         "LAPOR_COLLECTOR_API_URL": API_URL,
         "LAPOR_COLLECTOR_API_TOKEN": token,
         "LAPOR_COLLECTOR_BUFFER_DIR": str(COLLECTOR_DIR),
+        "LAPOR_COLLECTOR_QUEUE_LOG": str(sandbox.callcenter.queue_log),
     }
 
 

@@ -82,9 +82,10 @@ def create_callback(session: Session, *, data: CallbackCreate) -> tuple[Callback
 # Abandoned calls worth a callback. A short abandon (under the short-abandon threshold)
 # is a misdial or a change of mind and stays out, as it stays out of the abandon rate
 # (docs/asterisk.md). exit_timeout: the queue timed out and the caller hung up during the
-# callback offer without choosing it, after waiting the longest of all. A call that
-# ended with a callback request is listed as that request instead.
-ABANDONED = ("abandoned", "exit_timeout")
+# callback offer without choosing it, after waiting the longest of all. cut_off: the
+# caller was waiting when Asterisk died (api/events/restarts.py): our fault, not theirs. A
+# call that ended with a callback request is listed as that request instead.
+ABANDONED = ("abandoned", "exit_timeout", "cut_off")
 # Older abandoned calls are no longer called back unasked.
 ABANDONED_HORIZON = timedelta(days=7)
 _SCAN = 5000

@@ -148,6 +148,7 @@ _WHAT = {
     "exit_timeout": "timeout",
     "callback_requested": "callback",
     "ivr_only": "ivr_only",
+    "cut_off": "cut_off",
 }
 
 

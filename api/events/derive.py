@@ -24,6 +24,9 @@ COMPLETE_VERBS = {"COMPLETECALLER", "COMPLETEAGENT"}
 TRANSFER_VERBS = {"BLINDTRANSFER", "ATTENDEDTRANSFER"}
 # asterisk_conf/pjsip.conf: the trunk's endpoint context, where citizens' calls arrive.
 INBOUND_CONTEXTS = {"from-trunk"}
+# The API's own event on a call that was open when its node's Asterisk started again
+# (api/events/restarts.py): the call died with the old Asterisk, which said nothing.
+CUT_OFF = "LaporCallCutOff"
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,7 @@ def derive_call(linkedid: str, events: list[Event], short_abandon_seconds: int) 
     _answer(f, row)
     _exit(f, row)
     _ivr(f, row)
+    _cut_off(f, row)
     row.outcome = _outcome(f, row, short_abandon_seconds)
     return row
 
@@ -294,6 +298,18 @@ def _ivr(f: _Facts, row: CallRow) -> None:
     )
 
 
+def _cut_off(f: _Facts, row: CallRow) -> None:
+    """A restart's cut-off ends a call whose end was never seen, at the restart, unless
+    anything of the call happened after it (then the call was alive after all)."""
+    mark = f.ami(CUT_OFF)
+    if mark is None or row.ended_at is not None:
+        return
+    if any(e.at > mark.at for e in f.events if e.name != CUT_OFF):
+        return
+    row.ended_at = mark.at
+    row.extra["cut_off"] = True
+
+
 def _outcome(f: _Facts, row: CallRow, short_abandon_seconds: int) -> str | None:
     if row.answered_at is not None:
         return "answered"
@@ -305,6 +321,8 @@ def _outcome(f: _Facts, row: CallRow, short_abandon_seconds: int) -> str | None:
         return "callback_requested" if left or row.ended_at else None
     if left:
         return "exit_timeout"
+    if row.extra.get("cut_off"):
+        return "cut_off"
     if row.queue_entered_at is None and row.ended_at is not None and _inbound(f):
         return "ivr_only"
     return None

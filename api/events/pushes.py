@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from api.events.bulk import EventRow
+from api.events.derive import CUT_OFF
 from api.events.models import AgentRing
 from api.live.publish import publish
 
@@ -24,12 +25,13 @@ CALLBACKS_TOPIC = "callbacks"
 # seconds), so a busy call center doesn't write a push per batch.
 SUPERVISORS_TOPIC = "supervisors"
 SUPERVISORS_EVERY_SECONDS = 1.0
-_QUEUE_EVENTS = ("Queue", "Agent")
+_QUEUE_EVENTS = ("Queue", "Agent", CUT_OFF)
 _CALL_PUSHES = {
     "AgentCalled": "ring",
     "AgentConnect": "answered",
     "AgentRingNoAnswer": "missed",
     "AgentComplete": "ended",
+    CUT_OFF: "ended",  # the call died with its node's Asterisk (api/events/restarts.py)
 }
 _STATE_EVENTS = frozenset(
     {"QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause", "QueueMemberPaused"}

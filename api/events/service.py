@@ -36,6 +36,7 @@ from api.events.hourly import Thresholds, refresh_hours
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
 from api.events.pushes import push_new
 from api.events.recordings import store_recordings
+from api.events.restarts import cut_off_rows
 from api.events.schemas import QUEUE_SNAPSHOT, EventIn, IngestResult
 
 __all__ = [
@@ -273,6 +274,8 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     # lock anyway (so a concurrent batch's are seen); only events of no call by id.
     known = known_ids(session, [r.id for r in unique if not r.linkedid])
     fresh = [r for r in unique if r.id not in known]
+    received = len(fresh)
+    fresh += cut_off_rows(session, fresh)  # the API's own events: not counted below
     keys = sorted({(r.node, r.linkedid) for r in fresh if r.linkedid})
     lock_all(session, 1, (call_key(node, linkedid) for node, linkedid in keys))
     stored = load_calls(session, keys)
@@ -292,7 +295,8 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     refresh_locked(session, hours, thresholds)
     push_new(session, new)
     session.commit()
-    return len(new)
+    ours = {r.id for r in fresh[received:]}
+    return sum(1 for r in new if r.id not in ours)
 
 
 def derive_stored(

@@ -9,17 +9,19 @@ is the linkedid of an inbound call).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.events.hourly import Thresholds
+from api.queue_log._batches import by_call
 from api.queue_log._pipeline import ImportSummary, import_lines, split_line
-from api.queue_log._store import refresh_hours_of
+from api.queue_log._store import refresh_hours_of, store_agents, store_calls
 
-__all__ = ["ImportSummary", "Progress", "import_file", "split_line"]
+__all__ = ["ImportSummary", "Progress", "import_file", "import_received", "split_line"]
 
 
 class Progress:
@@ -65,5 +67,34 @@ def import_file(
         batch_size=batch_size,
         progress=progress,
     )
+    refresh_hours_of(engine, summary.hours, thresholds)
+    return summary
+
+
+def import_received(
+    engine: Engine, lines: Sequence[str], *, node: str, thresholds: Thresholds
+) -> ImportSummary:
+    """Store queue_log lines a collector read from its node's file (``POST /queue-log``):
+    the same idempotent store as a file import, in one batch; rollups rebuilt."""
+    summary = ImportSummary(lines=len(lines))
+    parsed = []
+    for line in lines:
+        parts = split_line(line)
+        if parts is None:
+            summary.malformed += 1
+        else:
+            parsed.append((parts, 0))
+    for batch in by_call(parsed, len(parsed) + 1):
+        with Session(engine) as session:
+            accepted, hours = store_calls(session, node, batch.calls, thresholds)
+        summary.accepted += accepted
+        summary.duplicates += sum(len(v) for v in batch.calls.values()) - accepted
+        summary.hours |= hours
+        if batch.others:
+            with Session(engine) as session:
+                added, changed = store_agents(session, node, batch.others)
+            summary.accepted += added
+            summary.duplicates += changed - added
+            summary.no_call += len(batch.others) - changed
     refresh_hours_of(engine, summary.hours, thresholds)
     return summary

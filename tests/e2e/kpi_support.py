@@ -51,6 +51,10 @@ class CollectorProcess:
             "LAPOR_COLLECTOR_BUFFER_DIR": str(folder / "buffer"),
             "LAPOR_COLLECTOR_BACKOFF_MAX": "2",
             "LAPOR_COLLECTOR_PING_INTERVAL": "2",
+            # Reconciles after a reconnect, not at the first login: this API's database
+            # holds only the test's own calls.
+            "LAPOR_COLLECTOR_QUEUE_LOG": str(sandbox.callcenter.queue_log),
+            "LAPOR_COLLECTOR_RECONCILE_SECONDS": "0",
         }
         self._process: subprocess.Popen[bytes] | None = None
 

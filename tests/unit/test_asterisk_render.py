@@ -77,7 +77,7 @@ def test_shipped_templates_render_with_only_the_secrets_supplied(tmp_path: Path)
     manager = rendered["manager.conf"]
     assert "bindaddr = 127.0.0.1" in manager
     collector, control = manager.split("[collector]")[1].split("[control]")
-    assert re.search(r"^read = call,agent,user$", collector, re.M)
+    assert re.search(r"^read = call,agent,user,system$", collector, re.M)
     assert re.search(r"^write =\s*$", collector, re.M)
     assert re.search(r"^read =\s*$", control, re.M)
     # Never system: the browser phones' passwords go through the webrtc-auth context.
