@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
+import tempfile
 from typing import Any
 
 import uvicorn
@@ -11,6 +13,7 @@ from fastapi import FastAPI
 
 from api.core.command import run
 from api.core.db import make_engine
+from api.core.metrics import MULTIPROC_ENV
 from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
@@ -55,7 +58,9 @@ def serve() -> int:
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     if settings.workers > 1:
-        # Each worker process builds its own app (and settings) from the environment.
+        # Each worker process builds its own app (and settings) from the environment, and
+        # writes its metrics where GET /metrics (any worker's) sums them all.
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lapor-api-metrics-")
         uvicorn.run("api.__main__:served_app", factory=True, workers=settings.workers, **options)
     else:
         uvicorn.run(served_app(), **options)

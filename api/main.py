@@ -23,9 +23,11 @@ from api.complaints import routes as complaints
 from api.complaints import unit_routes as units
 from api.console import routes as console
 from api.core import health_routes as health
+from api.core import metrics_routes
 from api.core.body_limit import BodyLimit
 from api.core.db import make_engine
 from api.core.errors import install_error_handlers
+from api.core.metrics import HttpMetrics, worker_exit
 from api.core.settings import ApiSettings
 from api.desk import routes as desk
 from api.events import routes as events
@@ -51,6 +53,7 @@ from api.web import routes as web
 # Refused before complaints: its /complaints/refused paths would read as /complaints/{ticket}.
 ROUTES = (
     health,
+    metrics_routes,
     me,
     events,
     queue_log,
@@ -104,6 +107,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
         finally:
             await live.stop()
             engine.dispose()
+            worker_exit()
 
     app = FastAPI(
         title="Lapor Call Center API",
@@ -118,6 +122,8 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     app.state.engine = engine
     app.state.live = live
     install_error_handlers(app)
+    # Innermost of ours: it sees the route the router matched.
+    app.add_middleware(HttpMetrics)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

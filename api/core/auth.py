@@ -2,8 +2,8 @@
 
 Tokens are opaque random strings; only their SHA-256 is stored, so a database leak
 reveals no usable token. People get short-lived tokens from ``POST /auth/login``; service
-tokens (roles ``ivr``, ``collector`` and ``gateway``) are made with ``lapor token create``
-and last until revoked.
+tokens (roles ``ivr``, ``collector``, ``gateway`` and ``monitoring``) are made with
+``lapor token create`` and last until revoked.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class Role(StrEnum):
     collector = "collector"
     # SMS gateways and the dialplan's sms-in context (inbound SMS).
     gateway = "gateway"
+    # Prometheus: reads GET /metrics, nothing else.
+    monitoring = "monitoring"
 
 
 class ApiToken(SQLModel, table=True):

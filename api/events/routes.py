@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
+from api.core.metrics import count_events, count_rejected_events
 from api.events.hourly import thresholds
 from api.events.schemas import EventBatch, IngestResult
 from api.events.service import ingest
@@ -54,6 +55,7 @@ def event_batch(body: Annotated[bytes, Depends(_raw_body)]) -> EventBatch:
     try:
         batch = EventBatch.model_validate_json(body)
     except ValidationError as exc:
+        count_rejected_events(error["loc"] for error in exc.errors(include_url=False))
         errors = []
         for error in exc.errors(include_url=False):
             if error["type"] == "json_invalid":
@@ -79,4 +81,6 @@ def post_events(
     stored is counted in ``duplicates`` and changes nothing, so a batch may be re-sent
     safely. Events may arrive in any order: each call is derived from all its events.
     """
-    return ingest(session, batch.events, thresholds(request))
+    result = ingest(session, batch.events, thresholds(request))
+    count_events(result.accepted, result.duplicates)
+    return result

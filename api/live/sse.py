@@ -17,6 +17,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.core.clock import utc_now
 from api.core.errors import ApiError
+from api.core.metrics import SSE_CLIENTS
 from api.live.hub import LiveHub
 
 PING_SECONDS = 15
@@ -68,12 +69,16 @@ def event_stream(
         # First thing on the wire: how soon to reconnect, and a sign the stream is open.
         yield ServerSentEvent(comment="live", retry=RETRY_MS)
         until = shutdown if ends_at is None else _ShutdownOrDeadline(shutdown, ends_at)
-        async for message in hub.subscribe(topics, after, until=until):
-            yield ServerSentEvent(
-                id=str(message.id),
-                event=message.kind,
-                data=json.dumps(message.data, separators=(",", ":"), ensure_ascii=False),
-            )
+        SSE_CLIENTS.inc()
+        try:
+            async for message in hub.subscribe(topics, after, until=until):
+                yield ServerSentEvent(
+                    id=str(message.id),
+                    event=message.kind,
+                    data=json.dumps(message.data, separators=(",", ":"), ensure_ascii=False),
+                )
+        finally:
+            SSE_CLIENTS.dec()
 
     return EventSourceResponse(
         events(),

@@ -23,6 +23,7 @@ import asterisk_values as values
 from api.core.auth import ApiToken, Principal, Role, issue_token
 from api.core.city_units import check_unit
 from api.core.errors import BadCredentials, Conflict, InvalidInput, TooManyAttempts
+from api.core.metrics import LOGIN_FAILURES
 from api.core.settings import ApiSettings
 
 MIN_PASSWORD_LENGTH = 10
@@ -230,14 +231,18 @@ def login_from(
     request: Request, session: Session, username: str, password: str
 ) -> tuple[User, str, ApiToken]:
     """``login`` with the app's settings and the request's client address (the JSON login
-    and the pages' sign-in form)."""
+    and the pages' sign-in form); each failure is counted for /metrics."""
     settings: ApiSettings = request.app.state.settings
-    return login(
-        session,
-        username=username,
-        password=password,
-        client=client_key(request.client.host if request.client else None),
-        ttl=timedelta(minutes=settings.token_ttl_minutes),
-        max_failures=settings.login_max_failures,
-        window=timedelta(minutes=settings.login_window_minutes),
-    )
+    try:
+        return login(
+            session,
+            username=username,
+            password=password,
+            client=client_key(request.client.host if request.client else None),
+            ttl=timedelta(minutes=settings.token_ttl_minutes),
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+        )
+    except (BadCredentials, TooManyAttempts):
+        LOGIN_FAILURES.inc()
+        raise

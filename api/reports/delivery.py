@@ -19,6 +19,7 @@ from datetime import date
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from api.core.metrics import REPORT_DELIVERIES
 from api.core.settings import ApiSettings
 from api.reports import channels, service
 from api.reports.channels import Outgoing
@@ -94,6 +95,7 @@ async def _send(
             await send(settings, report)
         except Exception as exc:
             reason = _reason(exc, settings)
+            REPORT_DELIVERIES.labels(channel=channel.value, outcome="failed").inc()
             final = attempt == settings.delivery_attempts or stop.is_set()
             await asyncio.to_thread(_record, engine, day, channel, reason, final)
             log.warning(
@@ -107,6 +109,7 @@ async def _send(
             delay *= 2
             continue
         await asyncio.to_thread(_record, engine, day, channel, None, True)
+        REPORT_DELIVERIES.labels(channel=channel.value, outcome="sent").inc()
         log.info("daily report %s by %s: sent", day, channel)
         return
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.core.clock import JAKARTA
+from api.core.metrics import REPORT_RUNS
 from api.core.run_once import claim, finish, finished, in_background, pause, runner_name
 from api.core.settings import ApiSettings
 from api.reports import delivery, service
@@ -43,6 +44,7 @@ def attempt(engine: Engine, settings: ApiSettings, runner: str, day: date) -> bo
         if not claim(session, job=JOB, period=period, runner=runner):
             done = finished(session, job=JOB, period=period)
             log.info("daily report %s: claimed by another replica (finished: %s)", period, done)
+            REPORT_RUNS.labels(outcome="claimed_elsewhere").inc()
             return done
         log.info("daily report %s: claimed by %s, generating", period, runner)
         try:
@@ -50,8 +52,10 @@ def attempt(engine: Engine, settings: ApiSettings, runner: str, day: date) -> bo
         except Exception as exc:
             session.rollback()
             finish(session, job=JOB, period=period, error=repr(exc))
+            REPORT_RUNS.labels(outcome="failed").inc()
             raise
         finish(session, job=JOB, period=period)
+        REPORT_RUNS.labels(outcome="generated" if made else "already_stored").inc()
         log.info("daily report %s: %s", period, "generated" if made else "already stored")
         return True
 

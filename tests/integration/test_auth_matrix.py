@@ -17,7 +17,12 @@ from api.core.settings import ApiSettings
 from api.main import create_app
 from tests.conftest import ApiHarness
 
-PUBLIC = {("GET", "/health"), ("POST", "/auth/login")}
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("POST", "/auth/login"),
+}
 
 
 def operations() -> list[tuple[str, str, dict[str, Any]]]:

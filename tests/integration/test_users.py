@@ -135,7 +135,7 @@ def test_cli_creates_the_first_admin(
     assert response.json()["role"] == "admin"
 
 
-@pytest.mark.parametrize("role", ["gateway", "ivr", "collector"])
+@pytest.mark.parametrize("role", ["gateway", "ivr", "collector", "monitoring"])
 def test_a_password_user_never_gets_a_service_role(api: ApiHarness, role: str) -> None:
     user = add_user(api, "budi")
     response = api.client.patch(
