@@ -139,12 +139,16 @@ class QueueLogTruth:
             "sl_pct": _pct(in_sl, answered),
             "sl2_pct": _pct(in_sl + ab_in_sl, answered + len(long_ab)),
             "asa_seconds": round(sum(holds) / answered, 2) if answered else None,
-            "aht_seconds": round(sum(talks) / answered, 2) if answered else None,
+            # Over calls whose talk ended: a call cut off by a crash has no COMPLETE line.
+            "aht_seconds": round(sum(talks) / len(talks), 2) if talks else None,
             "max_wait": max(holds + abandons + exits, default=0),
         }
 
     def agents(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """Per member name: calls, talk, AHT, login and pause seconds in [lo, hi), occupancy."""
+        answered: dict[str, int] = defaultdict(int)
+        for f in self.verbs("CONNECT"):
+            answered[f[3]] += 1
         calls: dict[str, list[int]] = defaultdict(list)
         for f in self.verbs("COMPLETECALLER", "COMPLETEAGENT"):
             calls[f[3]].append(int(f[6]))
@@ -157,17 +161,17 @@ class QueueLogTruth:
             ):
                 changes[f[3]].append((int(f[0]), f[4]))
         out = []
-        for agent in sorted(set(calls) | set(changes)):
+        for agent in sorted(set(answered) | set(changes)):
             login = _seconds(changes[agent], "ADDMEMBER", "REMOVEMEMBER", lo, hi)
             paused = _seconds(changes[agent], "PAUSE", "UNPAUSE", lo, hi)
             talk = sum(calls[agent])
-            n = len(calls[agent])
+            ended = len(calls[agent])
             out.append(
                 {
                     "agent": agent,
-                    "calls": n,
+                    "calls": answered[agent],
                     "talk_seconds": talk,
-                    "aht_seconds": round(talk / n, 2) if n else None,
+                    "aht_seconds": round(talk / ended, 2) if ended else None,
                     "login_seconds": login,
                     "pause_seconds": paused,
                     "occupancy_pct": _pct(talk, login - paused) if login > paused else None,
