@@ -25,6 +25,7 @@ from agi_scripts.services import Services
 from ivr import FastAGIServer, configure_logging
 from ivr.commandline import service_parser
 from ivr.lapor_api import ApiRejected, ApiUnavailable
+from ivr.logs import FORMAT_ENV
 from ivr.node_lease import NodeIdInUse, NodeLease
 from ivr.settings import (
     API_TOKEN_FILE_ENV,
@@ -112,6 +113,7 @@ def parser() -> argparse.ArgumentParser:
         (f"LAPOR_IVR_{f.name.upper()}", f.default) for f in dataclasses.fields(IvrSettings)
     ]
     env += [(API_TOKEN_FILE_ENV, None), *FastAGISettings.ENV.items(), (LOG_LEVEL_ENV, "INFO")]
+    env += [(FORMAT_ENV, "text")]
     p = service_parser(
         "lapor-ivr",
         "The IVR server: serve the call center's AGI scripts over FastAGI and deliver the"
@@ -131,13 +133,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))
     try:
+        configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"), "lapor-ivr")
         settings = IvrSettings.from_env()
         if args.action == "flush":
             raise SystemExit(asyncio.run(flush(settings)))
         server_settings = FastAGISettings.from_env()
-    except SettingsError as exc:
+    except (SettingsError, ValueError) as exc:
         raise SystemExit(f"lapor-ivr: {exc}") from None
     raise SystemExit(asyncio.run(serve(server_settings, settings)))
 

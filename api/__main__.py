@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import sys
 import tempfile
 from typing import Any
 
@@ -18,6 +19,7 @@ from api.core.migrate import upgrade
 from api.core.settings import ApiSettings
 from api.main import create_app
 from ivr.commandline import service_parser, settings_env
+from ivr.logs import FORMAT_ENV, log_format, logging_config
 
 
 def served_app() -> FastAPI:
@@ -37,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
         "lapor-api",
         "Serve the Lapor call center's HTTP API with uvicorn, after bringing the database"
         " schema up to date. Takes no arguments: its settings come from the environment.",
-        settings_env(ApiSettings),
+        [*settings_env(ApiSettings), (FORMAT_ENV, "text")],
         env_note=" (or a .env file in the current folder)",
     )
 
@@ -49,8 +51,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def serve() -> int:
     settings = ApiSettings()
+    try:
+        log_config = logging_config("lapor-api", settings.log_level, log_format())
+    except ValueError as exc:  # LAPOR_LOG_FORMAT
+        print(f"lapor-api: {exc}", file=sys.stderr)
+        return 1
     upgrade(make_engine(settings.database_url))
     options: dict[str, Any] = {
+        # One format for uvicorn's lines (access log included) and ours, in every worker.
+        "log_config": log_config,
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,

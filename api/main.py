@@ -25,6 +25,7 @@ from api.console import routes as console
 from api.core import health_routes as health
 from api.core import metrics_routes
 from api.core.body_limit import BodyLimit
+from api.core.call_context import CallContext
 from api.core.db import make_engine
 from api.core.errors import install_error_handlers
 from api.core.metrics import HttpMetrics, worker_exit
@@ -133,6 +134,8 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
             ("POST", "/desk/complaints/{ticket}/status"): settings.upload_max_body_bytes,
         },
     )
+    # Outermost: the whole request, its access log line included, is in the call's context.
+    app.add_middleware(CallContext)
     for routes in ROUTES:
         app.include_router(routes.router)
     web.install(app)

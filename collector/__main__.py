@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from collector._collector import Collector
 from collector._settings import CollectorSettings
 from ivr.commandline import service_parser, settings_env, settings_problem
+from ivr.logs import FORMAT_ENV, configure_logging
 
 log = logging.getLogger("lapor.collector")
 
@@ -34,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
         " buffered on disk while the API is away. Takes no arguments: its settings come"
         " from the environment. The AMI secret and the API token must be set (directly or"
         " by a *_FILE).",
-        settings_env(CollectorSettings),
+        [*settings_env(CollectorSettings), (FORMAT_ENV, "text")],
         env_note=" (or a .env file in the current folder)",
     )
 
@@ -52,10 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"lapor-collector: {exc.filename}: {exc.strerror}") from None
     if missing:
         raise SystemExit(f"lapor-collector: refusing to start: {' and '.join(missing)}")
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(settings.log_level, "lapor-collector")
+    except ValueError as exc:  # LAPOR_LOG_FORMAT
+        raise SystemExit(f"lapor-collector: {exc}") from None
     # Start-up's objects out of the garbage collector's way (see api/__main__.py).
     gc.freeze()
     asyncio.run(run(settings))

@@ -9,6 +9,7 @@ import httpx
 
 from collector._backoff import Backoff
 from collector._buffer import DiskBuffer
+from collector._call_log import log_event
 from collector._events import ReceivedEvent
 from collector._queue_log import QueueLogSync
 from collector._sender import Sender
@@ -40,6 +41,7 @@ class Collector:
         # the disk buffer is ever delivered, so nothing is sent before it is on disk.
         self._pending.append(event)
         self.received += 1
+        log_event(event)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)

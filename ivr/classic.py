@@ -70,7 +70,7 @@ def _utf8(stream: TextIO) -> TextIO:
 
 def run_classic(handler: Handler, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Serve one classic AGI call with ``handler``; returns the process exit code."""
-    configure_logging(os.environ.get("LAPOR_LOG_LEVEL", "INFO"))
+    configure_logging(os.environ.get("LAPOR_LOG_LEVEL", "INFO"), "lapor-agi")
     agi = AGI(
         stdin=_utf8(stdin or sys.stdin), stdout=_utf8(stdout or sys.stdout), stderr=_Discard()
     )
@@ -78,7 +78,7 @@ def run_classic(handler: Handler, stdin: TextIO | None = None, stdout: TextIO | 
     channel = ClassicChannel(request, agi.stdin, agi.stdout)
     # Asterisk signals a classic AGI's hangup with SIGHUP (unless AGISIGHUP=no).
     signal.signal(signal.SIGHUP, channel.mark_hung_up)
-    with call_context(request.uniqueid):
+    with call_context(request.uniqueid, request.linkedid):
         logger.info("call start script=%s channel=%s", request.script, request.channel)
         outcome = asyncio.run(run_call(channel, handler))
         logger.info("call end status=%s", outcome.status)

@@ -402,7 +402,7 @@ class FastAGIServer:
                 request.script[:64],
             )
             return CallOutcome("", request.script, "denied", "missing or wrong AGI secret")
-        with call_context(request.uniqueid):
+        with call_context(request.uniqueid, request.linkedid):
             logger.info("call start script=%s channel=%s", request.script, request.channel)
             channel = StreamChannel(request, reader, writer, self.limits)
             handler = self._routes.get(request.script)

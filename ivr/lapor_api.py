@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from ivr.logs import call_headers
+
 
 class ApiUnavailable(Exception):
     """The API could not take the request now; try again later."""
@@ -74,7 +76,8 @@ class LaporApi:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, **kwargs)
+            # The call's ids, so the API's log lines of this request carry them.
+            response = await self._client.request(method, path, headers=call_headers(), **kwargs)
         except httpx.HTTPError as exc:
             raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:

@@ -18,6 +18,7 @@ _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 _LEADING_INT = re.compile(r"\s*([+-]?\d+)")
 
 HANGUP_LINE = "HANGUP"
+LINKEDID_ARG = "linkedid="
 # Lines in one multi-line 520 reply (Asterisk's usage texts run to about 40).
 MAX_REPLY_LINES = 256
 
@@ -37,6 +38,15 @@ class AGIRequest:
     language: str
     args: tuple[str, ...]
     env: Mapping[str, str] = field(compare=False)
+
+    @property
+    def linkedid(self) -> str:
+        """The call's linkedid if the dialplan passed it (an argument ``linkedid=<id>``:
+        the AGI headers don't carry it), else "". Not validated here."""
+        for arg in self.args:
+            if arg.startswith(LINKEDID_ARG):
+                return arg.removeprefix(LINKEDID_ARG)
+        return ""
 
 
 @dataclass(frozen=True)

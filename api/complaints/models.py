@@ -21,6 +21,7 @@ from api.complaints.workflow import ComplaintStatus, deadline
 from api.core.auth import Role
 from api.core.clock import WorkCalendar, as_utc, utc_now
 from api.core.errors import Conflict, NotFound
+from ivr.redact import mask_number
 
 TICKET_PATTERN = values.TICKET_PATTERN
 # A phone number (asterisk_values' kind: 3 to 20 digits, an optional leading +); or
@@ -223,13 +224,6 @@ def get_complaint(session: Session, *, ticket: str) -> Complaint:
 
 # Roles that phone citizens back, or run the system, see the full number.
 SEES_NUMBERS = frozenset({Role.ivr, Role.agent, Role.supervisor, Role.admin})
-
-
-def mask_number(number: str) -> str:
-    """Keep enough to recognise a repeat caller, not enough to phone them."""
-    if len(number) <= 6:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 6) + number[-2:]
 
 
 def public(complaint: Complaint, role: Role) -> ComplaintPublic:

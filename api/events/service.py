@@ -30,6 +30,7 @@ from api.events.bulk import (
     load_calls,
     upsert_calls,
 )
+from api.events.call_log import log_ingest
 from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
 from api.events.hourly import Thresholds, refresh_hours
@@ -295,6 +296,7 @@ def ingest_rows(session: Session, rows: Sequence[EventRow], thresholds: Threshol
     refresh_locked(session, hours, thresholds)
     push_new(session, new)
     session.commit()
+    log_ingest(new, changed)
     ours = {r.id for r in fresh[received:]}
     return sum(1 for r in new if r.id not in ours)
 

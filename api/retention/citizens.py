@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from api.complaints.models import mask_number
 from api.core.auth import Principal
 from api.core.numbers import national, spellings
 from api.retention import files
 from api.retention.models import CitizenRequest
 from api.retention.registry import HOLDERS
+from ivr.redact import mask_number
 
 # A citizen's number as a path parameter (an optional +, 4 to 20 digits).
 NUMBER_PATTERN = r"^\+?[0-9]{4,20}$"

@@ -26,6 +26,7 @@ from api.sms.gateways import (
     reply_over_sip,
 )
 from api.sms.service import InboundSms, SmsKind, SmsOutcome, SmsRules, handle_sms
+from ivr.redact import mask_number
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sms", tags=["sms"])
@@ -105,7 +106,7 @@ async def inbound_http(
     try:
         await reply_over_http(settings, sms.sender, outcome.reply)
     except ReplyFailed as exc:
-        log.warning("SMS reply to %s not delivered: %s", sms.sender, exc)
+        log.warning("SMS reply to %s not delivered: %s", mask_number(sms.sender), exc)
         return _result(outcome, "failed", str(exc))
     return _result(outcome, "sent")
 
@@ -142,4 +143,4 @@ async def _reply_over_sip(ami: AmiControl, endpoint: str, sms: InboundSms, text:
     try:
         await reply_over_sip(ami, endpoint, sms, text)
     except AmiCommandError as exc:
-        log.warning("SMS reply to %s not sent over AMI: %s", sms.sender, exc)
+        log.warning("SMS reply to %s not sent over AMI: %s", mask_number(sms.sender), exc)

@@ -177,7 +177,8 @@ def test_the_agi_secret_reaches_every_fastagi_url(tmp_path: Path) -> None:
     render_dir(CONF_DIR, tmp_path / "etc", {**only_secrets(tmp_path), "LAPOR_AGI_SECRET": secret})
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert f"AGI_SECRET = {secret}" in dialplan
-    fastagi = re.findall(r"AGI\((\$\{AGI_URL\}[^)]*)\)", dialplan)
+    # The URL, before the arguments (the call's linkedid).
+    fastagi = re.findall(r"AGI\((\$\{AGI_URL\}[^,)]*)", dialplan)
     assert sorted(fastagi) == [
         "${AGI_URL}/call?secret=${AGI_SECRET}",
         "${AGI_URL}/callback?secret=${AGI_SECRET}",
