@@ -22,7 +22,9 @@ fi
 
 started=$(awk '{print $22}' /proc/1/stat)
 uptime=$(awk '{print int($1)}' /proc/uptime)
-age=$((uptime - started / $(getconf CLK_TCK)))
+# Busybox images (prometheus, grafana) have no getconf: Linux's USER_HZ is 100 there.
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+age=$((uptime - started / hz))
 if [ "$age" -lt "$grace" ]; then
     echo "unhealthy during the first ${grace} s (${age} s up): not counted"
     exit 1
