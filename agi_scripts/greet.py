@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from ivr import Channel
+from ivr.metrics import observe_greeting
 
 WELCOME_PROMPT = "lapor/selamat-datang"
 
 
 async def greet(channel: Channel) -> None:
     await channel.answer()
+    observe_greeting(channel)
     await channel.stream_file(WELCOME_PROMPT)
     await channel.set_variable("LAPOR_GREETED", channel.request.uniqueid)
 

@@ -20,12 +20,15 @@ import logging
 import os
 import signal
 
+from prometheus_client import generate_latest
+
 from agi_scripts.routes import make_routes
 from agi_scripts.services import Services
-from ivr import FastAGIServer, configure_logging
+from ivr import FastAGIServer, configure_logging, metrics
 from ivr.commandline import service_parser
 from ivr.lapor_api import ApiRejected, ApiUnavailable
 from ivr.logs import FORMAT_ENV
+from ivr.metrics_http import ProbeListener
 from ivr.node_lease import NodeIdInUse, NodeLease
 from ivr.settings import (
     API_TOKEN_FILE_ENV,
@@ -40,6 +43,49 @@ logger = logging.getLogger("agi_scripts")
 
 async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> int:
     services = Services.from_settings(settings)
+    routes = make_routes(services)
+    server = FastAGIServer(
+        routes,
+        host=server_settings.host,
+        port=server_settings.port,
+        limits=server_settings.limits,
+        access=server_settings.access,
+        on_call_end=metrics.SessionCounter(routes),
+    )
+    serving = asyncio.Event()
+    probes = await _start_probes(server_settings, services, server, serving)
+    try:
+        return await _serve(server, serving, settings, services)
+    finally:
+        if probes is not None:
+            await probes.close()
+
+
+async def _start_probes(
+    server_settings: FastAGISettings,
+    services: Services,
+    server: FastAGIServer,
+    serving: asyncio.Event,
+) -> ProbeListener | None:
+    """/metrics and the health probes, up from the start (live while the lease is claimed)."""
+    if not server_settings.metrics_port:
+        return None
+    registry = metrics.registry(lambda: server.active_sessions, services.outbox)
+    probes = ProbeListener(
+        server_settings.metrics_host,
+        server_settings.metrics_port,
+        render=lambda: generate_latest(registry),
+        ready=metrics.readiness(
+            serving.is_set, services.api, services.outbox, server_settings.ready_outbox_max
+        ),
+    )
+    await probes.start()
+    return probes
+
+
+async def _serve(
+    server: FastAGIServer, serving: asyncio.Event, settings: IvrSettings, services: Services
+) -> int:
     lease = NodeLease(services.api, services.tickets, settings.spool_dir, settings.lease_seconds)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -60,18 +106,12 @@ async def serve(server_settings: FastAGISettings, settings: IvrSettings) -> int:
         logger.critical("refusing to start: %s", exc)
         await services.aclose()
         return 2
-    server = FastAGIServer(
-        make_routes(services),
-        host=server_settings.host,
-        port=server_settings.port,
-        limits=server_settings.limits,
-        access=server_settings.access,
-    )
-    if not server_settings.access.secret:
+    if not server.access.secret:
         logger.warning(
             "no AGI secret set (LAPOR_AGI_SECRET): FastAGI peers are checked by address only"
         )
     await server.start()
+    serving.set()
     delivery = asyncio.create_task(services.deliverer.run(stop))
     renewal = asyncio.create_task(lease.run(stop))
     status = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class Channel(ABC):
 
     def __init__(self, request: AGIRequest) -> None:
         self.request = request
+        # When the session began (time.monotonic()): the greeting's latency counts from it.
+        self.started = time.monotonic()
         self.hung_up = False
         self.variables_set: dict[str, str] = {}
 

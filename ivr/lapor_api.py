@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from ivr.logs import call_headers
+from ivr.metrics import API_REQUESTS
 
 
 class ApiUnavailable(Exception):
@@ -44,6 +45,8 @@ class LaporApi:
             timeout=timeout,
             transport=transport,
         )
+        # Whether the API answered the last request (None before the first): readiness.
+        self.reachable: bool | None = None
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -79,10 +82,20 @@ class LaporApi:
             # The call's ids, so the API's log lines of this request carry them.
             response = await self._client.request(method, path, headers=call_headers(), **kwargs)
         except httpx.HTTPError as exc:
+            self._count("unavailable")
             raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code in _RETRYABLE_4XX:
+            self._count("unavailable")
             raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        # A 404 is an answer (no such complaint), not a refusal.
+        self._count(
+            "ok" if response.status_code < 400 or response.status_code == 404 else "rejected"
+        )
         return response
+
+    def _count(self, outcome: str) -> None:
+        self.reachable = outcome != "unavailable"
+        API_REQUESTS.labels(outcome=outcome).inc()
 
 
 def _accepted(path: str, response: httpx.Response) -> dict[str, Any]:

@@ -92,6 +92,13 @@ class Outbox:
                 self._set_aside(path)
         return records
 
+    def backlog(self) -> tuple[int, float | None]:
+        """How many records wait, and the oldest one's mtime (None when there is none)."""
+        if not self.dir.is_dir():
+            return 0, None
+        times = [t for t in map(_mtime, self.dir.glob("*.json")) if t]
+        return len(times), min(times, default=None)
+
     def done(self, record: OutboxRecord) -> None:
         with contextlib.suppress(FileNotFoundError):
             record.path.unlink()

@@ -29,6 +29,11 @@ ENV_FILE_NAME = "lapor-ivr.env"
 # Loopback by default: never expose FastAGI beyond the Asterisk nodes that use it.
 DEFAULT_AGI_HOST = "127.0.0.1"
 DEFAULT_AGI_PORT = 4573
+# The probe listener (/metrics, /health/live, /health/ready) asks for no token: loopback
+# unless the operator names another address. Port 0 turns it off.
+DEFAULT_METRICS_HOST = "127.0.0.1"
+DEFAULT_METRICS_PORT = 9102
+DEFAULT_READY_OUTBOX_MAX = 1000
 LOG_LEVEL_ENV = "LAPOR_LOG_LEVEL"
 # The API token may come from a file instead (what `lapor bootstrap` writes).
 API_TOKEN_FILE_ENV = "LAPOR_IVR_API_TOKEN_FILE"
@@ -128,7 +133,9 @@ class FastAGISettings:
     ``LAPOR_IVR_ALLOWED_PEERS``: addresses and CIDR networks that may connect (empty:
     loopback for a loopback-bound server, else loopback and private networks).
     ``LAPOR_IVR_MAX_SESSIONS``, ``LAPOR_IVR_HEADER_TIMEOUT``, ``LAPOR_IVR_REPLY_TIMEOUT``:
-    see ``ivr.fastagi.FastAGILimits``.
+    see ``ivr.fastagi.FastAGILimits``. ``LAPOR_IVR_METRICS_HOST``/``_PORT``: the probe
+    listener (ivr/metrics_http.py; port 0: none). ``LAPOR_IVR_READY_OUTBOX_MAX``: with
+    the API unreachable, the server is ready while its outbox holds fewer records.
     """
 
     # Every variable from_env reads, with its default (``lapor-ivr --help`` lists them).
@@ -141,12 +148,18 @@ class FastAGISettings:
         "LAPOR_IVR_MAX_SESSIONS": FastAGILimits().max_sessions,
         "LAPOR_IVR_HEADER_TIMEOUT": FastAGILimits().header_timeout,
         "LAPOR_IVR_REPLY_TIMEOUT": FastAGILimits().reply_timeout,
+        "LAPOR_IVR_METRICS_HOST": DEFAULT_METRICS_HOST,
+        "LAPOR_IVR_METRICS_PORT": DEFAULT_METRICS_PORT,
+        "LAPOR_IVR_READY_OUTBOX_MAX": DEFAULT_READY_OUTBOX_MAX,
     }
 
     host: str = DEFAULT_AGI_HOST
     port: int = DEFAULT_AGI_PORT
     limits: FastAGILimits = field(default_factory=FastAGILimits)
     access: PeerAccess = field(default_factory=lambda: PeerAccess.for_host(DEFAULT_AGI_HOST))
+    metrics_host: str = DEFAULT_METRICS_HOST
+    metrics_port: int = DEFAULT_METRICS_PORT
+    ready_outbox_max: int = DEFAULT_READY_OUTBOX_MAX
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FastAGISettings:
@@ -157,6 +170,12 @@ class FastAGISettings:
         max_sessions = _env_int(env, "LAPOR_IVR_MAX_SESSIONS", defaults.max_sessions)
         header_timeout = _env_float(env, "LAPOR_IVR_HEADER_TIMEOUT", defaults.header_timeout)
         reply_timeout = _env_float(env, "LAPOR_IVR_REPLY_TIMEOUT", defaults.reply_timeout)
+        metrics_port = _env_int(env, "LAPOR_IVR_METRICS_PORT", DEFAULT_METRICS_PORT)
+        outbox_max = _env_int(env, "LAPOR_IVR_READY_OUTBOX_MAX", DEFAULT_READY_OUTBOX_MAX)
+        if not 0 <= metrics_port <= 65535:
+            raise SettingsError(f"LAPOR_IVR_METRICS_PORT must be 0-65535, not {metrics_port}")
+        if outbox_max < 1:
+            raise SettingsError("LAPOR_IVR_READY_OUTBOX_MAX must be at least 1")
         try:
             limits = FastAGILimits(
                 max_sessions=max_sessions,
@@ -167,7 +186,15 @@ class FastAGISettings:
             access = PeerAccess.from_text(allowed, host, _agi_secret(env))
         except (ValueError, OSError) as exc:  # AccessConfigError is a ValueError
             raise SettingsError(str(exc)) from exc
-        return cls(host=host, port=port, limits=limits, access=access)
+        return cls(
+            host=host,
+            port=port,
+            limits=limits,
+            access=access,
+            metrics_host=env.get("LAPOR_IVR_METRICS_HOST") or DEFAULT_METRICS_HOST,
+            metrics_port=metrics_port,
+            ready_outbox_max=outbox_max,
+        )
 
 
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
