@@ -9,6 +9,8 @@ makes sure each service has a live token in a file of its own under ``--tokens-d
   (``LAPOR_COLLECTOR_API_TOKEN_FILE``);
 - ``gateway.token`` (role gateway), read by Asterisk's SMS dialplan
   (``LAPOR_SMS_API_TOKEN_FILE``).
+- ``monitoring.token`` (role monitoring), read by the compose profile's Prometheus to
+  scrape ``GET /metrics`` (monitoring/prometheus/prometheus.yml).
 
 Idempotent: a token file whose token is live in the database, with its role, is kept as
 it is; a missing file, or one the database does not know (a new database, a revoked
@@ -46,6 +48,7 @@ SERVICE_TOKENS: tuple[tuple[str, Role], ...] = (
     ("ivr", Role.ivr),
     ("collector", Role.collector),
     ("gateway", Role.gateway),
+    ("monitoring", Role.monitoring),
 )
 TOKEN_NAME_PREFIX = "bootstrap-"
 DEFAULT_TOKENS_DIR = Path("/run/lapor/tokens")

@@ -79,7 +79,12 @@ def test_bootstrap_twice_changes_nothing_the_second_time(database_url: str, tmp_
 
     # What was made: one admin, one live token per service in a file only its owner reads.
     assert [(u[1], u[2]) for u in after_first["users"]] == [("admin", "admin")]
-    assert sorted(after_first["files"]) == ["collector.token", "gateway.token", "ivr.token"]
+    assert sorted(after_first["files"]) == [
+        "collector.token",
+        "gateway.token",
+        "ivr.token",
+        "monitoring.token",
+    ]
     live = {(t[1], t[2], t[3]) for t in after_first["tokens"] if t[4] is None}
     for stem in ("ivr", "collector", "gateway"):
         mode, content = after_first["files"][f"{stem}.token"]
@@ -123,7 +128,12 @@ def test_a_revoked_or_lost_token_is_replaced_and_the_old_one_stays_revoked(
     assert (tokens / "gateway.token").read_text() != old_gateway
     rows = snapshot(sqlite_url, tokens)["tokens"]
     live_names = sorted(t[1] for t in rows if t[4] is None)
-    assert live_names == ["bootstrap-collector", "bootstrap-gateway", "bootstrap-ivr"]
+    assert live_names == [
+        "bootstrap-collector",
+        "bootstrap-gateway",
+        "bootstrap-ivr",
+        "bootstrap-monitoring",
+    ]
     revoked = {t[3] for t in rows if t[4] is not None}
     assert {hash_token(old_ivr.strip()), hash_token(old_gateway.strip())} == revoked
 

@@ -329,7 +329,9 @@ def test_services_read_the_token_files_bootstrap_writes() -> None:
         "collector": ("collector", "LAPOR_COLLECTOR_API_TOKEN_FILE"),
         "gateway": ("asterisk", "LAPOR_SMS_API_TOKEN_FILE"),
     }
-    assert set(readers) == {stem for stem, _ in SERVICE_TOKENS}
+    # monitoring.token: read by Prometheus's config, not an environment variable
+    # (tests/unit/test_monitoring_stack.py).
+    assert set(readers) | {"monitoring"} == {stem for stem, _ in SERVICE_TOKENS}
     for stem, (name, variable) in readers.items():
         service = services()[name]
         assert environment(service)[variable] == f"{tokens_dir}/{stem}.token", name

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from api.core.auth import Role
+from api.people.bootstrap import SERVICE_TOKENS
 from collector import CollectorSettings
 from ivr.settings import DEFAULT_METRICS_PORT
 from tests.unit.test_compose import (
@@ -90,6 +92,8 @@ def test_prometheus_mounts_its_config_rules_and_the_token() -> None:
     assert volume_mounts(prometheus)[str(token.parent)] == "tokens"
     assert f"tokens:{token.parent}:ro" in [str(v) for v in prometheus["volumes"]]
     assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    # lapor bootstrap writes that token.
+    assert (token.stem, Role.monitoring) in SERVICE_TOKENS
 
 
 def test_prometheus_scrapes_the_services_where_they_listen() -> None:
