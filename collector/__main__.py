@@ -10,10 +10,12 @@ import signal
 
 from pydantic import ValidationError
 
+from collector import _metrics as metrics
 from collector._collector import Collector
 from collector._settings import CollectorSettings
 from ivr.commandline import service_parser, settings_env, settings_problem
 from ivr.logs import FORMAT_ENV, configure_logging
+from ivr.metrics_http import ProbeListener
 
 log = logging.getLogger("lapor.collector")
 
@@ -25,7 +27,20 @@ async def run(settings: CollectorSettings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, collector.stop)
     log.info("collector for node %s: %d event(s) buffered", settings.node, len(collector.buffer))
-    await collector.run()
+    probes = None
+    if settings.metrics_port:
+        probes = ProbeListener(
+            settings.metrics_host,
+            settings.metrics_port,
+            render=metrics.render(collector),
+            ready=metrics.readiness(collector, settings.ready_seconds),
+        )
+        await probes.start()
+    try:
+        await collector.run()
+    finally:
+        if probes is not None:
+            await probes.close()
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,7 +7,9 @@ at worst re-sends a batch (which the API's idempotent ingest ignores).
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from api.core.text import json_text
@@ -61,6 +63,13 @@ class DiskBuffer:
                 (why, seq),
             )
             self._db.execute("DELETE FROM pending WHERE seq = ?", (seq,))
+
+    def oldest_received_at(self) -> datetime | None:
+        """When the oldest pending event was received (None when nothing is pending)."""
+        row = self._db.execute("SELECT body FROM pending ORDER BY seq LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return datetime.fromisoformat(json.loads(row[0])["received_at"])
 
     def __len__(self) -> int:
         (count,) = self._db.execute("SELECT count(*) FROM pending").fetchone()

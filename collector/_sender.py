@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import httpx
 
@@ -36,7 +37,10 @@ class Sender:
         self.linger = linger
         self.backoff = backoff
         self.max_in_flight = max(1, max_in_flight)
-        self.delivered = 0
+        self.delivered = 0  # events the API stored or already had
+        self.rejected = 0  # events the API refused (422), set aside
+        # When a batch was last delivered (time.monotonic()); readiness looks at it.
+        self.delivered_at: float | None = None
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -98,7 +102,7 @@ class Sender:
         status = await self._post([body for _, body in rows])
         if status == 200:
             self.buffer.remove(rows[0][0], rows[-1][0])
-            self.delivered += len(rows)
+            self._delivered(len(rows))
             return True
         if status == 422:
             # One bad event must not block the rest: find it and set it aside.
@@ -106,13 +110,19 @@ class Sender:
                 single = await self._post([body])
                 if single == 200:
                     self.buffer.remove(seq, seq)
+                    self._delivered(1)
                 elif single == 422:
                     log.error("API refused event %s; set aside", json.loads(body).get("id"))
                     self.buffer.reject(seq, "422")
+                    self.rejected += 1
                 else:
                     return False
             return True
         return False
+
+    def _delivered(self, count: int) -> None:
+        self.delivered += count
+        self.delivered_at = time.monotonic()
 
     async def _post(self, events: list[str]) -> int | None:
         # The buffer holds each envelope as JSON text: the body is spliced, not re-encoded.

@@ -50,6 +50,13 @@ class CollectorSettings(BaseSettings):
     # when the AMI session goes up or down: the wallboard's "collector/Asterisk unreachable".
     status_interval: float = Field(default=15.0, gt=0)
     log_level: str = "INFO"
+    # The probe listener (/metrics, /health/live, /health/ready; ivr/metrics_http.py) asks
+    # for no token: loopback unless set otherwise. Port 0 turns it off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9103, ge=0, le=65535)
+    # Ready while logged into AMI and the sender delivered within this many seconds (or
+    # nothing waits longer than that).
+    ready_seconds: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> CollectorSettings:
