@@ -157,3 +157,19 @@ async def test_run_loop_delivers_once_the_api_is_back(fake: FakeApi, deliverer: 
     stop.set()
     await loop
     assert deliverer.outbox.pending() == []
+
+
+async def test_an_api_outage_drains_in_the_order_taken_and_each_once(
+    fake: FakeApi, deliverer: Deliverer
+) -> None:
+    fake.up = False
+    tickets = [f"1000{n:04d}" for n in range(12)]
+    for ticket in tickets:
+        record = deliverer.outbox.put("complaint", ticket, {**COMPLAINT, "ticket": ticket})
+        assert await deliverer.deliver(record) is False  # the IVR's own try, during the call
+    assert deliverer.outbox.backlog()[0] == len(tickets)
+    fake.up = True
+    assert await deliverer.flush() == 0
+    assert list(fake.stored) == tickets  # the order the citizens gave them
+    assert fake.posts == len(tickets)  # none sent twice
+    assert deliverer.outbox.backlog()[0] == 0
