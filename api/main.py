@@ -130,6 +130,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
         default=settings.max_body_bytes,
         routes={
             ("POST", "/events"): settings.events_max_body_bytes,
+            ("POST", "/queue-log/{node}"): settings.events_max_body_bytes,
             ("POST", "/complaints/{ticket}/attachments"): settings.upload_max_body_bytes,
             ("POST", "/desk/complaints/{ticket}/status"): settings.upload_max_body_bytes,
         },
