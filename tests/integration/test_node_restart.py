@@ -116,7 +116,12 @@ def test_queue_log_route_needs_the_collector_role_and_limits_its_body(api: ApiHa
         assert response.status_code == 403
     assert api.client.post("/queue-log/cc1", json={"lines": [line]}).status_code == 401
     headers = api.headers(Role.collector)
-    for body in ({"lines": []}, {"lines": [line] * 2001}, {"lines": ["x" * 2049]}):
+    bodies: list[dict[str, list[str]]] = [
+        {"lines": []},
+        {"lines": [line] * 2001},
+        {"lines": ["x" * 2049]},
+    ]
+    for body in bodies:
         assert api.client.post("/queue-log/cc1", json=body, headers=headers).status_code == 422
     assert (
         api.client.post(
