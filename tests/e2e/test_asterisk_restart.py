@@ -66,6 +66,8 @@ async def sigkill_and_start_again(sandbox: Sandbox) -> None:
     await rx_carrier(sandbox, "channel request hangup all")
     center.start()
     await center.wait_ready(sandbox.config.ready_timeout)
+    # AMI answers before every module is loaded (app_queue among them).
+    await asyncio.to_thread(center.rx, "core waitfullybooted", sandbox.config.ready_timeout)
     await sandbox.wait_agents_registered(sandbox.config.ready_timeout)
     for agent in sandbox.config.agents:  # persistent members come back from astdb
         await asyncio.to_thread(sandbox.add_member, agent)
