@@ -12,6 +12,7 @@ from agi_scripts.complaint import take_complaint
 from agi_scripts.services import Services
 from agi_scripts.status import check_status
 from ivr import Channel
+from ivr.metrics import observe_greeting
 from ivr.sound_names import prompt
 
 GREETING = prompt("selamat-datang")
@@ -25,6 +26,7 @@ async def call(channel: Channel, services: Services) -> None:
     wait = str(services.settings.callback_wait_seconds)
     await channel.set_variable("LAPOR_CALLBACK_WAIT", wait)
     prompts = [GREETING, MAIN_MENU]
+    observe_greeting(channel)  # the greeting starts with the menu's first prompt
     while True:
         key = await menu(channel, prompts, "129")
         prompts = [MAIN_MENU]
