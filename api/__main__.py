@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import sys
 import tempfile
 from typing import Any
@@ -70,7 +71,12 @@ def serve() -> int:
         # Each worker process builds its own app (and settings) from the environment, and
         # writes its metrics where GET /metrics (any worker's) sums them all.
         os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lapor-api-metrics-")
-        uvicorn.run("api.__main__:served_app", factory=True, workers=settings.workers, **options)
+        try:
+            uvicorn.run(
+                "api.__main__:served_app", factory=True, workers=settings.workers, **options
+            )
+        finally:
+            shutil.rmtree(os.environ.pop(MULTIPROC_ENV), ignore_errors=True)
     else:
         uvicorn.run(served_app(), **options)
     return 0

@@ -4,11 +4,14 @@ liveness and readiness probes, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 
 from api.core.auth import Role
 from tests.conftest import ApiHarness
+from tests.e2e.services import ApiProcess, started
 from tests.integration.event_factory import FakeCall
 from tests.metrics_text import Samples, parse, value
 
@@ -117,3 +120,25 @@ def test_live_and_ready(api: ApiHarness) -> None:
     finally:
         with api.engine.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": version})
+
+
+def test_several_workers_are_counted_together(tmp_path: Path) -> None:
+    """``lapor-api`` with two workers: whichever answers the scrape, it counts the
+    requests both answered (prometheus-client's multiprocess mode)."""
+    process = ApiProcess(
+        f"sqlite:///{tmp_path / 'lapor.db'}", tmp_path / "api.log", {"LAPOR_API_WORKERS": "2"}
+    )
+    headers = {"Authorization": f"Bearer {process.token(Role.monitoring)}"}
+    with started(process), httpx.Client(base_url=process.url, timeout=10) as client:
+        requests = 40  # new connections: the kernel spreads them over both workers
+
+        def live_count() -> float:
+            scraped = parse(client.get("/metrics", headers=headers).text)
+            labels = {"method": "GET", "route": "/health/live", "status": "200"}
+            return scraped.get(("lapor_api_http_requests_total", frozenset(labels.items())), 0)
+
+        before = live_count()
+        for _ in range(requests):
+            assert httpx.get(f"{process.url}/health/live", timeout=10).status_code == 200
+        for _ in range(4):  # each scrape, from either worker, sees all of them
+            assert live_count() - before == requests
