@@ -30,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from collector import CollectorSettings
+from ivr.settings import DEFAULT_METRICS_PORT as IVR_METRICS_PORT
 from ivr.settings import IvrSettings
 from sandbox import postgres
 from sandbox.config import REPO_ROOT, SandboxConfig, state_dir_for
@@ -37,6 +39,7 @@ from sandbox.harness import Sandbox
 from sandbox.ivr_node import prepare_ivr_node
 
 CONFIG = SandboxConfig.from_env()
+COLLECTOR_METRICS_PORT: int = CollectorSettings.model_fields["metrics_port"].default
 STATE_DIR = state_dir_for(CONFIG.slot)
 API_PORT = int(os.environ.get("LAPOR_API_PORT") or 8000 + 100 * CONFIG.slot)
 API_URL = f"http://127.0.0.1:{API_PORT}"
@@ -60,6 +63,9 @@ Lapor Call Center is running (Ctrl-C stops everything)
   Asterisk call center  SIP udp 127.0.0.1:{c.sip_port}   AMI 127.0.0.1:{c.ami_port}
   Sandbox carrier       SIP udp 127.0.0.1:{c.carrier_sip_port}   AMI 127.0.0.1:{c.carrier_ami_port}
   FastAGI IVR server    127.0.0.1:{c.agi_port}
+  IVR metrics           http://127.0.0.1:{ivr_metrics_port(c)}/metrics   (and /health/ready)
+  Collector metrics     http://127.0.0.1:{collector_metrics_port(c)}/metrics   (the same)
+  Asterisk metrics      http://127.0.0.1:{c.http_port}/metrics
   API                   {API_URL}   docs: {API_URL}/docs
   Officers' console     {API_URL}/console   (an officer's user on phone 1001: see README)
   API database          {DATABASE_URL}
@@ -78,6 +84,15 @@ Place a test call from another terminal, in {REPO_ROOT}:
 Send a test SMS (the reply is printed):
   .venv/bin/python -m sandbox.cli sms "lapor 1 jalan rusak di Jl. Teuku Umar"
 """
+
+
+def ivr_metrics_port(config: SandboxConfig) -> int:
+    """The IVR's probe listener, apart per sandbox slot like every other port."""
+    return IVR_METRICS_PORT + 100 * config.slot
+
+
+def collector_metrics_port(config: SandboxConfig) -> int:
+    return COLLECTOR_METRICS_PORT + 100 * config.slot
 
 
 def lapor(bin_dir: Path, *args: str, check: bool = True) -> str:
@@ -112,6 +127,7 @@ def collector_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
         "LAPOR_COLLECTOR_API_URL": API_URL,
         "LAPOR_COLLECTOR_API_TOKEN": token,
         "LAPOR_COLLECTOR_BUFFER_DIR": str(COLLECTOR_DIR),
+        "LAPOR_COLLECTOR_METRICS_PORT": str(collector_metrics_port(sandbox.config)),
         "LAPOR_COLLECTOR_QUEUE_LOG": str(sandbox.callcenter.queue_log),
     }
 
@@ -215,6 +231,7 @@ def run() -> int:
                 "LAPOR_AGI_HOST": sandbox.config.agi_host,
                 "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
                 "LAPOR_AGI_SECRET": sandbox.secrets.agi,
+                "LAPOR_IVR_METRICS_PORT": str(ivr_metrics_port(sandbox.config)),
                 **ivr_env(sandbox, bin_dir),
             },
         )

@@ -21,7 +21,7 @@ import httpx
 
 from api.core.auth import Role
 from sandbox.harness import Sandbox
-from tests.e2e.services import BIN, ApiProcess
+from tests.e2e.services import BIN, ApiProcess, free_port
 
 NODE = "callcenter"
 CALL_VERBS_END = (
@@ -55,6 +55,8 @@ class CollectorProcess:
             # holds only the test's own calls.
             "LAPOR_COLLECTOR_QUEUE_LOG": str(sandbox.callcenter.queue_log),
             "LAPOR_COLLECTOR_RECONCILE_SECONDS": "0",
+            # Its probe listener apart from any other collector's (tests run side by side).
+            "LAPOR_COLLECTOR_METRICS_PORT": str(free_port()),
         }
         self._process: subprocess.Popen[bytes] | None = None
 
