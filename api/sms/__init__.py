@@ -1,1 +1,1 @@
-"""SMS: the LAPOR/STATUS commands, the gateways, the inbox."""
+"""SMS: complaints (by keyword or in plain words), STATUS, the gateways, the inbox."""

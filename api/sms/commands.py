@@ -1,12 +1,16 @@
 """Reading SMS complaints as people really type them, and the replies (from the catalog).
 
-Accepted forms, in any letter case, with any spacing, and with ``#``, ``:``, ``.`` or
-``,`` where a space belongs (the usual shortcode style ``LAPOR#1#...``):
+Accepted forms, in any letter case, with any spacing, and with ``#``, ``:``, ``.``,
+``,``, ``;`` or ``-`` where a space belongs (the usual shortcode style ``LAPOR#1#...``):
 
-- ``LAPOR <kategori> <isi>``: kategori is a number (1-4) or a name; without one the
-  complaint is filed under Lainnya.
+- ``<keyword> <kategori> <isi>``: the keywords are the catalog's ``settings.keywords``
+  (``LAPOR``, and the city's published ``BANDAR LAMPUNG``, ``BANDARLAMPUNG``, ``BDL``);
+  kategori is a number (1-4) or a name; without one the complaint is filed under
+  Lainnya.
 - ``STATUS <tiket>``: spaces and dashes inside the ticket number are ignored.
-- anything else: a help reply.
+- no keyword, but at least ``settings.complaint_min_words`` words: the whole text is a
+  complaint under Lainnya (its reply adds a hint about naming a category).
+- anything else (``halo``, an empty SMS, ``STATUS`` with no ticket): a help reply.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import asterisk_values as values
@@ -49,6 +54,8 @@ _SEPARATORS = re.compile(r"[#:.,\s]+")
 class NewComplaint:
     category: str
     text: str
+    # Sent with no keyword at all: filed under Lainnya, and the reply says how to name one.
+    without_keyword: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,16 +73,79 @@ class Unrecognised:
 SmsCommand = NewComplaint | StatusQuery | Unrecognised
 
 
-def parse_sms(text: str) -> SmsCommand:
+@dataclass(frozen=True)
+class Grammar:
+    """The catalog's settings for reading an SMS: complaint keywords and the word floor."""
+
+    keywords: tuple[str, ...]
+    complaint_min_words: int
+
+    def __post_init__(self) -> None:
+        if not self.keywords:
+            raise ValueError("the SMS catalog names no keyword")
+        for keyword in self.keywords:
+            if not re.fullmatch(r"[^\W\d_]+(?: [^\W\d_]+)*", keyword):
+                raise ValueError(f"SMS keyword {keyword!r}: letters and single spaces only")
+            if keyword.casefold() == "status":
+                raise ValueError("STATUS is a command; it cannot be a complaint keyword")
+        # One word is never a complaint we could act on, and help must stay reachable.
+        if self.complaint_min_words < 2:
+            raise ValueError("settings.complaint_min_words must be at least 2")
+
+    @property
+    def keyword_pattern(self) -> re.Pattern[str]:
+        return _keyword_pattern(self.keywords)
+
+
+@cache
+def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """``<keyword><separators><rest>``; the longest keyword is tried first, and the next
+    character must not be a letter ("BDLX" is not "BDL"; "LAPOR1" was always LAPOR 1)."""
+    ordered = sorted(keywords, key=len, reverse=True)
+    words = ("[#:.,;\\-\\s]+".join(map(re.escape, keyword.split())) for keyword in ordered)
+    return re.compile(
+        rf"(?:{'|'.join(words)})(?![^\W\d_])[#:.,;\-\s]*(.*)", re.IGNORECASE | re.DOTALL
+    )
+
+
+def parse_sms(text: str, grammar: Grammar | None = None) -> SmsCommand:
+    grammar = grammar or catalog_grammar()
     body = text.strip()
+    complaint = grammar.keyword_pattern.fullmatch(body)
+    if complaint is not None:
+        return _parse_complaint(complaint.group(1).strip())
     keyword, rest = _split_keyword(body)
-    if keyword == "lapor":
-        return _parse_complaint(rest)
     if keyword == "status":
         digits = re.sub(r"[\s\-#.:]", "", rest)
         if digits.isdigit() and len(digits) <= MAX_TICKET_DIGITS:
             return StatusQuery(ticket=digits)
+        return Unrecognised()
+    if complaint_words(body) >= grammar.complaint_min_words:
+        return NewComplaint(category="lainnya", text=body, without_keyword=True)
     return Unrecognised()
+
+
+_URL = re.compile(r"\S*://\S*|\bwww\.\S+", re.IGNORECASE)
+# A run of letters and digits in any script; ``_`` is a word character to re, not to us.
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+def complaint_words(text: str) -> int:
+    """How many words ``text`` has, when deciding whether an SMS with no keyword reads
+    like a complaint.
+
+    - A word is a run of letters and digits in any script, split at spaces and at
+      punctuation: "jalan,rusak" is two words, "lain-lain" two, "Jl." one, "José" one,
+      "عبد الله" two.
+    - It must hold a letter: a number alone ("12", "000001", a phone or house number)
+      says nothing by itself, so a pasted ticket or phone number is no complaint; "KM5"
+      and "RT05" are words.
+    - Emoji and punctuation are not words ("🙏🙏🙏🙏" is no complaint).
+    - A URL is no word at all: a bare link tells an officer nothing, and texts of links
+      are mostly spam.
+    """
+    plain = _URL.sub(" ", unicodedata.normalize("NFC", text))
+    return sum(1 for token in _TOKEN.findall(plain) if any(c.isalpha() for c in token))
 
 
 def _split_keyword(body: str) -> tuple[str, str]:
@@ -102,9 +172,19 @@ def _parse_complaint(rest: str) -> SmsCommand:
 
 
 @cache
-def _catalog() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = tomllib.loads(CATALOG.read_text(encoding="utf-8"))
+def _catalog() -> dict[str, Any]:
+    data: dict[str, Any] = tomllib.loads(CATALOG.read_text(encoding="utf-8"))
     return data
+
+
+@cache
+def catalog_grammar() -> Grammar:
+    """The grammar the catalog's ``[settings]`` describe (read once, checked on load)."""
+    settings = _catalog()["settings"]
+    return Grammar(
+        keywords=tuple(settings["keywords"]),
+        complaint_min_words=int(settings["complaint_min_words"]),
+    )
 
 
 def reply(name: str, **values: str) -> str:
@@ -114,7 +194,8 @@ def reply(name: str, **values: str) -> str:
         values["category"] = catalog["categories"][values["category"]]
     if "status" in values:
         values["status"] = catalog["statuses"][values["status"]]
-    return catalog["replies"][name].format(**values)
+    text: str = catalog["replies"][name].format(**values)
+    return text
 
 
 _NUMBER_NOISE = re.compile(r"[\s\-().]")

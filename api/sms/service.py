@@ -10,6 +10,9 @@ The same sender and normalised text within ``dedup_minutes`` is that first compl
 again: the same ticket and the same reply, never a second complaint. Copies take turns
 (an advisory lock per sender on PostgreSQL, the write lock on SQLite), and the unique key
 (sender, text hash, time bucket) is the last line should two still race.
+
+A complaint sent with no keyword (commands.py: enough words, filed under Lainnya) takes
+this same path, with the same dedup, checks and limits; only its reply adds a hint.
 """
 
 from __future__ import annotations
@@ -120,9 +123,11 @@ def _status(session: Session, ticket: str) -> SmsOutcome:
     return SmsOutcome("status", answer, ticket=ticket)
 
 
-def _received(session: Session, ticket: str, *, created: bool) -> SmsOutcome:
+def _received(session: Session, command: NewComplaint, ticket: str, *, created: bool) -> SmsOutcome:
     complaint = get_complaint(session, ticket=ticket)
     answer = reply("received", ticket=ticket, category=complaint.category.value)
+    if command.without_keyword:
+        answer += "\n" + reply("category_hint")
     return SmsOutcome("received", answer, ticket=ticket, created=created, duplicate=not created)
 
 
@@ -139,7 +144,7 @@ def _file(
     _serialise(session, sms.sender, rules.ticket_prefix)
     earlier = _earlier(session, sms.sender, digest, since)
     if earlier is not None:
-        return _received(session, earlier, created=False)
+        return _received(session, command, earlier, created=False)
     ticket = next_api_ticket(session, rules.ticket_prefix)
     bucket = int(received_at.timestamp()) // (rules.dedup_minutes * 60)
     intake = SmsIntake(
@@ -154,7 +159,7 @@ def _file(
         earlier = _earlier(session, sms.sender, digest, since)
         if earlier is None:
             raise
-        return _received(session, earlier, created=False)
+        return _received(session, command, earlier, created=False)
     data = ComplaintCreate(
         ticket=ticket,
         category=ComplaintCategory(command.category),
@@ -166,7 +171,7 @@ def _file(
     create_complaint(
         session, data=data, calendar=calendar, channel=ComplaintChannel.sms, text=command.text
     )
-    return _received(session, ticket, created=True)
+    return _received(session, command, ticket, created=True)
 
 
 def _serialise(session: Session, sender: str, prefix: str) -> None:

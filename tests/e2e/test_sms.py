@@ -76,9 +76,36 @@ async def test_complaint_status_help_and_retransmission_over_sip(
     assert await ask(phones, citizen, f"STATUS {ticket}") == reply(
         "status", ticket=ticket, status="diterima"
     )
-    assert await ask(phones, citizen, "apa kabar pak wali") == reply("help")
+    # Three words and no keyword: help (four would be a complaint, test below).
+    assert await ask(phones, citizen, "apa kabar pak") == reply("help")
     assert await ask(phones, citizen, "Lapor 1  jalan rusak di Jl. Teuku Umar") == received
     assert len(complaints_of(sms_api, citizen)) == 1
+
+
+async def test_the_citys_keyword_and_plain_complaints_over_sip(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    city, plain = random_caller(), random_caller()
+    received = await ask(phones, city, "Bandar Lampung jalan rusak di Jl. Teuku Umar")
+    match = TICKET.search(received)
+    assert match, received
+    assert received == reply("received", ticket=match.group(1), category="lainnya")
+    [stored] = complaints_of(sms_api, city)
+    assert (stored.ticket, stored.channel) == (match.group(1), ComplaintChannel.sms)
+    assert stored.text == "jalan rusak di Jl. Teuku Umar"
+
+    text = "Lampu jalan di depan pasar Tugu mati sejak minggu lalu"
+    hinted = await ask(phones, plain, text)
+    match = TICKET.search(hinted)
+    assert match, hinted
+    ticket = match.group(1)
+    hint = reply("category_hint")
+    assert hinted == reply("received", ticket=ticket, category="lainnya") + "\n" + hint
+    [stored] = complaints_of(sms_api, plain)
+    assert (stored.ticket, stored.category, stored.text) == (ticket, "lainnya", text)
+    assert await ask(phones, plain, text) == hinted  # a retransmission: the same ticket
+    assert await ask(phones, plain, "halo") == reply("help")
+    assert len(complaints_of(sms_api, plain)) == 1
 
 
 async def test_unicode_and_long_sms_are_stored_intact(

@@ -93,6 +93,71 @@ def test_gammu_decoded_text_wins_over_the_parts(api: ApiHarness) -> None:
     assert complaints(api)[0].text == "KTP hilang"
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Bandar Lampung jalan rusak di Jl. Teuku Umar", "lainnya"),
+        ("BANDARLAMPUNG: jalan rusak di Jl. Teuku Umar", "lainnya"),
+        ("bdl#1#jalan rusak di Jl. Teuku Umar", "infrastruktur"),
+        ("bandar  lampung infrastruktur jalan rusak di Jl. Teuku Umar", "infrastruktur"),
+    ],
+)
+def test_the_citys_published_keywords_file_a_complaint(
+    api: ApiHarness, text: str, category: str
+) -> None:
+    response = post(api, json={"number": CITIZEN, "text": text})
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert result["reply"] == reply("received", ticket=result["ticket"], category=category)
+    [stored] = complaints(api)
+    assert (stored.ticket, stored.category) == (result["ticket"], category)
+    assert stored.text == "jalan rusak di Jl. Teuku Umar"
+
+
+FREE_TEXT = "Jalan di depan SD 2 Kedaton berlubang, sudah 3 bulan"
+
+
+def received_with_hint(ticket: str) -> str:
+    return reply("received", ticket=ticket, category="lainnya") + "\n" + reply("category_hint")
+
+
+def test_a_complaint_with_no_keyword_is_filed_under_lainnya_with_a_hint(api: ApiHarness) -> None:
+    response = post(api, json={"number": CITIZEN, "text": f"  {FREE_TEXT} "})
+    assert response.status_code == 201, response.text
+    result = response.json()
+    ticket = result["ticket"]
+    assert (result["kind"], result["created"]) == ("received", True)
+    assert result["reply"] == received_with_hint(ticket)
+    [stored] = complaints(api)
+    assert (stored.ticket, stored.category, stored.text) == (ticket, "lainnya", FREE_TEXT)
+    assert (stored.channel, stored.caller_number) == (ComplaintChannel.sms, CITIZEN)
+    assert stored.uniqueid.startswith("sms-")
+    # Its ticket answers STATUS like any other; a retransmission files nothing new.
+    status = post(api, json={"number": CITIZEN, "text": f"STATUS {ticket}"}).json()
+    assert status["reply"] == reply("status", ticket=ticket, status="diterima")
+    again = post(api, json={"number": CITIZEN, "text": FREE_TEXT.upper()})
+    assert again.status_code == 200
+    assert (again.json()["ticket"], again.json()["duplicate"]) == (ticket, True)
+    assert again.json()["reply"] == result["reply"]
+    assert len(complaints(api)) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["halo", "halo pak", "selamat pagi pak", "lampu jalan mati", "", "🙏 🙏 🙏 🙏 🙏"]
+)
+def test_a_short_text_with_no_keyword_gets_help(api: ApiHarness, text: str) -> None:
+    result = post(api, json={"number": CITIZEN, "text": text}).json()
+    assert (result["kind"], result["reply"], result["ticket"]) == ("help", reply("help"), None)
+    assert complaints(api) == []
+
+
+def test_a_complaint_with_no_keyword_keeps_the_size_limit(api: ApiHarness) -> None:
+    response = post(api, json={"number": CITIZEN, "text": "jalan rusak " * 910})
+    assert response.status_code == 422
+    assert response.json()["error"] == "text_too_long"
+    assert complaints(api) == []
+
+
 def test_status_not_found_help_and_empty_complaint(api: ApiHarness) -> None:
     ticket = post(api, json={"sender": CITIZEN, "message": "lapor banjir"}).json()["ticket"]
     status = post(api, json={"sender": CITIZEN, "message": f"status {ticket}"})
@@ -101,7 +166,7 @@ def test_status_not_found_help_and_empty_complaint(api: ApiHarness) -> None:
     assert status.json()["reply"] == reply("status", ticket=ticket, status="diterima")
     missing = post(api, json={"from": CITIZEN, "msg": "STATUS 90999999"}).json()
     assert missing["reply"] == reply("not_found", ticket="90999999")
-    for garbage in ("halo pak", "", "🙏🙏", "status abc"):
+    for garbage in ("halo", "halo pak", "", "🙏🙏", "status abc"):
         helped = post(api, json={"phone": CITIZEN, "body": garbage}).json()
         assert (helped["kind"], helped["reply"]) == ("help", reply("help"))
     empty = post(api, json={"msisdn": CITIZEN, "text": "LAPOR 1"}).json()
@@ -265,6 +330,20 @@ def test_an_sms_from_the_dialplan(api: ApiHarness) -> None:
     helped = sip(api, {"from": sender, "text": b64("apa kabar")}).json()
     assert helped["reply"] == reply("help")
     assert len(complaints(api)) == 1
+
+
+def test_a_complaint_with_no_keyword_from_the_dialplan_is_filed_once(api: ApiHarness) -> None:
+    use_settings(api, ami_port=free_port())
+    body = {"from": b64(f"<sip:{CITIZEN}@127.0.0.1:5070>"), "text": b64(FREE_TEXT)}
+    first = sip(api, body)
+    assert first.status_code == 201, first.text
+    assert first.json()["reply"] == received_with_hint(first.json()["ticket"])
+    again = sip(api, {**body, "length": str(len(FREE_TEXT))})
+    assert (again.status_code, again.json()["ticket"]) == (200, first.json()["ticket"])
+    lost = sip(api, {"from": body["from"], "text": "", "length": "1300"}).json()
+    assert lost["kind"] == "too_long"
+    assert sip(api, {"from": body["from"], "text": b64("halo")}).json()["kind"] == "help"
+    assert [c.category for c in complaints(api)] == ["lainnya"]
 
 
 @pytest.mark.parametrize(
