@@ -18,6 +18,10 @@ transfer number in ``LAPOR_TRANSFER_NUMBERS`` (``unit=number,...``, parsed and v
 ``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
 non-empty value (e.g. the trunk's digest auth).
 
+The queue's announcements (``queue_announcements``) turn ``QUEUE_ANNOUNCE_SECONDS`` into
+app_queue's ``announce-frequency`` and ``min-announce-frequency`` and check the wait
+settings, which must be whole numbers (the wait's cap is said as a number under 100).
+
 Values are refused, with the variable's name, if they hold a line break (it would add
 config lines) or, for secrets, a ``change-me`` placeholder of ``.env.example`` or fewer
 than 16 characters.
@@ -43,6 +47,15 @@ AGENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 ENV_PREFIX = "LAPOR_"
 # Secrets (AMI, SIP, API tokens) are at least this long: `openssl rand -hex 24` gives 48.
 MIN_SECRET_LENGTH = 16
+# app_queue says a position only if announce-frequency is not 0, and says it again when it
+# changed once min-announce-frequency has passed: "only on entering" is both set to a day.
+ANNOUNCE_ONCE = 86400
+# A moved position is said again after at most this many seconds (app_queue's default: 15).
+MIN_ANNOUNCE_GAP = 30
+# Numbers are read from our Indonesian number words, which go up to 99.
+MAX_SAID_NUMBER = 99
+# Placeholders render.py fills itself, from other settings (not set by anyone).
+DERIVED = frozenset({"QUEUE_ANNOUNCE_FREQUENCY", "QUEUE_MIN_ANNOUNCE_GAP"})
 
 
 class RenderError(Exception):
@@ -76,6 +89,27 @@ def collect_values(src: Path, environ: Mapping[str, str]) -> dict[str, str]:
         else:
             values[name] = value
     return values
+
+
+def whole_number(values: Mapping[str, str], name: str, low: int, high: int) -> int:
+    """The setting ``name`` as a whole number in ``low..high``, or a RenderError."""
+    text = values.get(name, "")
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise RenderError(f"{ENV_PREFIX}{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def queue_announcements(values: Mapping[str, str]) -> dict[str, str]:
+    """app_queue's announcement timing from ``QUEUE_ANNOUNCE_SECONDS`` (0: only on
+    entering the queue), after checking the wait settings; nothing without the setting."""
+    if "QUEUE_ANNOUNCE_SECONDS" not in values:
+        return {}
+    every = whole_number(values, "QUEUE_ANNOUNCE_SECONDS", 0, ANNOUNCE_ONCE)
+    whole_number(values, "QUEUE_WAIT_SOON_SECONDS", 0, ANNOUNCE_ONCE)
+    whole_number(values, "QUEUE_WAIT_CAP_MINUTES", 1, MAX_SAID_NUMBER)
+    frequency = every or ANNOUNCE_ONCE
+    gap = ANNOUNCE_ONCE if every == 0 else min(every, MIN_ANNOUNCE_GAP)
+    return {"QUEUE_ANNOUNCE_FREQUENCY": str(frequency), "QUEUE_MIN_ANNOUNCE_GAP": str(gap)}
 
 
 def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -165,6 +199,7 @@ def render_dir(
 ) -> list[Path]:
     """Render ``src/*.conf`` (or just the named files) into ``dst``; return the written paths."""
     values = collect_values(src, environ)
+    values.update(queue_announcements(values))
     agents = read_agents(values)
     names = sorted(only) if only is not None else sorted(p.name for p in src.glob("*.conf"))
     dst.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asterisk_conf.render import read_env_file, render_dir
-from ivr.prompt_synthesis import build_prompts, install_prompts
+from ivr.prompt_synthesis import install_catalog
 from sandbox.ami import AMIClient, Message
 from sandbox.config import REPO_ROOT, SandboxConfig
 from sandbox.instance import Instance, InstanceError
@@ -287,10 +287,12 @@ class Sandbox:
         render_dir(CARRIER_CONF_DIR, self.carrier.host("etc"), carrier_values)
 
     def install_prompts(self) -> None:
-        """Synthesize the IVR prompts (cached) and install them where Asterisk looks."""
-        built = build_prompts(self.config.cache_dir / "prompts")
-        sounds = self.runtime.host_path(f"{SOUNDS_DIR}/{PROMPT_LANGUAGE}/lapor")
-        install_prompts(built, sounds, REPO_ROOT / "prompts" / "studio")
+        """Synthesize the IVR prompts and number words (cached) and install them where
+        Asterisk looks (sounds/id/lapor, sounds/id/digits)."""
+        language_dir = self.runtime.host_path(f"{SOUNDS_DIR}/{PROMPT_LANGUAGE}")
+        install_catalog(
+            self.config.cache_dir / "prompts", language_dir, REPO_ROOT / "prompts" / "studio"
+        )
 
     async def up(self, login_agents: bool = True) -> None:
         """Start both instances from fresh folders (the kept ones of ``state_dir`` stay as
