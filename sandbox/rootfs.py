@@ -23,8 +23,9 @@ PACKAGES = (
     "asterisk-moh-opsound-gsm",
     "python3",
     "python3-six",
-    # The IVR's API client, for classic AGI scripts.
+    # The IVR's API client and its metrics (ivr/metrics.py), for classic AGI scripts.
     "python3-httpx",
+    "python3-prometheus-client",
 )
 MIRROR = (
     "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
