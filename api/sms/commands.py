@@ -1,7 +1,8 @@
 """Reading SMS complaints as people really type them, and the replies (from the catalog).
 
-Accepted forms, in any letter case, with any spacing, and with ``#``, ``:``, ``.``,
-``,``, ``;`` or ``-`` where a space belongs (the usual shortcode style ``LAPOR#1#...``):
+Accepted forms, in any letter case, with any spacing, and with ``#``, ``:``, ``.`` or
+``,`` where a space belongs (the usual shortcode style ``LAPOR#1#...``; right after a
+keyword ``;`` and ``-`` too):
 
 - ``<keyword> <kategori> <isi>``: the keywords are the catalog's ``settings.keywords``
   (``LAPOR``, and the city's published ``BANDAR LAMPUNG``, ``BANDARLAMPUNG``, ``BDL``);
@@ -65,7 +66,8 @@ class StatusQuery:
 
 @dataclass(frozen=True)
 class Unrecognised:
-    """Not a command we know (or a LAPOR with no content): answer with help."""
+    """Not a command we know, or too short to be a complaint (or a keyword with no
+    content): answer with help."""
 
     empty_complaint: bool = False
 
