@@ -90,6 +90,19 @@ def build_rootfs(target: Path) -> None:
         raise
 
 
+def roots_in_use() -> set[Path]:
+    """The root folders of running processes other than ``/`` (chrooted Asterisks)."""
+    roots = set()
+    for link in Path("/proc").glob("[0-9]*/root"):
+        try:
+            root = link.readlink()
+        except OSError:  # gone, or not ours to read
+            continue
+        if root != Path("/"):
+            roots.add(root)
+    return roots
+
+
 def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
     """Delete cached rootfs folders of older recipes beside ``keep``; return what went.
 
@@ -103,6 +116,10 @@ def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
             continue
         if any(point == str(stale) or point.startswith(f"{stale}/") for point in mounted):
             log.warning("not removing %s: something is mounted inside it", stale)
+            continue
+        if stale in roots_in_use():
+            # Another sandbox (another slot, a CI run) still runs Asterisk in it.
+            log.warning("not removing %s: a running process has it as its root", stale)
             continue
         subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=True)
         removed.append(stale)

@@ -3,6 +3,9 @@ state folder and its reset."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from sandbox.cli import build_script, parser
 from sandbox.config import REPO_ROOT, state_dir_for
 from sandbox.harness import reset_state
-from sandbox.rootfs import MMDEBSTRAP_ARGS, prune_stale_rootfs, rootfs_key
+from sandbox.rootfs import MMDEBSTRAP_ARGS, prune_stale_rootfs, rootfs_key, roots_in_use
 
 
 def test_script_waits_then_presses_digits_and_stays_on_the_line() -> None:
@@ -75,3 +78,26 @@ def test_make_runs_state_is_under_var_per_slot(monkeypatch: pytest.MonkeyPatch) 
 
 def test_reset_is_a_command() -> None:
     assert parser().parse_args(["reset"]).command == "reset"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_a_rootfs_a_process_runs_in_is_not_pruned(tmp_path: Path) -> None:
+    """Another sandbox (another slot, a CI run) may still run Asterisk in an old rootfs."""
+    current, busy = tmp_path / "rootfs-new", tmp_path / "rootfs-busy"
+    current.mkdir()
+    busy.mkdir()
+    child = os.fork()
+    if child == 0:  # a stand-in for a chrooted Asterisk
+        os.chroot(busy)
+        time.sleep(60)
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while busy not in roots_in_use() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert prune_stale_rootfs(current, "") == []
+        assert busy.is_dir()
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert prune_stale_rootfs(current, "") == [busy]
