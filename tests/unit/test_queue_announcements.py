@@ -143,6 +143,25 @@ def test_every_sound_the_queue_and_the_wait_play_is_in_the_catalog() -> None:
     assert "sebentar lagi" in prompts["antrean-sebentar-lagi"]
 
 
+# Applications of the modules modules.conf keeps out (app_exec, app_system, app_originate):
+# a step calling one ends the caller's channel ("No application 'ExecIf'").
+UNLOADED_APPLICATIONS = {"Exec", "TryExec", "ExecIf", "System", "TrySystem", "Originate"}
+
+
+def test_the_wait_uses_only_loaded_applications() -> None:
+    modules = (CONF_DIR / "modules.conf").read_text()
+    assert {"app_exec.so", "app_system.so", "app_originate.so"} <= set(
+        re.findall(r"^noload => (\S+)$", modules, re.M)
+    )
+    dialplan = (CONF_DIR / "extensions.conf").read_text()
+    wait = dialplan.split("\n[queue-wait]\n")[1].split("\n[")[0]
+    applications = set(
+        re.findall(r"^ *(?:exten => s,1|same => n(?:\([a-z]+\))?),(\w+)\(", wait, re.M)
+    )
+    assert {"Set", "GotoIf", "While", "Playback", "SayNumber", "Return"} <= applications
+    assert not applications & UNLOADED_APPLICATIONS
+
+
 def test_the_wait_is_said_before_the_first_queue() -> None:
     dialplan = (CONF_DIR / "extensions.conf").read_text()
     ivr = dialplan.split("\n[ivr]\n")[1].split("\n[")[0]
