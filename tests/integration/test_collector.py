@@ -77,7 +77,6 @@ class Rig:
     ami: FakeAmi
     api: ApiServer
     collector: Collector
-    task: asyncio.Task[None]
 
     async def wait_stored(self, count: int, timeout: float = 15) -> list[AmiEvent]:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -112,19 +111,28 @@ def settings_for(ami: FakeAmi, api: ApiServer, buffer_dir: Path, **extra: Any) -
     )
 
 
-@pytest.fixture
-async def rig(api_server: ApiServer, tmp_path: Path) -> AsyncIterator[Rig]:
-    ami = FakeAmi()
-    await ami.start()
-    collector = Collector(settings_for(ami, api_server, tmp_path / "buffer"))
+@contextlib.asynccontextmanager
+async def running(ami: FakeAmi, settings: CollectorSettings) -> AsyncIterator[Collector]:
+    """A collector running against ``ami``, logged in once; stopped afterwards."""
+    collector = Collector(settings)
     task = asyncio.create_task(collector.run())
     await ami.wait_logins(1)
     try:
-        yield Rig(ami, api_server, collector, task)
+        yield collector
     finally:
         collector.stop()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def rig(api_server: ApiServer, tmp_path: Path) -> AsyncIterator[Rig]:
+    ami = FakeAmi()
+    await ami.start()
+    try:
+        async with running(ami, settings_for(ami, api_server, tmp_path / "buffer")) as collector:
+            yield Rig(ami, api_server, collector)
+    finally:
         await ami.close()
 
 
@@ -413,7 +421,7 @@ async def test_every_login_takes_a_queue_snapshot_for_the_live_view(
     await ami.start()
     collector = Collector(settings_for(ami, api_server, tmp_path / "buffer"))
     task = asyncio.create_task(collector.run())
-    rig = Rig(ami, api_server, collector, task)
+    rig = Rig(ami, api_server, collector)
     try:
         [first] = await rig.wait_stored(1)
         assert first.name == "LaporQueueSnapshot"

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ import pytest
 
 from collector import Collector
 from tests.integration.ami_peer import FakeAmi, eventually
-from tests.integration.test_collector import ApiServer, api_server, settings_for
+from tests.integration.test_collector import ApiServer, api_server, running, settings_for
 
 __all__ = ["api_server"]
 
@@ -63,15 +61,10 @@ async def rig(api_server: ApiServer, tmp_path: Path) -> AsyncIterator[Rig]:
     settings = settings_for(
         ami, api_server, tmp_path / "buffer", queue_log=queue_log, reconcile_seconds=3600
     )
-    collector = Collector(settings)
-    task = asyncio.create_task(collector.run())
-    await ami.wait_logins(1)
     try:
-        yield Rig(ami, api_server, collector, queue_log)
+        async with running(ami, settings) as collector:
+            yield Rig(ami, api_server, collector, queue_log)
     finally:
-        collector.stop()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(task, 10)
         await ami.close()
 
 
