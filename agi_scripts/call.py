@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """call: the citizen's call: greeting, main menu, then a complaint, a status or an officer.
 
+A blocked number hears the block prompt instead (agi_scripts/blocked.py).
 Menu: 1 new complaint, 2 ticket status, 0 officer, 9 repeat. After 3 bad or missing keys
-the caller goes to an officer. Whatever happens here, the dialplan queues the call next.
+the caller goes to an officer. Whatever happens here, the dialplan queues the call next
+(but for a blocked caller who did not press the emergency key).
 """
 
 from __future__ import annotations
 
+from agi_scripts.blocked import screen
 from agi_scripts.common import menu, run_classic_script, to_officer
 from agi_scripts.complaint import take_complaint
 from agi_scripts.services import Services
@@ -25,6 +28,8 @@ async def call(channel: Channel, services: Services) -> None:
     # The dialplan offers a callback after this many seconds in the queue.
     wait = str(services.settings.callback_wait_seconds)
     await channel.set_variable("LAPOR_CALLBACK_WAIT", wait)
+    if await screen(channel, services):
+        return
     prompts = [GREETING, MAIN_MENU]
     observe_greeting(channel)  # the greeting starts with the menu's first prompt
     while True:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asterisk_values as values
 from agi_scripts.services import Services
+from asterisk_values.numbers import national
 from ivr import Channel, Handler
 from ivr.errors import AGIError
 from ivr.menu import choose
@@ -68,9 +69,10 @@ async def valid_variable(channel: Channel, name: str, kind: Callable[[str], str]
 
 
 def caller_number(channel: Channel) -> str:
-    """The caller's number as Asterisk reported it, or "" if it is not a phone number."""
+    """The caller's number in its national form (0812…, as the API stores it), or "" if
+    Asterisk reported no phone number."""
     try:
-        return values.phone_number(channel.request.callerid)
+        return values.phone_number(national(channel.request.callerid))
     except values.UnsafeValue:
         return ""
 

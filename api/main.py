@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from api.agents import routes as agents
 from api.audit import routes as audit
+from api.blocklist import routes as blocklist
 from api.callbacks import routes as callbacks
 from api.collectors import routes as collectors
 from api.complaints import attachment_routes as attachments
@@ -72,6 +73,7 @@ ROUTES = (
     ivr_node_routes,
     collectors,
     supervision,
+    blocklist,
     retention,
     recordings,
     audit,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from api.audit.models import RecordingAccess
+from api.audit.models import BlocklistChange, RecordingAccess
+from api.blocklist.models import BlockedNumber
 from api.callbacks.dial import CallbackDial
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
@@ -37,6 +38,8 @@ __all__ = [
     "AgentRing",
     "AmiEvent",
     "ApiToken",
+    "BlockedNumber",
+    "BlocklistChange",
     "BrowserPhoneCredential",
     "Call",
     "CallHourly",

@@ -77,6 +77,15 @@ class LaporApi:
         status: str = response.json()["status"]
         return status
 
+    async def blocked(self, number: str) -> bool:
+        """Whether the blocklist blocks ``number`` now (a 404 means it does not)."""
+        response = await self._request("GET", f"/blocklist/{number}")
+        if response.status_code == 404:
+            return False
+        if response.status_code != 200:
+            raise _rejected(f"/blocklist/{number}", response)
+        return True
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             # The call's ids, so the API's log lines of this request carry them.

@@ -31,3 +31,24 @@ class RecordingAccess(SQLModel, table=True):
     subject: str = Field(max_length=140)
     file: str = Field(max_length=128)
     route: str = Field(max_length=200)
+
+
+class BlocklistAction(StrEnum):
+    block = "block"
+    unblock = "unblock"
+
+
+class BlocklistChange(SQLModel, table=True):
+    """One block or unblock of a number: who, when, and the entry as it was."""
+
+    __tablename__ = "blocklist_change"
+    __table_args__ = (sa.Index("ix_blocklist_change_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=TZ_DATETIME)
+    username: str = Field(max_length=128)
+    role: str = Field(max_length=16)
+    action: str = Field(max_length=16)
+    number: str = Field(max_length=21)
+    reason: str = Field(max_length=200)
+    until: datetime | None = Field(default=None, sa_type=TZ_DATETIME)

@@ -1,4 +1,5 @@
-"""``GET /audit/recordings``: who played or downloaded which recording (admins only)."""
+"""The audit trails: ``GET /audit/recordings``, who played or downloaded which recording
+(admins only); ``GET /audit/blocklist``, who blocked or unblocked which number."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.audit.service import accesses
+from api.audit.service import accesses, blocklist_changes
+from api.blocklist.models import Number
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
 
@@ -37,3 +39,25 @@ def recording_accesses(
     first: one entry per playback, not per HTTP Range request."""
     rows = accesses(session, since=since, username=username, limit=limit)
     return [AccessView.model_validate(row, from_attributes=True) for row in rows]
+
+
+class BlocklistChangeView(BaseModel):
+    at: datetime
+    username: str
+    role: str
+    action: str
+    number: str
+    reason: str
+    until: datetime | None
+
+
+@router.get("/blocklist")
+def blocklist_audit(
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))],
+    number: Annotated[Number | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[BlocklistChangeView]:
+    """Every block and unblock, newest first (``number`` in any spelling)."""
+    rows = blocklist_changes(session, number=number, limit=limit)
+    return [BlocklistChangeView.model_validate(row, from_attributes=True) for row in rows]

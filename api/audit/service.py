@@ -1,4 +1,6 @@
-"""Log a recording's playback or download once, not once per HTTP Range request.
+"""The audit: recordings' playbacks and downloads, and the blocklist's blocks and unblocks.
+
+A recording's playback or download is logged once, not once per HTTP Range request.
 
 A browser's player asks for ``Range: bytes=0-`` when it starts and for ``bytes=N-`` each
 time it seeks or resumes; a download (curl, "save as") asks without a Range. So a request
@@ -11,12 +13,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from api.audit.models import RecordingAccess, RecordingKind
+from api.audit.models import BlocklistAction, BlocklistChange, RecordingAccess, RecordingKind
 from api.core.auth import Principal
 from api.core.clock import utc_now
+
+
+class BlockedEntry(Protocol):
+    """A blocklist entry as the audit copies it (api/blocklist's table)."""
+
+    number: str
+    reason: str
+    until: datetime | None
+
 
 _FIRST_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-")
 
@@ -68,4 +80,30 @@ def accesses(
     if username is not None:
         query = query.where(RecordingAccess.username == username)
     query = query.order_by(col(RecordingAccess.at).desc(), col(RecordingAccess.id).desc())
+    return list(session.exec(query.limit(limit)).all())
+
+
+def log_blocklist_change(
+    session: Session, who: Principal, action: BlocklistAction, entry: BlockedEntry
+) -> None:
+    """Add the audit row of a block or unblock to the caller's transaction."""
+    session.add(
+        BlocklistChange(
+            at=utc_now(),
+            username=who.name[:128],
+            role=who.role.value,
+            action=action.value,
+            number=entry.number,
+            reason=entry.reason,
+            until=entry.until,
+        )
+    )
+
+
+def blocklist_changes(session: Session, *, number: str | None, limit: int) -> list[BlocklistChange]:
+    """The newest blocks and unblocks first."""
+    query = select(BlocklistChange)
+    if number is not None:
+        query = query.where(BlocklistChange.number == number)
+    query = query.order_by(col(BlocklistChange.at).desc(), col(BlocklistChange.id).desc())
     return list(session.exec(query.limit(limit)).all())

@@ -24,6 +24,7 @@ import asterisk_values as values
 from api.callbacks.dial import CLOSED, CallbackDial, live_claim, settle
 from api.core.clock import as_utc, utc_now
 from api.core.errors import NotFound
+from api.core.numbers import national
 from api.events.models import Call
 
 
@@ -44,7 +45,7 @@ class CallbackCreate(CallbackBase):
     # The number, line and ticket go back to Asterisk when the citizen is called back:
     # each is checked as its kind here (asterisk_values), full match.
     _aware = field_validator("queue_entered_at", "requested_at")(as_utc)
-    _number = field_validator("number")(values.phone_number)
+    _number = field_validator("number")(lambda number: values.phone_number(national(number)))
     _line = field_validator("line")(lambda line: values.line(line) if line else line)
     _ticket = field_validator("ticket")(lambda ticket: ticket and values.ticket(ticket))
 
@@ -211,8 +212,8 @@ def list_callbacks(
         _not_reached_since(Call.caller, Call.queue_entered_at),
     )
     if number is not None:
-        requests = requests.where(CallbackRequest.number == number)
-        calls = calls.where(Call.caller == number)
+        requests = requests.where(CallbackRequest.number == national(number))
+        calls = calls.where(Call.caller == national(number))
     items = [
         _request_item(row)
         for row in session.exec(

@@ -21,6 +21,7 @@ from api.complaints.workflow import ComplaintStatus, deadline
 from api.core.auth import Role
 from api.core.clock import WorkCalendar, as_utc, utc_now
 from api.core.errors import Conflict, NotFound
+from api.core.numbers import national
 from ivr.redact import mask_number
 
 TICKET_PATTERN = values.TICKET_PATTERN
@@ -92,6 +93,11 @@ class ComplaintCreate(ComplaintBase):
         if isinstance(value, str) and value.strip().lower() in NO_NUMBER:
             return ""
         return value
+
+    @field_validator("caller_number")
+    @classmethod
+    def _one_citizen_one_number(cls, value: str) -> str:
+        return national(value)
 
     @field_validator("recording_path")
     @classmethod

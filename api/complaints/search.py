@@ -12,6 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from api.complaints.models import Complaint, ComplaintCategory, ComplaintChannel
 from api.complaints.workflow import ComplaintStatus
 from api.core.clock import as_utc
+from api.core.numbers import national
 
 MAX_PAGE = 500
 
@@ -55,7 +56,7 @@ def _where(query: SelectOfScalar[Complaint], f: ComplaintFilter) -> SelectOfScal
     if f.taken_to is not None:
         query = query.where(col(Complaint.taken_at) < f.taken_to)
     if f.caller is not None:
-        query = query.where(Complaint.caller_number == f.caller)
+        query = query.where(Complaint.caller_number == national(f.caller))
     if f.text is not None:
         # LIKE's own wildcards in the search text are matched literally.
         escaped = f.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asterisk_values as values
+from api.core.numbers import national
 
 QUEUE_LOG = "QueueLog"
 # Verbs that end a queued call without an agent.
@@ -198,11 +199,12 @@ def _caller(f: _Facts, row: CallRow) -> None:
     newchannel = f.ami("Newchannel", own=True)
     join = f.ami("QueueCallerJoin")
     enter = f.verb("ENTERQUEUE")
-    row.caller = _first(
+    caller = _first(
         join and join.get("CallerIDNum"),
         newchannel and newchannel.get("CallerIDNum"),
         enter and enter.data(2),
     )
+    row.caller = national(caller) if caller else caller
     row.caller_name = _first(
         join and join.get("CallerIDName"), newchannel and newchannel.get("CallerIDName")
     )

@@ -38,6 +38,7 @@ from api.complaints.models import (
 from api.core.clock import WorkCalendar, as_utc
 from api.core.db import conflict_insert, is_postgres
 from api.core.errors import Conflict, Unavailable
+from api.core.numbers import national
 from api.core.text import without_nul
 from api.sms.commands import NewComplaint, StatusQuery, Unrecognised, normalised, parse_sms, reply
 
@@ -141,14 +142,17 @@ def _file(
     received_at = as_utc(sms.received_at)
     since = received_at - timedelta(minutes=rules.dedup_minutes)
     digest = hashlib.sha256(normalised(sms.text).encode()).hexdigest()
-    _serialise(session, sms.sender, rules.ticket_prefix)
-    earlier = _earlier(session, sms.sender, digest, since)
+    # Stored and deduplicated under the national form; the reply goes to the sender as
+    # the gateway wrote it.
+    sender = national(sms.sender)
+    _serialise(session, sender, rules.ticket_prefix)
+    earlier = _earlier(session, sender, digest, since)
     if earlier is not None:
         return _received(session, command, earlier, created=False)
     ticket = next_api_ticket(session, rules.ticket_prefix)
     bucket = int(received_at.timestamp()) // (rules.dedup_minutes * 60)
     intake = SmsIntake(
-        sender=sms.sender, text_hash=digest, bucket=bucket, ticket=ticket, received_at=received_at
+        sender=sender, text_hash=digest, bucket=bucket, ticket=ticket, received_at=received_at
     )
     session.add(intake)
     try:
@@ -156,16 +160,16 @@ def _file(
     except IntegrityError:
         # A replica filed the same SMS between our look and our insert: that one counts.
         session.rollback()
-        earlier = _earlier(session, sms.sender, digest, since)
+        earlier = _earlier(session, sender, digest, since)
         if earlier is None:
             raise
         return _received(session, command, earlier, created=False)
     data = ComplaintCreate(
         ticket=ticket,
         category=ComplaintCategory(command.category),
-        caller_number=sms.sender,
+        caller_number=sender,
         line=sms.line,
-        uniqueid="sms-" + hashlib.sha256(f"{sms.sender} {digest}".encode()).hexdigest()[:32],
+        uniqueid="sms-" + hashlib.sha256(f"{sender} {digest}".encode()).hexdigest()[:32],
         taken_at=received_at,
     )
     create_complaint(

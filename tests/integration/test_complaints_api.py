@@ -127,7 +127,7 @@ def test_caller_number_and_line_must_be_phone_numbers(
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [
-        ("+6281234567890", "+6281234567890"),
+        ("+6281234567890", "081234567890"),  # one citizen, one number: the national form
         ("1001", "1001"),
         ("", ""),  # the IVR's empty caller id
         ("anonymous", ""),  # a withheld SIP caller id

@@ -62,6 +62,8 @@ def services(tmp_path: Path, api_up: bool, stored: dict[str, dict[str, object]])
     def handle(request: httpx.Request) -> httpx.Response:
         if not api_up:
             raise httpx.ConnectError("refused", request=request)
+        if request.method == "GET":  # the blocklist: this caller is not on it
+            return httpx.Response(404, json={"error": "not_blocked"})
         body = httpx.Response(200, content=request.content).json()
         stored[body["ticket"]] = body
         return httpx.Response(201, json=body)

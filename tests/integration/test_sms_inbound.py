@@ -79,7 +79,7 @@ def test_gammu_run_on_receive_form_with_a_multipart_sms(api: ApiHarness) -> None
     [stored] = complaints(api)
     assert stored.category == "pelayanan_publik"
     assert stored.text == "antrean di kantor kelurahan sangat lama"
-    assert stored.caller_number == "+6281234567890"
+    assert stored.caller_number == "081234567890"  # one citizen, one number: national form
     assert stored.line == "082282204762"
 
 
