@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+import asterisk_values as values
 from api.audit.service import accesses, blocklist_changes
-from api.blocklist.models import Number
 from api.core.auth import Principal, Role, require_roles
 from api.core.db import SessionDep
+from api.core.numbers import national
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -55,9 +56,9 @@ class BlocklistChangeView(BaseModel):
 def blocklist_audit(
     session: SessionDep,
     _: Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))],
-    number: Annotated[Number | None, Query()] = None,
+    number: Annotated[str | None, Query(max_length=21, pattern=values.PHONE_NUMBER_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[BlocklistChangeView]:
     """Every block and unblock, newest first (``number`` in any spelling)."""
-    rows = blocklist_changes(session, number=number, limit=limit)
+    rows = blocklist_changes(session, number=number and national(number), limit=limit)
     return [BlocklistChangeView.model_validate(row, from_attributes=True) for row in rows]
