@@ -31,6 +31,7 @@ from api.core.db import make_engine
 from api.core.errors import install_error_handlers
 from api.core.metrics import HttpMetrics, worker_exit
 from api.core.settings import ApiSettings
+from api.desk import blocklist as desk_blocklist
 from api.desk import routes as desk
 from api.events import routes as events
 from api.ivr_nodes import routes as ivr_node_routes
@@ -145,4 +146,5 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
     app.include_router(console.router)
     app.include_router(wallboard.router)
     app.include_router(desk.router)
+    app.include_router(desk_blocklist.router)
     return app

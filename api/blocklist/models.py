@@ -17,15 +17,16 @@ TZ_DATETIME = sa.DateTime(timezone=True)
 REASON_LIMIT = 200
 
 
-def _number(value: str) -> str:
-    """A caller's number in the national form it is stored and looked up under."""
+def normalised_number(value: str) -> str:
+    """A caller's number in the national form it is stored and looked up under
+    (``asterisk_values.UnsafeValue``, a ValueError, if it is not a phone number)."""
     return values.phone_number(national(value))
 
 
 Number = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=21, pattern=values.PHONE_NUMBER_PATTERN),
-    AfterValidator(_number),
+    AfterValidator(normalised_number),
 ]
 
 
