@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 import asterisk_values as values
 from api.core.clock import as_utc
 from api.core.numbers import national
+from api.core.text import without_nul
 
 TZ_DATETIME = sa.DateTime(timezone=True)
 REASON_LIMIT = 200
@@ -46,7 +47,9 @@ class BlockedNumber(SQLModel, table=True):
 class BlockRequest(BaseModel):
     number: Number
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_LIMIT)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_LIMIT),
+        AfterValidator(without_nul),
     ]
     until: datetime | None = None
 
