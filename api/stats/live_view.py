@@ -40,6 +40,7 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
 from api.core.clock import as_utc
+from api.core.numbers import national
 from api.core.settings import CALL_END_HORIZON
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot
 from api.stats.schemas import LiveAgent, LiveCaller
@@ -393,7 +394,7 @@ def _unseen_entries(
                 LiveCaller(
                     node=node,
                     linkedid=linkedid,
-                    caller=number if number and number != "unknown" else None,
+                    caller=national(number) if number and number != "unknown" else None,
                     queue=entry.get("Queue"),
                     position=0,
                     wait_seconds=int((now - entered).total_seconds()),
