@@ -1,7 +1,8 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
-report's schedule, the daily retention purge, the browser phones' sweep) runs only in the
+report's schedule, the daily retention purge, the browser phones' sweep, the sender of
+status SMS) runs only in the
 served process: ``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests,
 benchmarks, tools) has none.
 """
@@ -46,6 +47,8 @@ from api.reports import schedule as report_schedule
 from api.retention import routes as retention
 from api.retention import schedule as retention_schedule
 from api.sms import routes as sms_routes
+from api.sms import status_routes as status_sms
+from api.sms import status_sender
 from api.stats import routes as stats
 from api.supervision import routes as supervision
 from api.wallboard import routes as wallboard
@@ -69,6 +72,7 @@ ROUTES = (
     callbacks,
     report_routes,
     sms_routes,
+    status_sms,
     ivr_node_routes,
     collectors,
     supervision,
@@ -104,6 +108,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
                     await jobs.enter_async_context(report_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(phone_sweep.scheduled(engine, settings))
+                    await jobs.enter_async_context(status_sender.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()
