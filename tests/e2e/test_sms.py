@@ -15,9 +15,11 @@ from sqlmodel import Session, col, select
 from api.complaints.models import Complaint, ComplaintChannel
 from api.core.auth import Role
 from api.sms.commands import reply
+from api.sms.status_messages import StatusSms
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller
+from tests.e2e.ivr_node import wait_until
 from tests.e2e.officers import control_env
 from tests.e2e.services import ApiProcess, fresh_api_process
 
@@ -147,3 +149,50 @@ async def test_http_inbound_passes_the_same_cases(sms_api: ApiProcess) -> None:
         bad = await client.post("/sms/inbound", json={"text": "lapor 1 x"})
         assert bad.status_code == 422
     assert len(complaints_of(sms_api, citizen)) == 1
+
+
+def status_rows(api: ApiProcess, ticket: str) -> list[StatusSms]:
+    with Session(api.engine) as session:
+        statement = select(StatusSms).where(StatusSms.ticket == ticket)
+        return list(session.exec(statement.order_by(col(StatusSms.id))).all())
+
+
+async def test_a_status_change_sends_one_sms_until_stop(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    citizen = random_caller()
+    match = TICKET.search(await ask(phones, citizen, "lapor 1 jalan rusak di Jl. Teuku Umar"))
+    assert match
+    ticket = match.group(1)
+    supervisor = {"Authorization": f"Bearer {sms_api.token(Role.supervisor)}"}
+    leadership = {"Authorization": f"Bearer {sms_api.token(Role.leadership)}"}
+    async with httpx.AsyncClient(base_url=sms_api.url) as client:
+
+        async def move(headers: dict[str, str], **change: str) -> None:
+            response = await client.post(
+                f"/complaints/{ticket}/status", json=change, headers=headers
+            )
+            assert response.status_code == 200, response.text
+
+        await move(supervisor, to="diverifikasi")
+        # The API's own sender takes it over AMI MessageSend to the carrier.
+        got = await phones.next_reply(citizen, REPLY_TIMEOUT)
+        assert got.body == reply("status_diverifikasi", ticket=ticket)
+        assert f"sip:{LINE}@" in got.sender
+        # The carrier may have it before the sender has recorded it.
+        sent = await wait_until(lambda: status_rows(sms_api, ticket)[0].state == "sent", 10)
+        assert sent, status_rows(sms_api, ticket)
+        assert [m.attempts for m in status_rows(sms_api, ticket)] == [1]
+
+        assert await ask(phones, citizen, "STOP") == reply("stopped")
+        await move(supervisor, to="dilaporkan")
+        await move(leadership, to="ditindaklanjuti", unit="dinas-pu", note="Segera")
+        assert [(m.to_status, m.state, m.reason) for m in status_rows(sms_api, ticket)] == [
+            ("diverifikasi", "sent", None),
+            ("ditindaklanjuti", "skipped", "opted_out"),
+        ]
+        # One more exchange: nothing came in between but its reply.
+        status = await ask(phones, citizen, f"STATUS {ticket}")
+        assert status == reply("status", ticket=ticket, status="ditindaklanjuti")
+    bodies = [r.body for r in phones.replies(citizen)]
+    assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), reply("stopped"), status]
