@@ -223,3 +223,9 @@ def retry(session: Session, row_id: int, now: datetime) -> StatusSms:
         raise Conflict(f"status SMS {row_id} is {message.state}, not failed", "not_failed")
     session.refresh(message)
     return message
+
+
+def of_ticket(session: Session, ticket: str) -> list[StatusSms]:
+    """Every status SMS of complaint ``ticket``, oldest first (its desk page)."""
+    query = select(StatusSms).where(StatusSms.ticket == ticket).order_by(col(StatusSms.id))
+    return list(session.exec(query).all())

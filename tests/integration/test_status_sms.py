@@ -5,12 +5,15 @@ many, and stopped by STOP."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api.complaints.models import Complaint, ComplaintHistory, get_complaint
@@ -25,7 +28,10 @@ from api.sms.status_messages import LEASE, RETRY_DELAYS, StatusSms, claim
 from api.sms.status_sender import gateway as status_gateway
 from api.sms.status_sender import send_due
 from tests.conftest import ApiHarness
+from tests.e2e.services import free_port
 from tests.integration.test_complaint_workflow import add, move
+from tests.integration.test_desk_pages import act, sign_in
+from tests.integration.test_desk_pages import client as client  # the fixture
 from tests.integration.test_sms_inbound import Gateway, post
 from tests.integration.test_sms_inbound import gateway as gateway  # the fixture
 
@@ -261,3 +267,22 @@ def test_a_rolled_back_change_leaves_no_message(api: ApiHarness) -> None:
     assert messages(api) == []
     with Session(api.engine) as session:
         assert get_complaint(session, ticket="01000010").status == "diterima"
+
+
+def test_the_desk_page_shows_the_complaints_status_sms(client: TestClient) -> None:
+    csrf = sign_in(client, "sri")
+    status, page = act(client, csrf, "12000001", to="diverifikasi")
+    assert status == 200
+    text = reply("status_diverifikasi", ticket="12000001")
+    assert re.search(r'<tr class="status-sms-pending" data-status-sms="\d+">', page)
+    assert html.escape(text, quote=False) in page
+    # The gateway is down at every attempt: the page says it failed, and why.
+    down = ApiSettings(status_sms_via="http", sms_reply_url=f"http://127.0.0.1:{free_port()}/")
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    now = utc_now()
+    for delay in (timedelta(0), *RETRY_DELAYS):
+        now += delay
+        assert asyncio.run(send_due(engine, status_gateway(down), "r", now)) == 1
+    page = client.get("/desk/complaints/12000001").text
+    assert re.search(r'<tr class="status-sms-failed" data-status-sms="\d+">', page)
+    assert "ConnectError" in page
