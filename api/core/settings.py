@@ -283,6 +283,12 @@ class ApiSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _status_sms_has_a_way_out(self) -> ApiSettings:
+        if self.status_sms_via == "http" and not self.sms_reply_url:
+            raise ValueError("LAPOR_API_STATUS_SMS_VIA=http needs LAPOR_API_SMS_REPLY_URL")
+        return self
+
+    @model_validator(mode="after")
     def _delivery_complete(self) -> ApiSettings:
         if self.smtp_password_file is not None:
             password = self.smtp_password_file.read_text().strip()

@@ -196,3 +196,54 @@ async def test_a_status_change_sends_one_sms_until_stop(
         assert status == reply("status", ticket=ticket, status="ditindaklanjuti")
     bodies = [r.body for r in phones.replies(citizen)]
     assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), reply("stopped"), status]
+
+
+async def test_status_sms_wait_out_a_stopped_sender_and_go_once_from_two_workers(
+    sandbox: Sandbox, tmp_path: Path, phones: CarrierPhones
+) -> None:
+    """Changes made while the API sends nothing are kept; after a restart with two workers,
+    each sending, every citizen gets their one SMS."""
+    env = {**control_env(sandbox), "LAPOR_API_STATUS_SMS_VIA": "off", "LAPOR_API_WORKERS": "2"}
+    with fresh_api_process(tmp_path / "api.log", env) as api:
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {api.url}")
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {api.token(Role.gateway)}")
+        try:
+            citizens = [random_caller() for _ in range(3)]
+            tickets = []
+            for citizen in citizens:
+                match = TICKET.search(
+                    await ask(phones, citizen, "lapor 1 jalan rusak di Way Halim")
+                )
+                assert match
+                tickets.append(match.group(1))
+            headers = {"Authorization": f"Bearer {api.token(Role.supervisor)}"}
+            async with httpx.AsyncClient(base_url=api.url, headers=headers) as client:
+                for ticket in tickets:
+                    change = {"to": "diverifikasi"}
+                    response = await client.post(f"/complaints/{ticket}/status", json=change)
+                    assert response.status_code == 200, response.text
+                waiting = (await client.get("/sms/status-messages")).json()
+            assert sorted(m["ticket"] for m in waiting) == sorted(tickets)
+            assert {m["state"] for m in waiting} == {"pending"}
+
+            api.stop()
+            api.extra_env["LAPOR_API_STATUS_SMS_VIA"] = "sip"
+            api.start()
+            for citizen, ticket in zip(citizens, tickets, strict=True):
+                got = await phones.next_reply(citizen, REPLY_TIMEOUT)
+                assert got.body == reply("status_diverifikasi", ticket=ticket)
+
+            def all_sent() -> bool:
+                rows = [row for t in tickets for row in status_rows(api, t)]
+                return all(row.state == "sent" for row in rows)
+
+            assert await wait_until(all_sent, 10)
+            for citizen, ticket in zip(citizens, tickets, strict=True):
+                [row] = status_rows(api, ticket)
+                assert row.attempts == 1
+                # One more exchange each: nothing else came in between.
+                status = await ask(phones, citizen, f"STATUS {ticket}")
+                bodies = [r.body for r in phones.replies(citizen)]
+                assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), status]
+        finally:
+            sandbox.callcenter.rx('dialplan set global SMS_API_TOKEN ""')

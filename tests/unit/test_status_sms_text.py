@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.core.settings import ApiSettings
 from api.sms.commands import StatusSmsSwitch, Unrecognised, parse_sms, reply
 from api.sms.segments import ELLIPSIS, fitted, segments
 
@@ -83,3 +84,9 @@ def test_stop_and_start_words(text: str, on: bool) -> None:
 def test_other_texts_with_the_words_are_not_switches(text: str) -> None:
     assert not isinstance(parse_sms(text), StatusSmsSwitch)
     assert parse_sms(text) == Unrecognised()
+
+
+def test_status_sms_over_http_needs_the_gateways_url() -> None:
+    with pytest.raises(ValueError, match="LAPOR_API_SMS_REPLY_URL"):
+        ApiSettings(status_sms_via="http")
+    assert ApiSettings(status_sms_via="http", sms_reply_url="http://gw/send").status_sms_via
