@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from api.complaints.models import Complaint, ComplaintChannel
 from api.core.auth import Role
 from api.sms.commands import reply
-from api.sms.status_messages import StatusSms
+from api.sms.status_messages import StatusSms, of_ticket
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller
@@ -153,8 +153,7 @@ async def test_http_inbound_passes_the_same_cases(sms_api: ApiProcess) -> None:
 
 def status_rows(api: ApiProcess, ticket: str) -> list[StatusSms]:
     with Session(api.engine) as session:
-        statement = select(StatusSms).where(StatusSms.ticket == ticket)
-        return list(session.exec(statement.order_by(col(StatusSms.id))).all())
+        return of_ticket(session, ticket)
 
 
 async def test_a_status_change_sends_one_sms_until_stop(
