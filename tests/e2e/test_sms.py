@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from api.complaints.models import Complaint, ComplaintChannel
 from api.core.auth import Role
 from api.sms.commands import reply
+from api.sms.segments import ELLIPSIS, fitted, segments
 from api.sms.status_messages import StatusSms, of_ticket
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
@@ -246,3 +247,37 @@ async def test_status_sms_wait_out_a_stopped_sender_and_go_once_from_two_workers
                 assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), status]
         finally:
             sandbox.callcenter.rx('dialplan set global SMS_API_TOKEN ""')
+
+
+async def test_the_closing_note_arrives_cut_to_two_segments(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    citizen = random_caller()
+    match = TICKET.search(await ask(phones, citizen, "lapor 1 jalan rusak di Jl. Teuku Umar"))
+    assert match
+    ticket = match.group(1)
+    note = "Jalan sudah ditambal oleh tim UPT José 🚧 " * 20
+    moves = [
+        (Role.supervisor, {"to": "diverifikasi"}),
+        (Role.supervisor, {"to": "dilaporkan"}),
+        (Role.leadership, {"to": "ditindaklanjuti", "unit": "dinas-pu", "note": "Segera"}),
+        (Role.supervisor, {"to": "selesai", "note": note}),
+    ]
+    async with httpx.AsyncClient(base_url=sms_api.url) as client:
+        for role, change in moves:
+            headers = {"Authorization": f"Bearer {sms_api.token(role)}"}
+            response = await client.post(
+                f"/complaints/{ticket}/status", json=change, headers=headers
+            )
+            assert response.status_code == 200, response.text
+    bodies = [(await phones.next_reply(citizen, REPLY_TIMEOUT)).body for _ in range(3)]
+    assert bodies[:2] == [
+        reply("status_diverifikasi", ticket=ticket),
+        reply("status_ditindaklanjuti", ticket=ticket, unit="Dinas Pekerjaan Umum"),
+    ]
+    # The whole cut text arrives intact over AMI and SIP (emoji and all).
+    closing = bodies[2]
+    assert closing == fitted(reply("status_selesai", ticket=ticket, note="{note}"), note, 2)
+    assert closing.endswith(ELLIPSIS)
+    assert segments(closing) == 2
+    assert "🚧" in closing
