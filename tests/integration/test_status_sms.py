@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from api.complaints.models import Complaint, ComplaintHistory, get_complaint
@@ -23,7 +24,9 @@ from api.core.auth import Principal, Role
 from api.core.clock import WorkCalendar, utc_now
 from api.core.errors import InvalidInput
 from api.core.settings import ApiSettings
+from api.retention import purge
 from api.sms.commands import reply
+from api.sms.opt_out import SmsOptOut, opted_out
 from api.sms.status_messages import LEASE, RETRY_DELAYS, StatusSms, claim
 from api.sms.status_sender import gateway as status_gateway
 from api.sms.status_sender import send_due
@@ -286,3 +289,26 @@ def test_the_desk_page_shows_the_complaints_status_sms(client: TestClient) -> No
     page = client.get("/desk/complaints/12000001").text
     assert re.search(r'<tr class="status-sms-failed" data-status-sms="\d+">', page)
     assert "ConnectError" in page
+
+
+def test_retention_deletes_status_sms_past_the_limit_and_keeps_the_stop_list(
+    api: ApiHarness,
+) -> None:
+    for ticket in ("01000011", "01000012"):
+        add(api, ticket)
+        move(api, ticket, api.headers(Role.supervisor), to="diverifikasi")
+    assert post(api, json={"number": CITIZEN, "text": "STOP"}).json()["kind"] == "stopped"
+    now = utc_now()
+    with Session(api.engine) as session:
+        old = col(StatusSms.ticket) == "01000011"
+        when = now - timedelta(days=400)
+        session.execute(sa_update(StatusSms).where(old).values(created_at=when))
+        session.execute(sa_update(SmsOptOut).values(since=when))
+        session.commit()
+    settings = ApiSettings()  # the default limits; the purge works on api.engine
+    assert purge.pending(api.engine, settings, now)["status_sms"] == 1
+    done = purge.run(api.engine, settings, trigger="cli", runner="test", now=now)
+    assert done.counts["status_sms"] == 1
+    assert [m.ticket for m in messages(api)] == ["01000012"]
+    with Session(api.engine) as session:
+        assert opted_out(session, CITIZEN)
