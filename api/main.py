@@ -2,9 +2,8 @@
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
 report's schedule, the daily retention purge, the browser phones' sweep, the sender of
-status SMS) runs only in the
-served process: ``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests,
-benchmarks, tools) has none.
+status SMS) runs only in the served process: ``lapor-api`` asks for it, and an app made by
+``create_app`` alone (tests, benchmarks, tools) has none.
 """
 
 from __future__ import annotations
@@ -87,8 +86,8 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
 
     With ``background``, the app's lifespan also runs the daily report's schedule and the
     daily retention purge (if the settings enable them, as they do by default), and the
-    sweep of browser phone passwords whose session is over; only the served process asks
-    for that.
+    sweep of browser phone passwords whose session is over, and the sender of status SMS
+    (unless ``status_sms_via`` is off); only the served process asks for that.
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
