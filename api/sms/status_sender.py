@@ -70,11 +70,12 @@ def gateway(settings: ApiSettings) -> Send:
 
 
 async def send_due(engine: Engine, send: Send, runner: str, now: datetime | None = None) -> int:
-    """Send every message due at ``now``; the number of attempts made."""
-    now = now or utc_now()
+    """Send every message due now (or at ``now``, for tests); the number of attempts made."""
     tried = 0
-    for row_id in await asyncio.to_thread(_due, engine, now):
-        message = await asyncio.to_thread(_claim, engine, row_id, runner, now)
+    for row_id in await asyncio.to_thread(_due, engine, now or utc_now()):
+        # The clock read again for each: a claim's lease starts when it is taken.
+        at = now or utc_now()
+        message = await asyncio.to_thread(_claim, engine, row_id, runner, at)
         if message is None:
             continue  # another worker or replica took it
         if await asyncio.to_thread(_opted_out, engine, message.number):
@@ -89,7 +90,7 @@ async def send_due(engine: Engine, send: Send, runner: str, now: datetime | None
             log.warning(
                 "status SMS %s to %s failed: %s", message.id, mask_number(message.number), error
             )
-        await asyncio.to_thread(_record, engine, message, runner, error, now)
+        await asyncio.to_thread(_record, engine, message, runner, error, now or utc_now())
     return tried
 
 
