@@ -1,9 +1,9 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
-report's schedule, the daily retention purge, the browser phones' sweep) runs only in the
-served process: ``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests,
-benchmarks, tools) has none.
+report's schedule, the daily retention purge, the browser phones' sweep, the sender of
+status SMS) runs only in the served process: ``lapor-api`` asks for it, and an app made by
+``create_app`` alone (tests, benchmarks, tools) has none.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from api.reports import schedule as report_schedule
 from api.retention import routes as retention
 from api.retention import schedule as retention_schedule
 from api.sms import routes as sms_routes
+from api.sms import status_routes as status_sms
+from api.sms import status_sender
 from api.stats import routes as stats
 from api.supervision import routes as supervision
 from api.wallboard import routes as wallboard
@@ -71,6 +73,7 @@ ROUTES = (
     callbacks,
     report_routes,
     sms_routes,
+    status_sms,
     ivr_node_routes,
     collectors,
     supervision,
@@ -86,8 +89,8 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
 
     With ``background``, the app's lifespan also runs the daily report's schedule and the
     daily retention purge (if the settings enable them, as they do by default), and the
-    sweep of browser phone passwords whose session is over; only the served process asks
-    for that.
+    sweep of browser phone passwords whose session is over, and the sender of status SMS
+    (unless ``status_sms_via`` is off); only the served process asks for that.
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
@@ -107,6 +110,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
                     await jobs.enter_async_context(report_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(phone_sweep.scheduled(engine, settings))
+                    await jobs.enter_async_context(status_sender.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()

@@ -30,7 +30,9 @@ from api.refused.service import RefusedComplaint
 from api.reports.delivery_record import ReportDelivery
 from api.reports.schemas import DailyReport
 from api.retention.models import CitizenRequest, RetentionFile, RetentionMark, RetentionRun
+from api.sms.opt_out import SmsOptOut
 from api.sms.service import SmsIntake, SmsTicketCounter
+from api.sms.status_messages import StatusSms
 from api.supervision.log import SupervisionLog
 
 __all__ = [
@@ -64,7 +66,9 @@ __all__ = [
     "RetentionMark",
     "RetentionRun",
     "SmsIntake",
+    "SmsOptOut",
     "SmsTicketCounter",
+    "StatusSms",
     "SupervisionLog",
     "User",
     "metadata",

@@ -34,6 +34,7 @@ from api.core.clock import WorkCalendar, utc_now
 from api.core.errors import Forbidden, InvalidInput, NotFound
 from api.core.stored_files import stored_file
 from api.people.users import User
+from api.sms.status_messages import enqueue as enqueue_status_sms
 
 UNIT_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,99}$"
 
@@ -157,6 +158,8 @@ def change_status(
     complaint.due_at = due_at(change.to, complaint, calendar)
     complaint.updated_at = now
     session.add(complaint)
+    # The citizen's SMS about it, committed with the change or not at all.
+    enqueue_status_sms(session, complaint, entry, now)
     if finish is None:
         session.commit()
     else:

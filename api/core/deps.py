@@ -20,12 +20,15 @@ def get_calendar(request: Request) -> WorkCalendar:
     return WorkCalendar(get_settings(request).holidays)
 
 
-def control(request: Request) -> AmiControl:
+def control_of(settings: ApiSettings) -> AmiControl:
     """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies)."""
-    settings = get_settings(request)
     return AmiControl(
         settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
     )
+
+
+def control(request: Request) -> AmiControl:
+    return control_of(get_settings(request))
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

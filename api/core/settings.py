@@ -180,6 +180,12 @@ class ApiSettings(BaseSettings):
     # Sent as the Authorization header of the reply call, e.g. "Bearer <token>".
     sms_reply_authorization: str = ""
     sms_reply_timeout_seconds: float = 5.0
+    # SMS to citizens when their complaint is verified, followed up or closed
+    # (api/sms/status_messages.py): sent over "sip" (AMI MessageSend on sms_sip_endpoint),
+    # "http" (POSTed to sms_reply_url) or "off" (kept as pending, sent once turned on).
+    # Each replica looks for messages to send this often.
+    status_sms_via: Literal["sip", "http", "off"] = "sip"
+    status_sms_check_seconds: float = Field(default=5.0, gt=0)
 
     # Retention (UU 27/2022 on personal data protection; docs/operations.md): callers'
     # numbers (calls, complaints, callbacks, SMS, raw events) and recordings older than
@@ -274,6 +280,12 @@ class ApiSettings(BaseSettings):
         )
         refuse_placeholder(self.sms_reply_authorization, "LAPOR_API_SMS_REPLY_AUTHORIZATION")
         refuse_placeholder(self.smtp_password, "LAPOR_API_SMTP_PASSWORD")
+        return self
+
+    @model_validator(mode="after")
+    def _status_sms_has_a_way_out(self) -> ApiSettings:
+        if self.status_sms_via == "http" and not self.sms_reply_url:
+            raise ValueError("LAPOR_API_STATUS_SMS_VIA=http needs LAPOR_API_SMS_REPLY_URL")
         return self
 
     @model_validator(mode="after")

@@ -44,6 +44,7 @@ from api.recordings.service import conversations_of_ticket, serve_call
 from api.reports import service as reports
 from api.reports.files import Format, report_response
 from api.reports.labels import headline
+from api.sms.status_messages import of_ticket as status_sms_of
 from api.web.routes import PageRefused, change_roles, page_roles
 from api.web.session import WebUser
 from api.web.templates import render
@@ -149,6 +150,7 @@ def _complaint_page(
         categories=list(ComplaintCategory),
         error=error,
         sees_numbers=role in SEES_NUMBERS,
+        status_sms=status_sms_of(session, complaint.ticket),
         conversations=conversations_of_ticket(session, complaint.ticket)
         if role in CONVERSATION_LISTENERS
         else [],

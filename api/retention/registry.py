@@ -22,6 +22,7 @@ from api.retention.holders import Column, Holder, RowHolder, file_name
 from api.retention.raw_events import RawEventHolder, SnapshotHolder
 from api.retention.scrub import scrub_queue_log
 from api.sms.service import SmsIntake
+from api.sms.status_messages import StatusSms
 
 
 def _complaint_recording(row: Complaint) -> list[str]:
@@ -159,4 +160,6 @@ HOLDERS: tuple[Holder, ...] = (
     ),
     # Kept only to spot an SMS sent twice within minutes.
     _deleted("sms_intake", SmsIntake, col(SmsIntake.received_at), number=col(SmsIntake.sender)),
+    # The status SMS sent (or not) to the citizen: worth nothing once the complaint is old.
+    _deleted("status_sms", StatusSms, col(StatusSms.created_at), number=col(StatusSms.number)),
 )

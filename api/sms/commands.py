@@ -11,6 +11,8 @@ keyword ``;`` and ``-`` too):
 - ``STATUS <tiket>``: spaces and dashes inside the ticket number are ignored.
 - no keyword, but at least ``settings.complaint_min_words`` words: the whole text is a
   complaint under Lainnya (its reply adds a hint about naming a category).
+- ``STOP`` (or another of ``settings.stop_words``) alone: no more SMS about the status
+  of complaints; ``MULAI`` (``settings.start_words``) starts them again.
 - anything else (``halo``, an empty SMS, ``STATUS`` with no ticket): a help reply.
 """
 
@@ -72,7 +74,14 @@ class Unrecognised:
     empty_complaint: bool = False
 
 
-SmsCommand = NewComplaint | StatusQuery | Unrecognised
+@dataclass(frozen=True)
+class StatusSmsSwitch:
+    """STOP (``on=False``) or MULAI (``on=True``): the SMS about complaints' status."""
+
+    on: bool
+
+
+SmsCommand = NewComplaint | StatusQuery | StatusSmsSwitch | Unrecognised
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,8 @@ class Grammar:
 
     keywords: tuple[str, ...]
     complaint_min_words: int
+    stop_words: tuple[str, ...] = ()
+    start_words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.keywords:
@@ -113,6 +124,9 @@ def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
 def parse_sms(text: str, grammar: Grammar | None = None) -> SmsCommand:
     grammar = grammar or catalog_grammar()
     body = text.strip()
+    switch = _status_switch(body, grammar)
+    if switch is not None:
+        return switch
     complaint = grammar.keyword_pattern.fullmatch(body)
     if complaint is not None:
         return _parse_complaint(complaint.group(1).strip())
@@ -148,6 +162,15 @@ def complaint_words(text: str) -> int:
     """
     plain = _URL.sub(" ", unicodedata.normalize("NFC", text))
     return sum(1 for token in _TOKEN.findall(plain) if any(c.isalpha() for c in token))
+
+
+def _status_switch(body: str, grammar: Grammar) -> StatusSmsSwitch | None:
+    """``STOP``, ``stop!``, ``Berhenti.``: the whole SMS is one of the switch words."""
+    said = " ".join(body.strip(" .!?").casefold().split())
+    for on, words in ((False, grammar.stop_words), (True, grammar.start_words)):
+        if said in {word.casefold() for word in words}:
+            return StatusSmsSwitch(on=on)
+    return None
 
 
 def _split_keyword(body: str) -> tuple[str, str]:
@@ -186,6 +209,8 @@ def catalog_grammar() -> Grammar:
     return Grammar(
         keywords=tuple(settings["keywords"]),
         complaint_min_words=int(settings["complaint_min_words"]),
+        stop_words=tuple(settings.get("stop_words", ())),
+        start_words=tuple(settings.get("start_words", ())),
     )
 
 

@@ -40,10 +40,21 @@ from api.core.db import conflict_insert, is_postgres
 from api.core.errors import Conflict, Unavailable
 from api.core.numbers import national
 from api.core.text import without_nul
-from api.sms.commands import NewComplaint, StatusQuery, Unrecognised, normalised, parse_sms, reply
+from api.sms.commands import (
+    NewComplaint,
+    StatusQuery,
+    StatusSmsSwitch,
+    Unrecognised,
+    normalised,
+    parse_sms,
+    reply,
+)
+from api.sms.opt_out import set_status_sms
 
 COUNTER_DIGITS = 6
-SmsKind = Literal["received", "status", "not_found", "empty_complaint", "too_long", "help"]
+SmsKind = Literal[
+    "received", "status", "not_found", "empty_complaint", "too_long", "help", "stopped", "started"
+]
 # pg_advisory_xact_lock(space, key): "SMS" in ASCII, apart from the event ingest's spaces.
 _LOCK_SPACE = 0x534D53
 
@@ -111,6 +122,13 @@ def handle_sms(
         return _file(session, sms, command, rules, calendar)
     if isinstance(command, StatusQuery):
         return _status(session, command.ticket)
+    if isinstance(command, StatusSmsSwitch):
+        set_status_sms(session, sms.sender, on=command.on, now=as_utc(sms.received_at))
+        return (
+            SmsOutcome("started", reply("started"))
+            if command.on
+            else SmsOutcome("stopped", reply("stopped"))
+        )
     if isinstance(command, Unrecognised) and command.empty_complaint:
         return SmsOutcome("empty_complaint", reply("empty_complaint"))
     return SmsOutcome("help", reply("help"))

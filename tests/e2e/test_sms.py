@@ -15,9 +15,12 @@ from sqlmodel import Session, col, select
 from api.complaints.models import Complaint, ComplaintChannel
 from api.core.auth import Role
 from api.sms.commands import reply
+from api.sms.segments import ELLIPSIS, fitted, segments
+from api.sms.status_messages import StatusSms, of_ticket
 from sandbox.harness import Sandbox
 from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller
+from tests.e2e.ivr_node import wait_until
 from tests.e2e.officers import control_env
 from tests.e2e.services import ApiProcess, fresh_api_process
 
@@ -147,3 +150,134 @@ async def test_http_inbound_passes_the_same_cases(sms_api: ApiProcess) -> None:
         bad = await client.post("/sms/inbound", json={"text": "lapor 1 x"})
         assert bad.status_code == 422
     assert len(complaints_of(sms_api, citizen)) == 1
+
+
+def status_rows(api: ApiProcess, ticket: str) -> list[StatusSms]:
+    with Session(api.engine) as session:
+        return of_ticket(session, ticket)
+
+
+async def test_a_status_change_sends_one_sms_until_stop(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    citizen = random_caller()
+    match = TICKET.search(await ask(phones, citizen, "lapor 1 jalan rusak di Jl. Teuku Umar"))
+    assert match
+    ticket = match.group(1)
+    supervisor = {"Authorization": f"Bearer {sms_api.token(Role.supervisor)}"}
+    leadership = {"Authorization": f"Bearer {sms_api.token(Role.leadership)}"}
+    async with httpx.AsyncClient(base_url=sms_api.url) as client:
+
+        async def move(headers: dict[str, str], **change: str) -> None:
+            response = await client.post(
+                f"/complaints/{ticket}/status", json=change, headers=headers
+            )
+            assert response.status_code == 200, response.text
+
+        await move(supervisor, to="diverifikasi")
+        # The API's own sender takes it over AMI MessageSend to the carrier.
+        got = await phones.next_reply(citizen, REPLY_TIMEOUT)
+        assert got.body == reply("status_diverifikasi", ticket=ticket)
+        assert f"sip:{LINE}@" in got.sender
+        # The carrier may have it before the sender has recorded it.
+        sent = await wait_until(lambda: status_rows(sms_api, ticket)[0].state == "sent", 10)
+        assert sent, status_rows(sms_api, ticket)
+        assert [m.attempts for m in status_rows(sms_api, ticket)] == [1]
+
+        assert await ask(phones, citizen, "STOP") == reply("stopped")
+        await move(supervisor, to="dilaporkan")
+        await move(leadership, to="ditindaklanjuti", unit="dinas-pu", note="Segera")
+        assert [(m.to_status, m.state, m.reason) for m in status_rows(sms_api, ticket)] == [
+            ("diverifikasi", "sent", None),
+            ("ditindaklanjuti", "skipped", "opted_out"),
+        ]
+        # One more exchange: nothing came in between but its reply.
+        status = await ask(phones, citizen, f"STATUS {ticket}")
+        assert status == reply("status", ticket=ticket, status="ditindaklanjuti")
+    bodies = [r.body for r in phones.replies(citizen)]
+    assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), reply("stopped"), status]
+
+
+async def test_status_sms_wait_out_a_stopped_sender_and_go_once_from_two_workers(
+    sandbox: Sandbox, tmp_path: Path, phones: CarrierPhones
+) -> None:
+    """Changes made while the API sends nothing are kept; after a restart with two workers,
+    each sending, every citizen gets their one SMS."""
+    env = {**control_env(sandbox), "LAPOR_API_STATUS_SMS_VIA": "off", "LAPOR_API_WORKERS": "2"}
+    with fresh_api_process(tmp_path / "api.log", env) as api:
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {api.url}")
+        sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {api.token(Role.gateway)}")
+        try:
+            citizens = [random_caller() for _ in range(3)]
+            tickets = []
+            for citizen in citizens:
+                match = TICKET.search(
+                    await ask(phones, citizen, "lapor 1 jalan rusak di Way Halim")
+                )
+                assert match
+                tickets.append(match.group(1))
+            headers = {"Authorization": f"Bearer {api.token(Role.supervisor)}"}
+            async with httpx.AsyncClient(base_url=api.url, headers=headers) as client:
+                for ticket in tickets:
+                    change = {"to": "diverifikasi"}
+                    response = await client.post(f"/complaints/{ticket}/status", json=change)
+                    assert response.status_code == 200, response.text
+                waiting = (await client.get("/sms/status-messages")).json()
+            assert sorted(m["ticket"] for m in waiting) == sorted(tickets)
+            assert {m["state"] for m in waiting} == {"pending"}
+
+            api.stop()
+            api.extra_env["LAPOR_API_STATUS_SMS_VIA"] = "sip"
+            api.start()
+            for citizen, ticket in zip(citizens, tickets, strict=True):
+                got = await phones.next_reply(citizen, REPLY_TIMEOUT)
+                assert got.body == reply("status_diverifikasi", ticket=ticket)
+
+            def all_sent() -> bool:
+                rows = [row for t in tickets for row in status_rows(api, t)]
+                return all(row.state == "sent" for row in rows)
+
+            assert await wait_until(all_sent, 10)
+            for citizen, ticket in zip(citizens, tickets, strict=True):
+                [row] = status_rows(api, ticket)
+                assert row.attempts == 1
+                # One more exchange each: nothing else came in between.
+                status = await ask(phones, citizen, f"STATUS {ticket}")
+                bodies = [r.body for r in phones.replies(citizen)]
+                assert bodies[1:] == [reply("status_diverifikasi", ticket=ticket), status]
+        finally:
+            sandbox.callcenter.rx('dialplan set global SMS_API_TOKEN ""')
+
+
+async def test_the_closing_note_arrives_cut_to_two_segments(
+    sms_api: ApiProcess, phones: CarrierPhones
+) -> None:
+    citizen = random_caller()
+    match = TICKET.search(await ask(phones, citizen, "lapor 1 jalan rusak di Jl. Teuku Umar"))
+    assert match
+    ticket = match.group(1)
+    note = "Jalan sudah ditambal oleh tim UPT José 🚧 " * 20
+    moves = [
+        (Role.supervisor, {"to": "diverifikasi"}),
+        (Role.supervisor, {"to": "dilaporkan"}),
+        (Role.leadership, {"to": "ditindaklanjuti", "unit": "dinas-pu", "note": "Segera"}),
+        (Role.supervisor, {"to": "selesai", "note": note}),
+    ]
+    async with httpx.AsyncClient(base_url=sms_api.url) as client:
+        for role, change in moves:
+            headers = {"Authorization": f"Bearer {sms_api.token(role)}"}
+            response = await client.post(
+                f"/complaints/{ticket}/status", json=change, headers=headers
+            )
+            assert response.status_code == 200, response.text
+    bodies = [(await phones.next_reply(citizen, REPLY_TIMEOUT)).body for _ in range(3)]
+    assert bodies[:2] == [
+        reply("status_diverifikasi", ticket=ticket),
+        reply("status_ditindaklanjuti", ticket=ticket, unit="Dinas Pekerjaan Umum"),
+    ]
+    # The whole cut text arrives intact over AMI and SIP (emoji and all).
+    closing = bodies[2]
+    assert closing == fitted(reply("status_selesai", ticket=ticket, note="{note}"), note, 2)
+    assert closing.endswith(ELLIPSIS)
+    assert segments(closing) == 2
+    assert "🚧" in closing
