@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api.agents import routes as agents
 from api.audit import routes as audit
 from api.callbacks import routes as callbacks
+from api.callbacks import vhold
 from api.collectors import routes as collectors
 from api.complaints import attachment_routes as attachments
 from api.complaints import routes as complaints
@@ -104,6 +105,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
                     await jobs.enter_async_context(report_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(phone_sweep.scheduled(engine, settings))
+                    await jobs.enter_async_context(vhold.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()

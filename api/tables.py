@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 from api.audit.models import RecordingAccess
 from api.callbacks.dial import CallbackDial
+from api.callbacks.hold import CallbackHold
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
 from api.complaints.attachments import ComplaintAttachment
@@ -42,6 +43,7 @@ __all__ = [
     "CallHourly",
     "CallRecording",
     "CallbackDial",
+    "CallbackHold",
     "CallbackRequest",
     "CitizenRequest",
     "CollectorStatus",

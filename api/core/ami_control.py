@@ -180,6 +180,43 @@ class AmiControl:
         }
         await replace(self, timeout=self.timeout + ring_seconds).send(action)
 
+    async def place_in_queue(
+        self,
+        *,
+        number: str,
+        caller_label: str,
+        channel_id: str,
+        queue_channel_id: str,
+        variables: dict[str, str],
+        wait_seconds: int,
+    ) -> None:
+        """Put a placeholder for the citizen ``number`` in the queue (virtual hold).
+
+        Asynchronous: Asterisk replies at once and the Local channel's ;2 half waits in
+        the queue (the dialplan's ``vhold-wait``) up to ``wait_seconds``; once an officer
+        takes it, the ;1 half runs ``callback``/``number`` (the officer is on the line,
+        the citizen is dialled). ``channel_id`` is the ;1 half's uniqueid (the call's
+        linkedid), ``queue_channel_id`` the ;2 half's (queue_log's callid).
+        """
+        await self.send(
+            {
+                "Action": "Originate",
+                "Channel": "Local/wait@vhold-wait/n",
+                "Context": "callback",
+                "Exten": values.phone_number(number),
+                "Priority": "1",
+                "CallerID": values.caller_id(caller_label, number),
+                "ChannelId": values.name(channel_id),
+                "OtherChannelId": values.name(queue_channel_id),
+                "Timeout": str(int(wait_seconds) * 1000),
+                "Variable": [
+                    f"{values.name(name)}={values.variable_value(value)}"
+                    for name, value in {**variables, "LAPOR_HOLD_NUMBER": number}.items()
+                ],
+                "Async": "true",
+            }
+        )
+
     async def supervise(
         self,
         *,
