@@ -162,14 +162,12 @@ def _outcome(session: Session, row: CallbackHold, settings: ApiSettings, now: da
         else:
             _keep_claim(session, callback_id, placeholder, now)
         return
-    if outcome in dialling.CLOSED:
-        closed = {"placeholder": None, "finished": REACHED, "finished_at": now}
-        _update(session, callback_id, placeholder, **closed)
-        return
-    failures += 1
+    failures += 0 if outcome in dialling.CLOSED else 1
     delays = settings.callback_retry_minutes
     values: dict[str, object] = {"placeholder": None, "placed_at": None, "failures": failures}
-    if failures > len(delays):
+    if outcome in dialling.CLOSED:
+        values.update(finished=REACHED, finished_at=now)
+    elif failures > len(delays):
         values.update(finished=SMS_DUE, finished_at=now)
     else:
         values["next_at"] = now + timedelta(minutes=delays[failures - 1])
@@ -186,7 +184,7 @@ def _outcome(session: Session, row: CallbackHold, settings: ApiSettings, now: da
             )
         )
         session.commit()
-        log.info("callback %s: not reached (%s), attempt %d", callback_id, outcome, failures)
+        log.info("callback %s: %s, %d missed", callback_id, outcome, failures)
 
 
 def _keep_claim(session: Session, callback_id: str, channel_id: str, now: datetime) -> None:
@@ -221,11 +219,13 @@ def plan(session: Session, settings: ApiSettings, now: datetime) -> list[Placeme
     dialling.settle(session)
     since = now - timedelta(hours=settings.callback_hold_horizon_hours)
     placements: list[Placement] = []
+    waiting = select(CallbackHold).where(
+        col(CallbackHold.placeholder).is_not(None), col(CallbackHold.finished).is_(None)
+    )
+    for row in session.exec(waiting).all():
+        _outcome(session, row, settings, now)
     for request in _pending_requests(session, since):
         row = _hold(session, f"r{request.id}", request.number, now)
-        if row.placeholder is not None:
-            _outcome(session, row, settings, now)
-            session.refresh(row)
         if row.placeholder is None and row.finished is None and as_utc(row.next_at) <= now:
             placement = _claim(session, request, row)
             if placement is not None:
@@ -353,7 +353,8 @@ async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> Non
 
 @asynccontextmanager
 async def scheduled(engine: Engine, settings: ApiSettings) -> AsyncIterator[None]:
-    if not settings.callback_dialer_enabled:
+    if not settings.callback_dialer_enabled or not settings.ami_control_secret:
+        # Without the control user's secret there is no Asterisk to place anything in.
         yield
         return
     async with in_background(lambda stop: run(engine, settings, stop)):

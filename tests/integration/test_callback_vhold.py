@@ -245,7 +245,8 @@ def test_reached_ends_it(api: ApiHarness) -> None:
     post_events(api, placeholder(linkedid, "081234567890", answered_with="ANSWER"))
     assert run_tick(api, placer, texts, utc_now() + timedelta(hours=1)).placed == []
     assert callback not in [i["id"] for i in listed(api)]
-    assert item(api, callback)["outcome"] == "reached"
+    shown = item(api, callback)
+    assert (shown["outcome"], shown["attempts"], shown["hold"]) == ("reached", 1, "reached")
     assert texts.sent == []
 
 

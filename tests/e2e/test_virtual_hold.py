@@ -1,0 +1,165 @@
+"""Virtual hold with real calls: three callers and one callback, one officer. The caller
+who chose the callback keeps their place: the API's dialer puts a placeholder in the
+queue, the officer gets everyone in the order they joined, and when the placeholder's
+turn comes the citizen is rung automatically (the carrier answers) and the callback is
+recorded as reached."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.core.auth import Role
+from sandbox.ami import AMIClient, Message
+from sandbox.harness import CARRIER_AMI_USER, QUEUE, Sandbox
+from tests.e2e.calls import random_caller
+from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
+from tests.e2e.kpi_support import CollectorProcess, running_collector
+from tests.e2e.officers import control_env, event
+from tests.e2e.services import ApiProcess, fresh_api_process
+
+pytestmark = pytest.mark.e2e
+
+CALLBACK_WAIT = 3
+TIMEOUT = 180.0
+# 0 at the greeting (straight to the queue); the offer comes after CALLBACK_WAIT.
+TO_QUEUE = "wait:1|dtmf:0"
+# 1 pressed every 3 s: the first inside the offer's answer window accepts (as in
+# test_ivr_callback.py).
+ACCEPT = TO_QUEUE + "|wait:8" + "|dtmf:1|wait:3" * 10
+# Seconds between callers: far more than the spread of the offer's timing, so the order
+# in which they re-enter the queue is the order they joined.
+SPACING = 12
+
+
+@pytest.fixture
+def dialer_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
+    env = {**control_env(sandbox, dialer=True), "LAPOR_API_CALLBACK_DIALER_SECONDS": "1"}
+    with fresh_api_process(tmp_path / "api.log", env) as process:
+        yield process
+
+
+@pytest.fixture
+def collector(
+    sandbox: Sandbox, dialer_api: ApiProcess, tmp_path: Path
+) -> Iterator[CollectorProcess]:
+    with running_collector(sandbox, dialer_api, tmp_path) as process:
+        yield process
+
+
+@pytest.fixture
+def one_paused_officer(sandbox: Sandbox) -> Iterator[str]:
+    """Only the first officer in the queue, paused until the test lets calls through."""
+    first, *others = sandbox.config.agents
+    for agent in others:
+        sandbox.callcenter.rx(f"queue remove member PJSIP/{agent} from {QUEUE}")
+    sandbox.add_member(first)
+    sandbox.callcenter.rx(f"queue pause member PJSIP/{first} queue {QUEUE}")
+    try:
+        yield first
+    finally:
+        sandbox.callcenter.rx(f"queue unpause member PJSIP/{first} queue {QUEUE}")
+        for agent in others:
+            sandbox.add_member(agent)
+
+
+def joined(caller: str, times: int) -> Any:
+    def match(events: list[Message]) -> bool:
+        return sum(1 for m in events if event("QueueCallerJoin", CallerIDNum=caller)(m)) >= times
+
+    return match
+
+
+async def until(ami: AMIClient, check: Any, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not check(ami.events):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.5)
+
+
+async def callback_of(api: httpx.AsyncClient, headers: dict[str, str], number: str) -> Any:
+    for _ in range(240):
+        items = (await api.get("/callbacks", params={"number": number}, headers=headers)).json()
+        if items:
+            return items[0]
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no callback request from {number}")
+
+
+async def test_callers_and_a_callback_are_served_in_joining_order(
+    sandbox: Sandbox,
+    ivr_node: IvrNode,
+    dialer_api: ApiProcess,
+    collector: CollectorProcess,
+    one_paused_officer: str,
+) -> None:
+    settings = replace(
+        ivr_node.settings,
+        api_url=dialer_api.url,
+        api_token=dialer_api.token(Role.ivr, name="e2e-vhold-ivr"),
+        callback_wait_seconds=CALLBACK_WAIT,
+    )
+    server = IvrServer(ivr_node, settings)
+    await server.start()
+    first, citizen, third, fourth = (random_caller() for _ in range(4))
+    scripts = {first: TO_QUEUE, citizen: ACCEPT, third: TO_QUEUE, fourth: TO_QUEUE}
+    supervisor = {"Authorization": f"Bearer {dialer_api.token(Role.supervisor)}"}
+    try:
+        async with (
+            httpx.AsyncClient(base_url=dialer_api.url, timeout=30) as api,
+            await sandbox.connect_ami() as ami,
+            await AMIClient.connect(
+                "127.0.0.1",
+                sandbox.config.carrier_ami_port,
+                CARRIER_AMI_USER,
+                sandbox.secrets.carrier,
+            ) as carrier,
+        ):
+            accepted = user_event(ami, "LaporCallback", citizen, TIMEOUT)
+            for caller, script in scripts.items():
+                await sandbox.place_call(LINE, caller, script)
+                await asyncio.sleep(SPACING)
+            await accepted
+            # Everyone back in the queue after the offer: the three who declined it, and
+            # the placeholder for the one who accepted (the citizen's number as caller).
+            for caller in (first, third, fourth):
+                await until(ami, joined(caller, 2), f"{caller} to re-enter the queue")
+            await until(ami, joined(citizen, 2), "the placeholder to join the queue")
+            item = await callback_of(api, supervisor, citizen)
+            assert (item["hold"], item["claimed_by"]) == ("in_queue", "antrean")
+
+            sandbox.callcenter.rx(f"queue unpause member PJSIP/{one_paused_officer} queue {QUEUE}")
+            served: list[str] = []
+            for _ in scripts:
+                await until(
+                    ami,
+                    lambda events: (
+                        sum(1 for m in events if m.get("Event") == "AgentConnect") > len(served)
+                    ),
+                    "the officer to take the next call",
+                )
+                connects = [m for m in ami.events if m.get("Event") == "AgentConnect"]
+                served.append(connects[len(served)]["CallerIDNum"])
+            reported = await ami.wait_for(
+                event("UserEvent", UserEvent="LaporCallbackDial", Callback=item["id"]), TIMEOUT
+            )
+            await carrier.wait_for(event("Newchannel", Exten=citizen), TIMEOUT)
+            for _ in range(240):
+                done = (await api.get(f"/callbacks/{item['id']}", headers=supervisor)).json()
+                if done["outcome"] is not None:
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await server.close()
+
+    assert served == [first, citizen, third, fourth]
+    assert reported["DialStatus"] == "ANSWER"
+    assert reported["Linkedid"].startswith(f"vh-{item['id']}-")
+    assert (done["outcome"], done["attempts"], done["claimed_by"]) == ("reached", 1, None)
