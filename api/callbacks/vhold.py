@@ -35,7 +35,14 @@ from sqlmodel import Session, col, select
 
 from api.callbacks import dial as dialling
 from api.callbacks.calling import CITIZEN_RING_SECONDS
-from api.callbacks.hold import REACHED, SMS_DUE, SMS_SENDING, SMS_SENT, CallbackHold
+from api.callbacks.hold import (
+    REACHED,
+    SMS_DUE,
+    SMS_SENDING,
+    SMS_SENT,
+    CallbackHold,
+    holds_of,
+)
 from api.callbacks.missed_sms import SendSms, missed_text, sms_sender
 from api.callbacks.service import CallbackRequest, not_reached_since, usable_line
 from api.core.ami_control import AmiCommandError, AmiControl
@@ -53,6 +60,7 @@ DIALER = "antrean"
 # An officer took the placeholder and the call ended, but no LaporCallbackDial came (the
 # collector was down, the channel died): after this long it counts as not reached.
 OUTCOME_GRACE = timedelta(minutes=5)
+HALF_CLAIM = dialling.CLAIM_TTL / 2
 # The outcomes the dialplan reports (LaporCallbackDial), and a closed callback.
 DIALLED = {*dialling.OUTCOMES.values(), dialling.NO_ANSWER, dialling.WRONG_NUMBER}
 
@@ -100,16 +108,21 @@ def _pending_requests(session: Session, since: datetime) -> list[CallbackRequest
     return [row for row in session.exec(query).all() if f"r{row.id}" not in done]
 
 
-def _hold(session: Session, callback_id: str, number: str, now: datetime) -> CallbackHold:
-    stmt = conflict_insert(session, CallbackHold).on_conflict_do_nothing()
-    session.connection().execute(
-        stmt, [{"callback_id": callback_id, "number": number, "next_at": now, "failures": 0}]
-    )
-    session.commit()
-    row = session.get(CallbackHold, callback_id)
-    assert row is not None
-    session.refresh(row)
-    return row
+def _holds(session: Session, requests: list[CallbackRequest], now: datetime) -> list[CallbackHold]:
+    """The hold of each request, made (due now) for requests the dialer has not seen."""
+    ids = [f"r{request.id}" for request in requests]
+    known = holds_of(session, ids)
+    new = [
+        {"callback_id": callback_id, "number": request.number, "next_at": now, "failures": 0}
+        for callback_id, request in zip(ids, requests, strict=True)
+        if callback_id not in known
+    ]
+    if new:
+        stmt = conflict_insert(session, CallbackHold).on_conflict_do_nothing()
+        session.connection().execute(stmt, new)
+        session.commit()
+        known = holds_of(session, ids)
+    return [known[callback_id] for callback_id in ids]
 
 
 def _update(session: Session, callback_id: str, expected: str | None, **values: object) -> bool:
@@ -160,7 +173,7 @@ def _outcome(session: Session, row: CallbackHold, settings: ApiSettings, now: da
             # Nothing of it ever arrived: it ended by its wait limit at the latest.
             _gone(session, callback_id, placeholder, now)
         else:
-            _keep_claim(session, callback_id, placeholder, now)
+            _keep_claim(session, dial, placeholder, now)
         return
     failures += 0 if outcome in dialling.CLOSED else 1
     delays = settings.callback_retry_minutes
@@ -187,8 +200,17 @@ def _outcome(session: Session, row: CallbackHold, settings: ApiSettings, now: da
         log.info("callback %s: %s, %d missed", callback_id, outcome, failures)
 
 
-def _keep_claim(session: Session, callback_id: str, channel_id: str, now: datetime) -> None:
-    """The placeholder still waits: its claim stays live (officers can't dial it)."""
+def _keep_claim(
+    session: Session, dial: dialling.CallbackDial | None, channel_id: str, now: datetime
+) -> None:
+    """The placeholder still waits: its claim stays live (officers can't dial it). Renewed
+    once half its time is gone, so a tick with every placeholder waiting writes nothing."""
+    if dial is None or dial.channel_id != channel_id:
+        return
+    until = dial.claimed_until
+    if dial.claimed_by == DIALER and until is not None and as_utc(until) - now > HALF_CLAIM:
+        return
+    callback_id = dial.callback_id
     session.connection().execute(
         update(dialling.CallbackDial)
         .where(
@@ -224,8 +246,8 @@ def plan(session: Session, settings: ApiSettings, now: datetime) -> list[Placeme
     )
     for row in session.exec(waiting).all():
         _outcome(session, row, settings, now)
-    for request in _pending_requests(session, since):
-        row = _hold(session, f"r{request.id}", request.number, now)
+    requests = _pending_requests(session, since)
+    for request, row in zip(requests, _holds(session, requests, now), strict=True):
         if row.placeholder is None and row.finished is None and as_utc(row.next_at) <= now:
             placement = _claim(session, request, row)
             if placement is not None:
