@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import Session, col, select
 
 from api.core.auth import Role
+from api.events.models import Call
 from sandbox.ami import AMIClient, Message
 from sandbox.harness import CARRIER_AMI_USER, QUEUE, Sandbox
 from tests.e2e.calls import random_caller
@@ -23,6 +25,9 @@ from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
 from tests.e2e.kpi_support import CollectorProcess, running_collector
 from tests.e2e.officers import control_env, event
 from tests.e2e.services import ApiProcess, fresh_api_process
+from tests.e2e.test_callback_dial import BUSY_PREFIX, recorded, request_callback
+from tests.e2e.test_kpi_faults import assert_equal_to_queue_log, finished, queued_uniqueids
+from tests.e2e.test_kpi_truth import all_delivered, next_second, relog_agents, rx, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +45,12 @@ SPACING = 12
 
 @pytest.fixture
 def dialer_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
-    env = {**control_env(sandbox, dialer=True), "LAPOR_API_CALLBACK_DIALER_SECONDS": "1"}
+    env = {
+        **control_env(sandbox, dialer=True),
+        "LAPOR_API_CALLBACK_DIALER_SECONDS": "1",
+        # One attempt per callback within a test: a retry comes an hour later.
+        "LAPOR_API_CALLBACK_RETRY_MINUTES": "[60]",
+    }
     with fresh_api_process(tmp_path / "api.log", env) as process:
         yield process
 
@@ -163,3 +173,63 @@ async def test_callers_and_a_callback_are_served_in_joining_order(
     assert reported["DialStatus"] == "ANSWER"
     assert reported["Linkedid"].startswith(f"vh-{item['id']}-")
     assert (done["outcome"], done["attempts"], done["claimed_by"]) == ("reached", 1, None)
+
+
+async def test_kpis_equal_queue_log_with_callbacks_in_play(
+    sandbox: Sandbox,
+    quiet_call_center: None,
+    ivr_server: IvrServer,
+    dialer_api: ApiProcess,
+    collector: CollectorProcess,
+) -> None:
+    """Two live callers and two callbacks (one citizen answers, one is busy), one officer
+    (the other paused throughout): the placeholders are calls in queue_log (callid
+    ``vh-…-q``), and every figure of /stats equals queue_log's, with one call row per
+    queued call."""
+    officer = sandbox.config.agents[0]
+    await relog_agents(sandbox)
+    for agent in sandbox.config.agents:
+        await rx(sandbox, f"queue pause member PJSIP/{agent} queue {QUEUE}")
+    live = [random_caller(), random_caller()]
+    reached, busy = random_caller(), BUSY_PREFIX + random_caller()[-5:]
+    ivr = {"Authorization": f"Bearer {dialer_api.token(Role.ivr)}"}
+    supervisor = {"Authorization": f"Bearer {dialer_api.token(Role.supervisor)}"}
+    start = await next_second()
+    try:
+        async with (
+            httpx.AsyncClient(base_url=dialer_api.url, timeout=30) as api,
+            await sandbox.connect_ami() as ami,
+        ):
+            for caller in live:
+                await sandbox.place_call(LINE, caller, TO_QUEUE)
+            callbacks = [await request_callback(api, ivr, number) for number in (reached, busy)]
+            for caller in [*live, reached, busy]:
+                await until(ami, joined(caller, 1), f"{caller} to join the queue")
+            await rx(sandbox, f"queue unpause member PJSIP/{officer} queue {QUEUE}")
+            queued = {*live, reached, busy}
+            await wait_until(
+                lambda: finished(sandbox, queued), 240, "every queued call to end in queue_log"
+            )
+            await wait_until(
+                lambda: all_delivered(dialer_api, queued), 180, "every call's end delivered"
+            )
+            outcomes = [
+                (await recorded(api, supervisor, callback))["outcome"] for callback in callbacks
+            ]
+        end = await next_second()
+    finally:
+        for agent in sandbox.config.agents:
+            await rx(sandbox, f"queue unpause member PJSIP/{agent} queue {QUEUE}")
+
+    assert outcomes == ["reached", "busy"]
+    ids = queued_uniqueids(sandbox, queued)
+    assert {ids[reached], ids[busy]} == {
+        f"{link}-q" for link in placeholder_linkedids(dialer_api, {reached, busy})
+    }
+    assert_equal_to_queue_log(sandbox, dialer_api, queued, start, end)
+
+
+def placeholder_linkedids(api: ApiProcess, numbers: set[str]) -> set[str]:
+    with Session(api.engine) as session:
+        rows = session.exec(select(Call).where(col(Call.caller).in_(list(numbers)))).all()
+        return {row.linkedid for row in rows}
