@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from api.callbacks.hold import CallbackHold
 from api.core.auth import Role
 from api.events.models import Call
 from sandbox.ami import AMIClient, Message
@@ -25,6 +26,7 @@ from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
 from tests.e2e.kpi_support import CollectorProcess, running_collector
 from tests.e2e.officers import control_env, event
 from tests.e2e.services import ApiProcess, fresh_api_process
+from tests.e2e.test_asterisk_restart import sigkill_and_start_again
 from tests.e2e.test_callback_dial import BUSY_PREFIX, recorded, request_callback
 from tests.e2e.test_kpi_faults import assert_equal_to_queue_log, finished, queued_uniqueids
 from tests.e2e.test_kpi_truth import all_delivered, next_second, relog_agents, rx, wait_until
@@ -103,6 +105,17 @@ async def callback_of(api: httpx.AsyncClient, headers: dict[str, str], number: s
     raise AssertionError(f"no callback request from {number}")
 
 
+async def closed(api: httpx.AsyncClient, headers: dict[str, str], callback: str) -> Any:
+    """The callback once the dialer took its outcome in (the outcome itself shows a little
+    earlier: every read settles it; the dialer's next tick closes the hold)."""
+    for _ in range(240):
+        item = (await api.get(f"/callbacks/{callback}", headers=headers)).json()
+        if item["outcome"] is not None and item["hold"] != "in_queue":
+            return item
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"callback not closed: {item}")
+
+
 async def test_callers_and_a_callback_are_served_in_joining_order(
     sandbox: Sandbox,
     ivr_node: IvrNode,
@@ -161,18 +174,19 @@ async def test_callers_and_a_callback_are_served_in_joining_order(
                 event("UserEvent", UserEvent="LaporCallbackDial", Callback=item["id"]), TIMEOUT
             )
             await carrier.wait_for(event("Newchannel", Exten=citizen), TIMEOUT)
-            for _ in range(240):
-                done = (await api.get(f"/callbacks/{item['id']}", headers=supervisor)).json()
-                if done["outcome"] is not None:
-                    break
-                await asyncio.sleep(0.5)
+            done = await closed(api, supervisor, item["id"])
     finally:
         await server.close()
 
     assert served == [first, citizen, third, fourth]
     assert reported["DialStatus"] == "ANSWER"
     assert reported["Linkedid"].startswith(f"vh-{item['id']}-")
-    assert (done["outcome"], done["attempts"], done["claimed_by"]) == ("reached", 1, None)
+    assert (done["outcome"], done["attempts"], done["claimed_by"], done["hold"]) == (
+        "reached",
+        1,
+        None,
+        "reached",
+    )
 
 
 async def test_kpis_equal_queue_log_with_callbacks_in_play(
@@ -233,3 +247,49 @@ def placeholder_linkedids(api: ApiProcess, numbers: set[str]) -> set[str]:
     with Session(api.engine) as session:
         rows = session.exec(select(Call).where(col(Call.caller).in_(list(numbers)))).all()
         return {row.linkedid for row in rows}
+
+
+async def test_a_placeholder_survives_api_and_asterisk_restarts(
+    sandbox: Sandbox,
+    dialer_api: ApiProcess,
+    collector: CollectorProcess,
+    one_paused_officer: str,
+) -> None:
+    """An API restart finds the waiting placeholder and places no second one; an Asterisk
+    restart drops it, and the dialer places it again without counting an attempt; the
+    citizen is then reached."""
+    citizen = random_caller()
+    ivr = {"Authorization": f"Bearer {dialer_api.token(Role.ivr)}"}
+    supervisor = {"Authorization": f"Bearer {dialer_api.token(Role.supervisor)}"}
+    async with (
+        httpx.AsyncClient(base_url=dialer_api.url, timeout=30) as api,
+        await sandbox.connect_ami() as ami,
+    ):
+        callback = await request_callback(api, ivr, citizen)
+        first = await ami.wait_for(event("QueueCallerJoin", CallerIDNum=citizen), TIMEOUT)
+        await asyncio.to_thread(dialer_api.stop)
+        await asyncio.to_thread(dialer_api.start)
+        # The restarted dialer ticks every second: give it several.
+        await asyncio.sleep(5)
+        item = (await api.get(f"/callbacks/{callback}", headers=supervisor)).json()
+    joins = [m for m in ami.events if event("QueueCallerJoin", CallerIDNum=citizen)(m)]
+    assert [m["Linkedid"] for m in joins] == [first["Linkedid"]]
+    assert first["Linkedid"].startswith(f"vh-{callback}-")
+    assert (item["hold"], item["claimed_by"], item["attempts"]) == ("in_queue", "antrean", 0)
+
+    await sigkill_and_start_again(sandbox)
+
+    def placed_again() -> bool:
+        with Session(dialer_api.engine) as session:
+            hold = session.get(CallbackHold, callback)
+            return hold is not None and hold.placeholder not in (None, first["Linkedid"])
+
+    await wait_until(placed_again, TIMEOUT, "the placeholder to be placed again")
+    for agent in sandbox.config.agents:
+        await rx(sandbox, f"queue unpause member PJSIP/{agent} queue {QUEUE}")
+    async with httpx.AsyncClient(base_url=dialer_api.url, timeout=30) as api:
+        done = await closed(api, supervisor, callback)
+    assert (done["outcome"], done["attempts"], done["hold"]) == ("reached", 1, "reached")
+    with Session(dialer_api.engine) as session:
+        gone = session.exec(select(Call).where(Call.linkedid == first["Linkedid"])).one()
+    assert (gone.outcome, gone.answered_at) == ("cut_off", None)
