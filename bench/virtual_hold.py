@@ -104,9 +104,8 @@ class Rig:
 
     async def tick(self, at: timedelta = timedelta()) -> tuple[vhold.Tick, float]:
         start = time.perf_counter()
-        done = await vhold.tick(
-            self.engine, self.control, self.send, self.settings, missed_text(), utc_now() + at
-        )
+        place, now = self.control.place_in_queue, utc_now() + at
+        done = await vhold.tick(self.engine, place, self.send, self.settings, missed_text(), now)
         return done, time.perf_counter() - start
 
     def events(self, events: list[dict[str, Any]]) -> None:

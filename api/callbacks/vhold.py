@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, update
@@ -81,17 +81,8 @@ class Tick:
     texted: list[str] = field(default_factory=list)
 
 
-class Placer(Protocol):
-    async def place_in_queue(
-        self,
-        *,
-        number: str,
-        caller_label: str,
-        channel_id: str,
-        queue_channel_id: str,
-        variables: dict[str, str],
-        wait_seconds: int,
-    ) -> None: ...
+# AmiControl.place_in_queue (a stand-in in the tests).
+PlaceInQueue = Callable[..., Awaitable[None]]
 
 
 def _pending_requests(session: Session, since: datetime) -> list[CallbackRequest]:
@@ -262,8 +253,8 @@ def unplaced(session: Session, placement: Placement) -> None:
         dialling.release(session, callback_id, channel_id)
 
 
-async def place(ami: Placer, placement: Placement, settings: ApiSettings) -> None:
-    await ami.place_in_queue(
+async def place(place_in_queue: PlaceInQueue, placement: Placement, settings: ApiSettings) -> None:
+    await place_in_queue(
         number=placement.number,
         caller_label=f"Callback {placement.ticket or placement.callback_id}",
         channel_id=placement.channel_id,
@@ -320,7 +311,7 @@ def _sms_done(session: Session, callback_id: str, error: str | None) -> None:
 
 async def tick(
     engine: Engine,
-    ami: Placer,
+    place_in_queue: PlaceInQueue,
     send_sms: SendSms,
     settings: ApiSettings,
     text: str,
@@ -332,7 +323,7 @@ async def tick(
     placements = await asyncio.to_thread(_in_session, engine, lambda s: plan(s, settings, now))
     for placement in placements:
         try:
-            await place(ami, placement, settings)
+            await place(place_in_queue, placement, settings)
             done.placed.append(placement.callback_id)
         except AmiCommandError as exc:
             log.warning("callback %s: placeholder refused: %s", placement.callback_id, exc)
@@ -367,7 +358,7 @@ async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> Non
     send = sms_sender(settings, ami)
     while not stop.is_set():
         try:
-            await tick(engine, ami, send, settings, missed_text())
+            await tick(engine, ami.place_in_queue, send, settings, missed_text())
         except Exception:
             log.exception("callback dialer failed; retrying later")
         await pause(stop, settings.callback_dialer_seconds)

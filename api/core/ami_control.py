@@ -26,6 +26,14 @@ def pjsip_interface(endpoint: str) -> str:
     return f"PJSIP/{values.endpoint(endpoint)}"
 
 
+def variable_headers(variables: dict[str, str]) -> list[str]:
+    """An Originate's ``Variable`` headers, one per variable (Asterisk splits a header's
+    value on commas), each name and value checked."""
+    return [
+        f"{values.name(name)}={values.variable_value(value)}" for name, value in variables.items()
+    ]
+
+
 class AmiCommandError(Exception):
     """Asterisk refused the command, or could not be reached in time."""
 
@@ -172,10 +180,7 @@ class AmiControl:
             "CallerID": values.caller_id(caller_label, number),
             "ChannelId": values.name(channel_id),
             "Timeout": str(int(ring_seconds) * 1000),
-            "Variable": [
-                f"{values.name(name)}={values.variable_value(value)}"
-                for name, value in variables.items()
-            ],
+            "Variable": variable_headers(variables),
             "Async": "false",
         }
         await replace(self, timeout=self.timeout + ring_seconds).send(action)
@@ -209,10 +214,7 @@ class AmiControl:
                 "ChannelId": values.name(channel_id),
                 "OtherChannelId": values.name(queue_channel_id),
                 "Timeout": str(int(wait_seconds) * 1000),
-                "Variable": [
-                    f"{values.name(name)}={values.variable_value(value)}"
-                    for name, value in {**variables, "LAPOR_HOLD_NUMBER": number}.items()
-                ],
+                "Variable": variable_headers({**variables, "LAPOR_HOLD_NUMBER": number}),
                 "Async": "true",
             }
         )

@@ -71,9 +71,14 @@ class Texts:
 
 
 def run_tick(
-    api: ApiHarness, placer: Placer, texts: Texts, now: datetime | None = None
+    api: ApiHarness,
+    placer: Placer,
+    texts: Texts,
+    now: datetime | None = None,
+    settings: ApiSettings = SETTINGS,
 ) -> vhold.Tick:
-    return asyncio.run(vhold.tick(api.engine, placer, texts.send, SETTINGS, missed_text(), now=now))
+    place, text = placer.place_in_queue, missed_text()
+    return asyncio.run(vhold.tick(api.engine, place, texts.send, settings, text, now=now))
 
 
 def placeholder(
@@ -223,15 +228,15 @@ def test_a_failed_sms_is_kept_shown_and_sent_again(api: ApiHarness) -> None:
     callback = new_callback(api)
     placer, texts = Placer(), Texts(fail=True)
     settings_one_try = ApiSettings(callback_retry_minutes=[])
-    asyncio.run(vhold.tick(api.engine, placer, texts.send, settings_one_try, missed_text()))
+    run_tick(api, placer, texts, settings=settings_one_try)
     linkedid = placer.placed[-1]["channel_id"]
     post_events(api, placeholder(linkedid, "081234567890", answered_with="NOANSWER"))
-    asyncio.run(vhold.tick(api.engine, placer, texts.send, settings_one_try, missed_text()))
+    run_tick(api, placer, texts, settings=settings_one_try)
     shown = item(api, callback)
     assert shown["hold"] == "sms_due"
     assert "gateway down" in shown["sms_error"]
     texts.fail = False
-    done = asyncio.run(vhold.tick(api.engine, placer, texts.send, settings_one_try, "x"))
+    done = run_tick(api, placer, texts, settings=settings_one_try)
     assert done.texted == [callback]
     assert (item(api, callback)["hold"], item(api, callback)["sms_error"]) == ("sms_sent", None)
     assert len(placer.placed) == 1
