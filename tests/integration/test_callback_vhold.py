@@ -11,12 +11,15 @@ events. The real Originate, dialplan and calls are in tests/e2e/test_virtual_hol
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.callbacks import vhold
@@ -40,6 +43,10 @@ from tests.integration.test_callbacks_api import (
     officer,
     post_events,
     request_callback,
+)
+from tests.integration.test_console_pages import (
+    app_engine,  # noqa: F401 (fixture)
+    sign_in,
 )
 
 SETTINGS = ApiSettings(callback_retry_minutes=[2, 5])
@@ -315,3 +322,34 @@ def test_a_placeholders_queue_log_lines_join_its_call(api: ApiHarness, tmp_path:
     assert [(c.linkedid, c.outcome, c.agent) for c in calls] == [(linkedid, "answered", "siti")]
     assert len(calls[0].queue_log or "") > 0
     assert holds == []
+
+
+def greyed(page: str, callback: str) -> bool:
+    """Whether the callback's dial button is disabled on the page."""
+    button = re.search(rf'<button hx-post="/console/callbacks/{callback}/dial"[^>]*>', page)
+    assert button is not None
+    return re.search(r"\sdisabled[\s>]", button.group(0)) is not None
+
+
+def test_the_console_shows_it_queued_or_scheduled_and_greys_the_dial_button(
+    app_engine: tuple[TestClient, Engine],  # noqa: F811
+) -> None:
+    client, engine = app_engine
+    harness = ApiHarness(client, engine)
+    callback = new_callback(harness)
+    placer, texts = Placer(), Texts()
+    run_tick(harness, placer, texts)
+    sign_in(client)
+    queued = client.get("/console/callbacks").text
+    entry = queued[queued.index(f'id="cb-{callback}"') :]
+    assert 'data-hold="in_queue"' in entry
+    assert "Antre otomatis" in entry
+    assert greyed(entry, callback)
+    linkedid = placer.placed[0]["channel_id"]
+    post_events(harness, placeholder(linkedid, "081234567890", answered_with="BUSY"))
+    run_tick(harness, placer, texts)
+    scheduled = client.get("/console/callbacks").text
+    entry = scheduled[scheduled.index(f'id="cb-{callback}"') :]
+    assert 'data-hold="scheduled"' in entry
+    assert "dicoba lagi otomatis pukul" in entry
+    assert not greyed(entry, callback)
