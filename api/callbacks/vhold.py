@@ -152,10 +152,12 @@ def _outcome(session: Session, row: CallbackHold, settings: ApiSettings, now: da
         outcome = None  # an officer's note (call later) while it waits changes nothing
     call = session.exec(select(Call).where(Call.linkedid == placeholder)).first()
     if outcome is None and call is not None and call.ended_at is not None:
-        if call.answered_at is None:
+        if call.answered_at is None and call.queue_entered_at is not None:
             _gone(session, callback_id, placeholder, now)
             return
-        if now - as_utc(call.ended_at) < OUTCOME_GRACE:
+        # Refused before the queue ([vhold-wait] checks the number again): an attempt, so
+        # the schedule bounds it. Or answered, and the outcome never came.
+        if call.answered_at is not None and now - as_utc(call.ended_at) < OUTCOME_GRACE:
             return
         outcome = dialling.NO_ANSWER
     if outcome is None:

@@ -278,6 +278,20 @@ def test_a_vanished_placeholder_is_placed_again_without_an_attempt(api: ApiHarne
     assert [i["id"] for i in listed(api)] == [callback]
 
 
+def test_a_placeholder_refused_before_the_queue_counts_as_an_attempt(api: ApiHarness) -> None:
+    """[vhold-wait] refuses a number that is not one (it never gets that far: the request
+    was checked); such a placeholder must not be placed again at every tick for ever."""
+    callback = new_callback(api)
+    placer, texts = Placer(), Texts()
+    run_tick(api, placer, texts)
+    linkedid = placer.placed[0]["channel_id"]
+    refused = placeholder(linkedid, "081234567890", answered_with=None)
+    post_events(api, [refused[0], {**refused[-1], "id": "cc1-refused-hangup"}])
+    assert run_tick(api, placer, texts).placed == []
+    shown = item(api, callback)
+    assert (shown["hold"], shown["attempts"], shown["outcome"]) == ("scheduled", 1, "no_answer")
+
+
 def test_an_api_restart_finds_the_waiting_placeholder(api: ApiHarness) -> None:
     callback = new_callback(api)
     placer, texts = Placer(), Texts()
