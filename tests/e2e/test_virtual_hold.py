@@ -20,7 +20,7 @@ from api.callbacks.hold import CallbackHold
 from api.core.auth import Role
 from api.events.models import Call
 from sandbox.ami import AMIClient, Message
-from sandbox.harness import CARRIER_AMI_USER, QUEUE, Sandbox
+from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, user_event
 from tests.e2e.kpi_support import CollectorProcess, running_collector
@@ -138,12 +138,7 @@ async def test_callers_and_a_callback_are_served_in_joining_order(
         async with (
             httpx.AsyncClient(base_url=dialer_api.url, timeout=30) as api,
             await sandbox.connect_ami() as ami,
-            await AMIClient.connect(
-                "127.0.0.1",
-                sandbox.config.carrier_ami_port,
-                CARRIER_AMI_USER,
-                sandbox.secrets.carrier,
-            ) as carrier,
+            await sandbox.connect_carrier_ami() as carrier,
         ):
             accepted = user_event(ami, "LaporCallback", citizen, TIMEOUT)
             for caller, script in scripts.items():
