@@ -1,9 +1,9 @@
 """Application factory: build settings, engine and routers here, never at import time.
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
-report's schedule, the daily retention purge, the browser phones' sweep) runs only in the
-served process: ``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests,
-benchmarks, tools) has none.
+report's schedule, the daily retention purge, the browser phones' sweep, the callbacks'
+virtual-hold dialer) runs only in the served process: ``lapor-api`` asks for it, and an
+app made by ``create_app`` alone (tests, benchmarks, tools) has none.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
 
     With ``background``, the app's lifespan also runs the daily report's schedule and the
     daily retention purge (if the settings enable them, as they do by default), and the
-    sweep of browser phone passwords whose session is over; only the served process asks
+    sweep of browser phone passwords whose session is over, and the virtual-hold dialer
+    (api/callbacks/vhold.py, with the AMI control secret); only the served process asks
     for that.
     """
     settings = settings or ApiSettings()
