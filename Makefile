@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python -m bench.console --calls 200 --consoles 200
 	$(BIN)/python -m bench.console_push --clients 200 --pushes 100
 	$(BIN)/python -m bench.recorded_calls --calls 20 --seconds 30
+	$(BIN)/python -m bench.virtual_hold --callbacks 100
 
 setup: apt-packages venv
 

@@ -2,8 +2,9 @@
 
 The live-push hub (api/live) runs in every app's lifespan. Background work (the daily
 report's schedule, the daily retention purge, the browser phones' sweep, the sender of
-status SMS) runs only in the served process: ``lapor-api`` asks for it, and an app made by
-``create_app`` alone (tests, benchmarks, tools) has none.
+status SMS, the callbacks' virtual-hold dialer) runs only in the served process:
+``lapor-api`` asks for it, and an app made by ``create_app`` alone (tests, benchmarks,
+tools) has none.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from api.agents import routes as agents
 from api.audit import routes as audit
 from api.blocklist import routes as blocklist
 from api.callbacks import routes as callbacks
+from api.callbacks import vhold
 from api.collectors import routes as collectors
 from api.complaints import attachment_routes as attachments
 from api.complaints import routes as complaints
@@ -89,8 +91,9 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
 
     With ``background``, the app's lifespan also runs the daily report's schedule and the
     daily retention purge (if the settings enable them, as they do by default), and the
-    sweep of browser phone passwords whose session is over, and the sender of status SMS
-    (unless ``status_sms_via`` is off); only the served process asks for that.
+    sweep of browser phone passwords whose session is over, the sender of status SMS
+    (unless ``status_sms_via`` is off) and the virtual-hold dialer (api/callbacks/vhold.py,
+    with the AMI control secret); only the served process asks for that.
     """
     settings = settings or ApiSettings()
     engine = make_engine(settings.database_url)
@@ -111,6 +114,7 @@ def create_app(settings: ApiSettings | None = None, *, background: bool = False)
                     await jobs.enter_async_context(retention_schedule.scheduled(engine, settings))
                     await jobs.enter_async_context(phone_sweep.scheduled(engine, settings))
                     await jobs.enter_async_context(status_sender.scheduled(engine, settings))
+                    await jobs.enter_async_context(vhold.scheduled(engine, settings))
                 yield
         finally:
             await live.stop()

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 from api.audit.models import BlocklistChange, RecordingAccess
 from api.blocklist.models import BlockedNumber
 from api.callbacks.dial import CallbackDial
+from api.callbacks.hold import CallbackHold
 from api.callbacks.service import CallbackRequest
 from api.collectors.service import CollectorStatus
 from api.complaints.attachments import ComplaintAttachment
@@ -47,6 +48,7 @@ __all__ = [
     "CallHourly",
     "CallRecording",
     "CallbackDial",
+    "CallbackHold",
     "CallbackRequest",
     "CitizenRequest",
     "CollectorStatus",

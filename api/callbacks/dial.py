@@ -70,8 +70,11 @@ def outcome_of(dial_status: str) -> str:
     return OUTCOMES.get(dial_status.strip().upper(), NO_ANSWER)
 
 
-def claim(session: Session, *, callback_id: str, number: str, agent: str) -> str:
-    """Take the callback for ``agent``; returns the new attempt's channel id.
+def claim(
+    session: Session, *, callback_id: str, number: str, agent: str, prefix: str = "cb-"
+) -> str:
+    """Take the callback for ``agent``; returns the new attempt's channel id
+    (``prefix``: ``vh-`` for the dialer's placeholders, api/events/placeholders.py).
 
     Raises Conflict if another claim is live or the citizen was already reached.
     """
@@ -79,7 +82,7 @@ def claim(session: Session, *, callback_id: str, number: str, agent: str) -> str
     session.connection().execute(stmt, [{"callback_id": callback_id, "number": number}])
     session.commit()
     now = utc_now()
-    channel_id = f"cb-{callback_id}-{secrets.token_hex(6)}"
+    channel_id = f"{prefix}{callback_id}-{secrets.token_hex(6)}"
     taken = session.connection().execute(
         update(CallbackDial)
         .where(

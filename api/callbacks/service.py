@@ -22,10 +22,12 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 import asterisk_values as values
 from api.callbacks.dial import CLOSED, CallbackDial, live_claim, settle
+from api.callbacks.hold import SCHEDULED, hold_state, holds_of
 from api.core.clock import as_utc, utc_now
 from api.core.errors import NotFound
 from api.core.numbers import national
 from api.events.models import Call
+from api.events.placeholders import PREFIX as PLACEHOLDER_PREFIX
 
 
 class CallbackBase(SQLModel):
@@ -127,10 +129,20 @@ class CallbackItem(BaseModel):
     outcome: str | None = None  # of the latest attempt: reached, no_answer or busy
     claimed_by: str | None = None  # the officer calling back right now
     dialled_at: datetime | None = None
+    # Virtual hold (requests only): in_queue (a placeholder keeps the citizen's place),
+    # scheduled (the next attempt at next_attempt_at), sms_due/sms_sending/sms_sent (every
+    # attempt missed: the SMS), reached; None for abandoned calls.
+    hold: str | None = None
+    next_attempt_at: datetime | None = None
+    hold_failures: int = 0
+    sms_error: str | None = None
 
 
-def _not_reached_since(number: Any, since: Any) -> Any:
-    """SQL: nobody has spoken to ``number`` since ``since`` (no answered call, callback)."""
+def not_reached_since(number: Any, since: Any) -> Any:
+    """SQL: nobody has spoken to ``number`` since ``since`` (no answered call, callback).
+
+    A virtual-hold placeholder answered by an officer is not the citizen reached: its
+    call's caller is the citizen's number, but only its dial outcome says."""
     later = aliased(Call)
     answered = (
         select(later.id)
@@ -138,6 +150,7 @@ def _not_reached_since(number: Any, since: Any) -> Any:
             later.caller == number,
             later.outcome == "answered",
             col(later.answered_at) > since,
+            ~col(later.linkedid).startswith(PLACEHOLDER_PREFIX),
         )
         .exists()
     )
@@ -187,7 +200,14 @@ def _with_dial_state(session: Session, items: list[CallbackItem]) -> list[Callba
             select(CallbackDial).where(col(CallbackDial.callback_id).in_(ids))
         ).all()
     }
+    holds = holds_of(session, ids)
     for item in items:
+        hold = holds.get(item.id)
+        if hold is not None:
+            item.hold = hold_state(hold)
+            item.next_attempt_at = as_utc(hold.next_at) if item.hold == SCHEDULED else None
+            item.hold_failures = hold.failures
+            item.sms_error = hold.sms_error
         row = rows.get(item.id)
         if row is not None:
             item.attempts = row.attempts
@@ -203,13 +223,15 @@ def list_callbacks(
     """Citizens not yet reached, oldest queue entry first."""
     settle(session)
     requests = select(CallbackRequest).where(
-        _not_reached_since(CallbackRequest.number, CallbackRequest.queue_entered_at)
+        not_reached_since(CallbackRequest.number, CallbackRequest.queue_entered_at)
     )
     calls = select(Call).where(
         col(Call.outcome).in_(ABANDONED),
         col(Call.caller).is_not(None),
         col(Call.queue_entered_at) >= utc_now() - ABANDONED_HORIZON,
-        _not_reached_since(Call.caller, Call.queue_entered_at),
+        # A placeholder that left the queue unanswered is the dialer's, not a caller's.
+        ~col(Call.linkedid).startswith(PLACEHOLDER_PREFIX),
+        not_reached_since(Call.caller, Call.queue_entered_at),
     )
     if number is not None:
         requests = requests.where(CallbackRequest.number == national(number))

@@ -26,6 +26,14 @@ def pjsip_interface(endpoint: str) -> str:
     return f"PJSIP/{values.endpoint(endpoint)}"
 
 
+def variable_headers(variables: dict[str, str]) -> list[str]:
+    """An Originate's ``Variable`` headers, one per variable (Asterisk splits a header's
+    value on commas), each name and value checked."""
+    return [
+        f"{values.name(name)}={values.variable_value(value)}" for name, value in variables.items()
+    ]
+
+
 class AmiCommandError(Exception):
     """Asterisk refused the command, or could not be reached in time."""
 
@@ -172,13 +180,44 @@ class AmiControl:
             "CallerID": values.caller_id(caller_label, number),
             "ChannelId": values.name(channel_id),
             "Timeout": str(int(ring_seconds) * 1000),
-            "Variable": [
-                f"{values.name(name)}={values.variable_value(value)}"
-                for name, value in variables.items()
-            ],
+            "Variable": variable_headers(variables),
             "Async": "false",
         }
         await replace(self, timeout=self.timeout + ring_seconds).send(action)
+
+    async def place_in_queue(
+        self,
+        *,
+        number: str,
+        caller_label: str,
+        channel_id: str,
+        queue_channel_id: str,
+        variables: dict[str, str],
+        wait_seconds: int,
+    ) -> None:
+        """Put a placeholder for the citizen ``number`` in the queue (virtual hold).
+
+        Asynchronous: Asterisk replies at once and the Local channel's ;2 half waits in
+        the queue (the dialplan's ``vhold-wait``) up to ``wait_seconds``; once an officer
+        takes it, the ;1 half runs ``callback``/``number`` (the officer is on the line,
+        the citizen is dialled). ``channel_id`` is the ;1 half's uniqueid (the call's
+        linkedid), ``queue_channel_id`` the ;2 half's (queue_log's callid).
+        """
+        await self.send(
+            {
+                "Action": "Originate",
+                "Channel": "Local/wait@vhold-wait/n",
+                "Context": "callback",
+                "Exten": values.phone_number(number),
+                "Priority": "1",
+                "CallerID": values.caller_id(caller_label, number),
+                "ChannelId": values.name(channel_id),
+                "OtherChannelId": values.name(queue_channel_id),
+                "Timeout": str(int(wait_seconds) * 1000),
+                "Variable": variable_headers({**variables, "LAPOR_HOLD_NUMBER": number}),
+                "Async": "true",
+            }
+        )
 
     async def supervise(
         self,

@@ -144,6 +144,17 @@ class ApiSettings(BaseSettings):
     # ended without a sign-out (expired, or revoked elsewhere), and retries those Asterisk
     # could not be told about.
     browser_phone_sweep_seconds: float = Field(default=180.0, gt=0)
+    # Virtual hold (api/callbacks/vhold.py): every replica's dialer looks this often for
+    # callback requests to put in the queue in the citizen's place. A citizen not reached
+    # (busy, no answer) gets another placeholder after each of these minutes in turn, then
+    # an SMS (catalog text); [2, 5, 15] is four attempts. A placeholder waits at most
+    # callback_hold_wait_minutes (then it is placed again, no attempt counted); requests
+    # older than callback_hold_horizon_hours are left to the officers' list.
+    callback_dialer_enabled: bool = True
+    callback_dialer_seconds: float = Field(default=5.0, gt=0)
+    callback_retry_minutes: list[int] = Field(default=[2, 5, 15], max_length=10)
+    callback_hold_wait_minutes: int = Field(default=240, ge=5, le=1440)
+    callback_hold_horizon_hours: int = Field(default=24, ge=1, le=168)
     # The city units' numbers officers may transfer a caller to (unit=number, comma-
     # separated; README "The browser phone"): the same list as Asterisk's
     # LAPOR_TRANSFER_NUMBERS, which its dialplan allows and nothing else.

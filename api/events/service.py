@@ -35,6 +35,7 @@ from api.events.derive import QUEUE_LOG, CallRow, Event, derive_call, event_time
 from api.events.derive_lines import line_event
 from api.events.hourly import Thresholds, refresh_hours
 from api.events.models import AgentEvent, AgentRing, Call, QueueSnapshot, fit, text_widths
+from api.events.placeholders import call_of
 from api.events.pushes import push_new
 from api.events.recordings import store_recordings
 from api.events.restarts import cut_off_rows
@@ -81,7 +82,7 @@ def linkedid_of(name: str, fields: dict[str, Any]) -> str | None:
     (the event is still stored)."""
     if name == QUEUE_LOG:
         callid = str(fields.get("CallId") or "")
-        callid = "" if callid in {"NONE", "REALTIME"} else callid
+        callid = "" if callid in {"NONE", "REALTIME"} else call_of(callid)
     else:
         callid = str(fields.get("Linkedid") or "")
         if not callid and name in _QUEUE_AGENT_EVENTS:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from api.events.derive_lines import Line
+from api.events.placeholders import call_of
 
 # Verbs after which a queue call has no more lines (app_queue, Asterisk 22).
 _LAST_VERBS = {
@@ -48,7 +49,7 @@ def by_call(lines: Iterable[tuple[Line, int]], size: int) -> Iterator[Batch]:
         batch.size += len(held)
 
     for parts, done in lines:
-        callid = parts[1]
+        callid = call_of(parts[1])
         if callid in NO_CALL:
             batch.others.append(parts)
             batch.size += 1

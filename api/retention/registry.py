@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from api.callbacks.dial import CallbackDial
+from api.callbacks.hold import CallbackHold
 from api.callbacks.service import CallbackRequest
 from api.complaints.models import Complaint
 from api.events.models import Call, CallRecording
@@ -157,6 +158,11 @@ HOLDERS: tuple[Holder, ...] = (
             col(CallbackDial.outcome_at),
             col(CallbackDial.claimed_until),
         ),
+    ),
+    _deleted(
+        "callback_hold",
+        CallbackHold,
+        sa.func.coalesce(col(CallbackHold.finished_at), col(CallbackHold.next_at)),
     ),
     # Kept only to spot an SMS sent twice within minutes.
     _deleted("sms_intake", SmsIntake, col(SmsIntake.received_at), number=col(SmsIntake.sender)),

@@ -16,11 +16,15 @@ from tests.e2e.services import ApiProcess, fresh_api_process
 from tests.people import PASSWORD, add_agent
 
 
-def control_env(sandbox: Sandbox) -> dict[str, str]:
-    """Settings that point the API's AMI control client at the sandbox's call center."""
+def control_env(sandbox: Sandbox, *, dialer: bool = False) -> dict[str, str]:
+    """Settings that point the API's AMI control client at the sandbox's call center.
+
+    The virtual-hold dialer stays off unless ``dialer``: it would put every callback a
+    test dials by hand in the queue (and take its claim) first."""
     return {
         "LAPOR_API_AMI_PORT": str(sandbox.config.ami_port),
         "LAPOR_API_AMI_CONTROL_SECRET": sandbox.secrets.control,
+        "LAPOR_API_CALLBACK_DIALER_ENABLED": "true" if dialer else "false",
     }
 
 

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import asterisk_values as values
@@ -109,6 +109,21 @@ def test_a_pause_is_one_action_for_the_officer_whatever_the_reason(reason: str) 
     assert headers["Reason"] == values.free_text(reason)
 
 
+# An Originate's headers in the order the sender writes them (sorted), Variables aside.
+ORIGINATE_HEADERS = [
+    "Action",
+    "ActionID",
+    "Async",
+    "CallerID",
+    "Channel",
+    "ChannelId",
+    "Context",
+    "Exten",
+    "Priority",
+    "Timeout",
+]
+
+
 @EXAMPLES
 @given(number=ANY_TEXT, line=ANY_TEXT, label=ANY_TEXT, endpoint=ANY_TEXT)
 def test_an_originate_carries_exactly_its_headers_and_variables(
@@ -128,20 +143,7 @@ def test_an_originate_carries_exactly_its_headers_and_variables(
     if actions is None:
         return
     [originate] = actions
-    assert [k for k, _ in originate] == [
-        "Action",
-        "ActionID",
-        "Async",
-        "CallerID",
-        "Channel",
-        "ChannelId",
-        "Context",
-        "Exten",
-        "Priority",
-        "Timeout",
-        "Variable",
-        "Variable",
-    ]
+    assert [k for k, _ in originate] == [*ORIGINATE_HEADERS, "Variable", "Variable"]
     headers = dict(originate)
     assert headers["Channel"] == f"PJSIP/{endpoint}"
     assert headers["Exten"] == number
@@ -151,6 +153,42 @@ def test_an_originate_carries_exactly_its_headers_and_variables(
     [name_part, number_part] = headers["CallerID"].rsplit(" <", 1)
     assert number_part == f"{number}>"
     assert name_part == f'"{values.free_text(label, 40)}"'
+
+
+@EXAMPLES
+@given(number=ANY_TEXT, line=ANY_TEXT, label=ANY_TEXT)
+@example(number="081234567890", line="082282204761", label="Callback 12345")
+def test_a_placeholder_originate_carries_exactly_its_headers_and_variables(
+    number: str, line: str, label: str
+) -> None:
+    actions = control_wire(
+        lambda c: c.place_in_queue(
+            number=number,
+            caller_label=label,
+            channel_id="vh-r1-0123456789ab",
+            queue_channel_id="vh-r1-0123456789ab-q",
+            variables={"LAPOR_CALLBACK": "r1", "LAPOR_CALLBACK_LINE": line},
+            wait_seconds=60,
+        )
+    )
+    if actions is None:
+        return
+    [originate] = actions
+    headers = dict(originate)
+    assert [k for k, _ in originate if k != "Variable"] == sorted(
+        [*ORIGINATE_HEADERS, "OtherChannelId"]
+    )
+    assert (headers["Channel"], headers["Exten"], headers["Async"]) == (
+        "Local/wait@vhold-wait/n",
+        number,
+        "true",
+    )
+    variables = [app_args(v) for k, v in originate if k == "Variable"]
+    assert variables == [
+        ["LAPOR_CALLBACK=r1"],
+        [f"LAPOR_CALLBACK_LINE={line}"],
+        [f"LAPOR_HOLD_NUMBER={number}"],
+    ]
 
 
 @EXAMPLES
