@@ -29,10 +29,15 @@ WAIT_PROMPTS = {
 
 def played_sounds(sandbox: Sandbox, channel: str) -> list[str]:
     """Every sound file the call center played to ``channel``, in order (its verbose log:
-    prompts, app_queue's announcements and the digits/ words of numbers)."""
-    log = sandbox.callcenter.host("log") / "messages.log"
+    prompts, app_queue's announcements and the digits/ words of numbers).
+
+    Channel names start again at trunk-00000000 when Asterisk restarts (other tests
+    restart it), so only the log from the latest call of that name into the IVR counts.
+    """
+    text = (sandbox.callcenter.host("log") / "messages.log").read_text(errors="replace")
+    text = text[max(0, text.rfind(f'[s@ivr:1] NoOp("{channel}"')) :]
     pattern = re.compile(r"<" + re.escape(channel) + r"> Playing '([^']+)\.[^'.]+'")
-    return pattern.findall(log.read_text(errors="replace"))
+    return pattern.findall(text)
 
 
 def contains(sounds: list[str], sentence: list[str]) -> bool:
