@@ -1,0 +1,119 @@
+"""Priority by category, end to end: an emergency caller overtakes callers who waited longer.
+
+One officer, paused while the callers queue. Two ordinary callers go straight to an officer
+and wait out the callback offer (a 3 s queue timeout), so they are back in the queue at
+priority 10, ahead of newer callers; then an emergency caller (new complaint, category key
+5, darurat) joins. When the officer becomes available, the emergency is served first, and
+the call record, the complaint and the stats all know it was urgent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from api.events.models import Call
+from sandbox.harness import QUEUE, Sandbox
+from tests.e2e.calls import random_caller
+from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, event, user_event, wait_until
+from tests.e2e.kpi_support import CollectorProcess, running_collector
+
+pytestmark = pytest.mark.e2e
+
+CALLBACK_WAIT = 3
+CALL_TIMEOUT = 120.0
+# 0 at the greeting: straight to an officer.
+TO_OFFICER = "wait:1|dtmf:0"
+# 1 at the greeting (new complaint), then 5 at the category menu (darurat).
+EMERGENCY = "wait:2|dtmf:1|wait:1|dtmf:5"
+
+
+@pytest.fixture
+def collector(sandbox: Sandbox, ivr_node: IvrNode, tmp_path: Path) -> Iterator[CollectorProcess]:
+    with running_collector(sandbox, ivr_node.api, tmp_path) as process:
+        yield process
+
+
+def queue_log(sandbox: Sandbox) -> list[list[str]]:
+    return [line.split("|") for line in sandbox.callcenter.queue_log.read_text().splitlines()]
+
+
+def verbs_of(sandbox: Sandbox, uniqueid: str) -> list[str]:
+    return [f[4] for f in queue_log(sandbox) if len(f) > 4 and f[1] == uniqueid]
+
+
+def requeued(sandbox: Sandbox, uniqueid: str) -> bool:
+    return verbs_of(sandbox, uniqueid).count("ENTERQUEUE") == 2
+
+
+async def test_an_emergency_overtakes_earlier_callers(
+    sandbox: Sandbox, ivr_node: IvrNode, quiet_call_center: None, collector: CollectorProcess
+) -> None:
+    server = IvrServer(ivr_node, replace(ivr_node.settings, callback_wait_seconds=CALLBACK_WAIT))
+    await server.start()
+    officer = sandbox.config.agents[0]
+    first, second, emergency = random_caller(), random_caller(), random_caller()
+    for agent in sandbox.config.agents:
+        sandbox.callcenter.rx(f"queue pause member PJSIP/{agent} queue {QUEUE}")
+    try:
+        async with await sandbox.connect_ami() as ami:
+            done = {
+                c: user_event(ami, "LaporIvrDone", c, CALL_TIMEOUT)
+                for c in (first, second, emergency)
+            }
+            for caller in (first, second):
+                await sandbox.place_call(LINE, caller, TO_OFFICER)
+                uniqueid = (await done[caller])["Uniqueid"]
+                # Offered a callback after 3 s, declined (no key): back in at priority 10.
+                await wait_until(lambda u=uniqueid: requeued(sandbox, u), 60)
+            join = event(ami, "QueueCallerJoin", CALL_TIMEOUT, CallerIDNum=emergency)
+            await sandbox.place_call(LINE, caller=emergency, script=EMERGENCY)
+            joined = await join
+            # Longer than the callback wait: an urgent caller is never timed out of the queue.
+            await asyncio.sleep(CALLBACK_WAIT + 3)
+            ids = {c: done[c].result()["Uniqueid"] for c in (first, second, emergency)}
+            connected = {
+                c: event(ami, "AgentConnect", CALL_TIMEOUT, Uniqueid=u) for c, u in ids.items()
+            }
+            sandbox.callcenter.rx(f"queue unpause member PJSIP/{officer} queue {QUEUE}")
+            await asyncio.gather(*connected.values())
+    finally:
+        for agent in sandbox.config.agents:
+            sandbox.callcenter.rx(f"queue unpause member PJSIP/{agent} queue {QUEUE}")
+        await server.close()
+
+    # It joined ahead of both, who had waited longer and been re-queued at priority 10.
+    assert (joined["Position"], joined["Count"]) == ("1", "3")
+    assert [done[c].result()["Urgent"] for c in (first, second, emergency)] == ["", "", "1"]
+    connects = [f[1] for f in queue_log(sandbox) if len(f) > 4 and f[4] == "CONNECT"]
+    served = [u for u in connects if u in ids.values()]
+    assert served == [ids[emergency], ids[first], ids[second]]
+    assert verbs_of(sandbox, ids[emergency])[:2] == ["ENTERQUEUE", "CONNECT"]  # no offer
+    for caller in (first, second):
+        assert verbs_of(sandbox, ids[caller])[:4] == [
+            "ENTERQUEUE",
+            "EXITWITHTIMEOUT",
+            "ENTERQUEUE",
+            "CONNECT",
+        ]
+
+    # Filed at once with a ticket and no recording.
+    [complaint] = ivr_node.complaints_of(emergency)
+    assert (complaint["category"], complaint["recording_path"]) == ("darurat", None)
+    assert complaint["ticket"] == done[emergency].result()["Ticket"]
+
+    def urgency() -> dict[str, bool] | None:
+        with Session(ivr_node.api.engine) as session:
+            rows = session.exec(select(Call).where(col(Call.linkedid).in_(ids.values()))).all()
+        found = {row.linkedid: row.urgent for row in rows if row.answered_at is not None}
+        return found if len(found) == len(ids) else None
+
+    stored = await wait_until(urgency, 60)
+    assert stored == {ids[first]: False, ids[second]: False, ids[emergency]: True}
+    summary = ivr_node.api_get("/stats/summary")
+    assert summary["urgent"] >= 1
