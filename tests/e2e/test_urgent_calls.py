@@ -18,7 +18,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from api.events.models import Call
-from sandbox.harness import QUEUE, Sandbox
+from sandbox.harness import QUEUE, TRANSFER_NUMBERS, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE, IvrNode, IvrServer, event, user_event, wait_until
 from tests.e2e.kpi_support import CollectorProcess, running_collector
@@ -117,3 +117,45 @@ async def test_an_emergency_overtakes_earlier_callers(
     assert stored == {ids[first]: False, ids[second]: False, ids[emergency]: True}
     summary = ivr_node.api_get("/stats/summary")
     assert summary["urgent"] >= 1
+
+
+async def test_an_emergency_whose_transfer_failed_goes_back_ahead_of_newer_ones(
+    sandbox: Sandbox, ivr_server: IvrServer, long_talks: None
+) -> None:
+    """A blind transfer the unit did not take puts the citizen back in the queue: an
+    emergency at priority 30, ahead of a newer emergency (20) and everyone else.
+
+    The transfer itself is what Asterisk does on a REFER (test_browser_transfer.py does
+    one from the browser phone): BLINDTRANSFER set on the citizen's channel, which then
+    runs the unit's extension in [agents]; here the CLI does those two steps."""
+    officer = sandbox.config.agents[0]
+    sandbox.add_member(officer)
+    first, newer, ordinary = random_caller(), random_caller(), random_caller()
+    busy_unit = TRANSFER_NUMBERS.split(",")[-1].split("=")[1]  # rings busy on the carrier
+    try:
+        async with await sandbox.connect_ami() as ami:
+            join = event(ami, "QueueCallerJoin", CALL_TIMEOUT, CallerIDNum=first)
+            await sandbox.place_call(LINE, first, EMERGENCY)
+            channel, uniqueid = (await join)["Channel"], join.result()["Uniqueid"]
+            await event(ami, "AgentConnect", CALL_TIMEOUT, Channel=channel)
+            joins = {}
+            for caller, script in ((newer, EMERGENCY), (ordinary, TO_OFFICER)):
+                joins[caller] = event(ami, "QueueCallerJoin", CALL_TIMEOUT, CallerIDNum=caller)
+                await sandbox.place_call(LINE, caller, script)
+                await joins[caller]
+            sandbox.callcenter.rx(
+                f"dialplan set chanvar {channel} BLINDTRANSFER PJSIP/{officer}-transfer"
+            )
+            sandbox.callcenter.rx(f"channel redirect {channel} agents,{busy_unit},1")
+            # (The AMI client also matches past events: queue_log tells the second join.)
+            await wait_until(lambda: requeued(sandbox, uniqueid), CALL_TIMEOUT)
+            uniqueids = {c: joins[c].result()["Uniqueid"] for c in (newer, ordinary)}
+    finally:
+        sandbox.callcenter.rx("channel request hangup all")
+    lines = [f for f in queue_log(sandbox) if len(f) > 4]
+    back_at = [i for i, f in enumerate(lines) if f[1] == uniqueid and f[4] == "ENTERQUEUE"][1]
+    assert lines[back_at][7] == "1"  # ENTERQUEUE's position
+    # Both others were waiting then: joined before it came back, and had not left.
+    for uniqueid in uniqueids.values():
+        before = [f[4] for f in lines[:back_at] if f[1] == uniqueid]
+        assert before == ["ENTERQUEUE"]
