@@ -10,6 +10,7 @@ the call record, the complaint and the stats all know it was urgent.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +46,16 @@ def queue_log(sandbox: Sandbox) -> list[list[str]]:
 
 def verbs_of(sandbox: Sandbox, uniqueid: str) -> list[str]:
     return [f[4] for f in queue_log(sandbox) if len(f) > 4 and f[1] == uniqueid]
+
+
+# The prompts [queue-wait] says (app_queue's own position prompts are antrean-* too).
+WAIT_PROMPTS = "lapor/antrean-(perkiraan|sebentar-lagi|lebih-dari)"
+
+
+def heard_a_wait(sandbox: Sandbox, channel: str) -> bool:
+    """Whether the call center played ``channel`` an estimated wait ([queue-wait])."""
+    log = (sandbox.callcenter.host("log") / "messages.log").read_text(errors="replace")
+    return re.search(re.escape(channel) + rf"\b.*Playing '{WAIT_PROMPTS}", log) is not None
 
 
 def requeued(sandbox: Sandbox, uniqueid: str) -> bool:
@@ -127,13 +138,24 @@ async def test_an_emergency_whose_transfer_failed_goes_back_ahead_of_newer_ones(
 
     The transfer itself is what Asterisk does on a REFER (test_browser_transfer.py does
     one from the browser phone): BLINDTRANSFER set on the citizen's channel, which then
-    runs the unit's extension in [agents]; here the CLI does those two steps."""
+    runs the unit's extension in [agents]; here the CLI does those two steps.
+
+    Also: with an officer serving and a call completed, a caller is told the estimated
+    wait before the queue; an urgent caller is not (it would count every caller)."""
     officer = sandbox.config.agents[0]
     sandbox.add_member(officer)
-    first, newer, ordinary = random_caller(), random_caller(), random_caller()
+    warm, first, newer, ordinary = (random_caller() for _ in range(4))
     busy_unit = TRANSFER_NUMBERS.split(",")[-1].split("=")[1]  # rings busy on the carrier
     try:
         async with await sandbox.connect_ami() as ami:
+            # One completed call, so the queue has figures to estimate a wait from.
+            join = event(ami, "QueueCallerJoin", CALL_TIMEOUT, CallerIDNum=warm)
+            await sandbox.place_call(LINE, warm, TO_OFFICER)
+            warm_channel = (await join)["Channel"]
+            await event(ami, "AgentConnect", CALL_TIMEOUT, Channel=warm_channel)
+            completed = event(ami, "AgentComplete", CALL_TIMEOUT, Channel=warm_channel)
+            sandbox.callcenter.rx(f"channel request hangup {warm_channel}")
+            await completed
             join = event(ami, "QueueCallerJoin", CALL_TIMEOUT, CallerIDNum=first)
             await sandbox.place_call(LINE, first, EMERGENCY)
             channel, uniqueid = (await join)["Channel"], join.result()["Uniqueid"]
@@ -159,3 +181,5 @@ async def test_an_emergency_whose_transfer_failed_goes_back_ahead_of_newer_ones(
     for uniqueid in uniqueids.values():
         before = [f[4] for f in lines[:back_at] if f[1] == uniqueid]
         assert before == ["ENTERQUEUE"]
+    told = {c: heard_a_wait(sandbox, joins[c].result()["Channel"]) for c in (newer, ordinary)}
+    assert told == {newer: False, ordinary: True}
