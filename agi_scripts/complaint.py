@@ -1,5 +1,9 @@
 """A new complaint: category, recording (listen / re-record / save), ticket read back twice.
 
+An emergency (darurat) is filed at once with its ticket and no recording, and the caller
+goes straight on to an officer: they need a person, not a menu. A caller of any urgent
+category (a setting, darurat by default) is queued ahead of everyone else.
+
 Once recording has begun the complaint is always saved, whether the caller saves, hangs
 up, or stops answering; the ticket is issued by the IVR and stored through the outbox,
 so an API outage costs nothing.
@@ -19,6 +23,7 @@ from agi_scripts.common import (
     user_event,
 )
 from agi_scripts.services import Services
+from agi_scripts.urgent import mark_urgent
 from ivr import Channel
 from ivr.command_errors import AGIDeadChannel
 from ivr.errors import AGIHangup
@@ -32,25 +37,35 @@ RECORD_INSTRUCTIONS = prompt("rekam-instruksi")
 REVIEW_MENU = prompt("rekam-pilihan")
 TICKET_IS = prompt("tiket-anda")
 TICKET_AGAIN = prompt("tiket-ulangi")
+EMERGENCY_TO_OFFICER = prompt("darurat-ke-petugas")
+EMERGENCY = "darurat"
 CATEGORIES = {
     "1": "infrastruktur",
     "2": "kependudukan",
     "3": "pelayanan_publik",
     "4": "lainnya",
+    "5": EMERGENCY,
 }
 # Used only if the dialplan does not set RECORDING_DIR.
 DEFAULT_RECORDING_DIR = "/var/spool/asterisk/lapor"
 
 
 async def take_complaint(channel: Channel, services: Services) -> None:
-    key = await menu(channel, [CATEGORY_MENU], "1234")
+    key = await menu(channel, [CATEGORY_MENU], "".join(CATEGORIES))
     if key is None or key == "0":
         await to_officer(channel, "officer" if key == "0" else "attempts")
         return
     category = CATEGORIES[key]
+    if category in services.settings.urgent_categories:
+        await mark_urgent(channel)
     line = await called_line(channel)
-    folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
     ticket = await services.issue_ticket()
+    if category == EMERGENCY:
+        await save(channel, services, ticket, category, line, None)
+        await channel.set_variable("LAPOR_EXIT", "emergency")
+        await channel.stream_file(EMERGENCY_TO_OFFICER)
+        return
+    folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
     base = f"{folder}/{recording_name(ticket, channel.request.uniqueid)}"
     await channel.stream_file(RECORD_INSTRUCTIONS)
     try:
@@ -99,7 +114,7 @@ async def record_and_review(channel: Channel, services: Services, base: str) -> 
 
 
 async def save(
-    channel: Channel, services: Services, ticket: str, category: str, line: str, path: str
+    channel: Channel, services: Services, ticket: str, category: str, line: str, path: str | None
 ) -> None:
     request = channel.request
     caller = caller_number(channel)

@@ -39,8 +39,19 @@ LOG_LEVEL_ENV = "LAPOR_LOG_LEVEL"
 API_TOKEN_FILE_ENV = "LAPOR_IVR_API_TOKEN_FILE"
 
 
+# The complaint categories the IVR's menu offers (agi_scripts/complaint.py), by name.
+CATEGORY_NAMES = frozenset(
+    {"infrastruktur", "kependudukan", "pelayanan_publik", "lainnya", "darurat"}
+)
+
+
 class SettingsError(ValueError):
     """A setting is missing or out of range."""
+
+
+def _names(value: str) -> frozenset[str]:
+    """A comma-separated list of names, trimmed and lower-cased; empty items dropped."""
+    return frozenset(name.strip().lower() for name in value.split(",") if name.strip())
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,9 @@ class IvrSettings:
     record_silence_seconds: int = 6
     # Seconds in the queue before the caller is offered a callback.
     callback_wait_seconds: int = 120
+    # Complaint categories whose callers join the queue ahead of everyone else, with no
+    # callback offer (agi_scripts/urgent.py); LAPOR_IVR_URGENT_CATEGORIES, comma-separated.
+    urgent_categories: frozenset[str] = frozenset({"darurat"})
     # Seconds the IVR waits for the API before it keeps the complaint in the outbox.
     api_timeout: float = 1.0
     # The node id's lease with the API (ivr/node_lease.py) lapses after this many seconds
@@ -78,6 +92,12 @@ class IvrSettings:
             raise SettingsError("LAPOR_IVR_LEASE_SECONDS must be 5-600")
         if not 0 <= self.api_wait_seconds <= 600:
             raise SettingsError("LAPOR_IVR_API_WAIT_SECONDS must be 0-600")
+        unknown = sorted(self.urgent_categories - CATEGORY_NAMES)
+        if unknown:
+            raise SettingsError(
+                f"LAPOR_IVR_URGENT_CATEGORIES: no category {', '.join(unknown)}"
+                f" (known: {', '.join(sorted(CATEGORY_NAMES))})"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IvrSettings:
@@ -103,6 +123,9 @@ class IvrSettings:
                 api_timeout=float(get("API_TIMEOUT", defaults.api_timeout)),
                 lease_seconds=float(get("LEASE_SECONDS", defaults.lease_seconds)),
                 api_wait_seconds=float(get("API_WAIT_SECONDS", defaults.api_wait_seconds)),
+                urgent_categories=_names(
+                    get("URGENT_CATEGORIES", ",".join(sorted(defaults.urgent_categories)))
+                ),
             )
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
@@ -120,6 +143,7 @@ class IvrSettings:
             "LAPOR_IVR_API_TIMEOUT": str(self.api_timeout),
             "LAPOR_IVR_LEASE_SECONDS": str(self.lease_seconds),
             "LAPOR_IVR_API_WAIT_SECONDS": str(self.api_wait_seconds),
+            "LAPOR_IVR_URGENT_CATEGORIES": ",".join(sorted(self.urgent_categories)),
         }
 
 

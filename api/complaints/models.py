@@ -38,6 +38,7 @@ class ComplaintCategory(StrEnum):
     kependudukan = "kependudukan"
     pelayanan_publik = "pelayanan_publik"
     lainnya = "lainnya"
+    darurat = "darurat"  # an emergency: filed without a recording, queued first
 
 
 class ComplaintChannel(StrEnum):

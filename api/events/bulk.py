@@ -225,14 +225,20 @@ def by_node(calls: Iterable[CallKey]) -> dict[str, list[str]]:
 
 
 _CALL_INTS = {"position", "hold_seconds", "wait_seconds", "talk_seconds"}
+_CALL_BOOLS = {"urgent"}
 
 
 def call_columns(names: Iterable[str]) -> list[tuple[str, str]]:
     """``call`` columns with their PostgreSQL types, for ``copy_rows``."""
-    return [
-        (n, "int4" if n in _CALL_INTS else "timestamptz" if n.endswith("_at") else "text")
-        for n in names
-    ]
+    return [(n, _call_type(n)) for n in names]
+
+
+def _call_type(name: str) -> str:
+    if name in _CALL_INTS:
+        return "int4"
+    if name in _CALL_BOOLS:
+        return "bool"
+    return "timestamptz" if name.endswith("_at") else "text"
 
 
 def upsert_calls(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -79,6 +79,7 @@ class CallRow:
     category: str | None = None
     ticket: str | None = None
     outcome: str | None = None
+    urgent: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -292,6 +293,7 @@ def _ivr(f: _Facts, row: CallRow) -> None:
         newchannel and newchannel.get("Exten"),
     )
     row.category = _first(ticket and ticket.get("Category"), f.varset("LAPOR_CATEGORY"))
+    row.urgent = _first(done and done.get("Urgent"), f.varset("LAPOR_URGENT")) == "1"
     row.ticket = _first_of(
         values.ticket,
         ticket and ticket.get("Ticket"),

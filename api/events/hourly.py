@@ -8,7 +8,8 @@ the same counters, so a rollup and a scan of raw calls cannot disagree:
 - answered_in_sl: answered with hold <= S; abandoned_in_sl: (non-short) abandoned, wait <= S;
 - hold_sum, talk_sum: seconds over answered calls; max_wait: max wait over every exit;
 - completed: answered calls whose talk has ended (talk time known): AHT's denominator, so a
-  call still being talked does not pull today's live AHT down.
+  call still being talked does not pull today's live AHT down;
+- urgent: calls queued ahead of everyone else (an emergency), whatever their outcome.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ COUNTERS = (
     "talk_sum",
     "max_wait",
     "completed",
+    "urgent",
 )
 
 
@@ -90,6 +92,7 @@ def counter_columns(t: Thresholds) -> list[Any]:
         ),
         func.coalesce(func.max(col(Call.wait_seconds)), 0).label("max_wait"),
         _count(and_(answered, col(Call.talk_seconds).is_not(None))).label("completed"),
+        _count(col(Call.urgent).is_(True)).label("urgent"),
     ]
 
 

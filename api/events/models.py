@@ -82,6 +82,9 @@ class Call(SQLModel, table=True):
     category: str | None = Field(default=None, max_length=32)
     ticket: str | None = Field(default=None, max_length=32)
     outcome: str | None = Field(default=None, max_length=24)
+    # Queued ahead of everyone else (an emergency: agi_scripts/urgent.py); the IVR's
+    # LaporIvrDone UserEvent says so (queue_log does not know a caller's priority).
+    urgent: bool = False
     # The call's queue_log lines, newline-separated, each once (by its text), in the order
     # first seen: the import's evidence, merged with AMI events whenever the call is
     # derived again. Kept on the call row rather than a row per line, which capped a bare
@@ -169,6 +172,7 @@ class CallHourly(SQLModel, table=True):
     talk_sum: int = 0
     max_wait: int = 0
     completed: int = 0  # answered calls whose talk has ended (AHT's denominator)
+    urgent: int = 0  # calls queued as urgent (call.urgent)
 
 
 class CallRecording(SQLModel, table=True):

@@ -77,5 +77,6 @@ def headline(content: DailyReportContent) -> list[tuple[str, str]]:
         (text("figures", "asa_seconds"), seconds(c.asa_seconds)),
         (text("figures", "aht_seconds"), seconds(c.aht_seconds)),
         (text("figures", "max_wait"), seconds(c.max_wait)),
+        (text("figures", "urgent"), number(c.urgent)),
         (text("figures", "complaints_total"), number(content.complaints.total)),
     ]

@@ -47,6 +47,7 @@ CATEGORY_BY_WORD = {
     "lainnya": "lainnya",
     "lain": "lainnya",
     "lain-lain": "lainnya",
+    "darurat": "darurat",
 }
 # A category's second word that belongs to it ("pelayanan publik", "dokumen kependudukan").
 CATEGORY_TAILS = {"pelayanan_publik": {"publik"}, "kependudukan": {"kependudukan"}}

@@ -319,7 +319,8 @@ def agents(scene: Scene) -> list[LiveAgent]:
 
 
 def waiting(scene: Scene) -> list[LiveCaller]:
-    """Callers in the queue now, longest waiting first."""
+    """Callers in the queue now in the order they are served: urgent ones first (their
+    queue priority), then longest waiting first."""
     open_calls = scene.session.exec(
         select(Call).where(
             col(Call.queue_entered_at).is_not(None),
@@ -340,7 +341,7 @@ def waiting(scene: Scene) -> list[LiveCaller]:
         found.append((entered, _caller(call, entered, scene.now)))
     for node in scene.snapshots:
         found += _unseen_entries(scene, node, shown)
-    found.sort(key=lambda item: item[0])
+    found.sort(key=lambda item: (not item[1].urgent, item[0]))
     for position, (_, caller) in enumerate(found, start=1):
         caller.position = position
     return [caller for _, caller in found]
@@ -365,6 +366,7 @@ def _caller(call: Call, entered: datetime, now: datetime) -> LiveCaller:
         wait_seconds=int((now - entered).total_seconds()),
         category=call.category,
         ticket=call.ticket,
+        urgent=call.urgent,
     )
 
 

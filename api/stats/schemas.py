@@ -24,6 +24,7 @@ class Figures(BaseModel):
     talk_sum: int
     max_wait: int
     completed: int = Field(description="Answered calls whose talk has ended (AHT's denominator).")
+    urgent: int = Field(description="Calls queued as urgent (emergencies), whatever their outcome.")
     abandon_rate_pct: float | None
     sl_pct: float | None
     sl2_pct: float | None
@@ -61,6 +62,7 @@ class LiveCaller(BaseModel):
     wait_seconds: int
     category: str | None
     ticket: str | None
+    urgent: bool = Field(default=False, description="Queued ahead of everyone else.")
 
 
 class LiveAgent(BaseModel):

@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -105,14 +105,20 @@ def running_collector(
 
 @dataclass
 class QueueLogTruth:
-    """The KPIs of a set of calls (by uniqueid) straight from queue_log lines."""
+    """The KPIs of a set of calls (by uniqueid) straight from queue_log lines.
+
+    queue_log does not record a caller's queue priority: ``urgent`` are the calls the test
+    itself made urgent (an emergency at the IVR's category menu).
+    """
 
     lines: list[list[str]]
     uniqueids: set[str]
+    urgent: set[str] = field(default_factory=set)
 
     @classmethod
-    def read(cls, path: Path, uniqueids: set[str]) -> QueueLogTruth:
-        return cls([line.split("|") for line in path.read_text().splitlines()], uniqueids)
+    def read(cls, path: Path, uniqueids: set[str], urgent: set[str] | None = None) -> QueueLogTruth:
+        lines = [line.split("|") for line in path.read_text().splitlines()]
+        return cls(lines, uniqueids, urgent or set())
 
     def verbs(self, *verbs: str) -> list[list[str]]:
         return [f for f in self.lines if len(f) > 4 and f[1] in self.uniqueids and f[4] in verbs]
@@ -144,7 +150,46 @@ class QueueLogTruth:
             # Over calls whose talk ended: a call cut off by a crash has no COMPLETE line.
             "aht_seconds": round(sum(talks) / len(talks), 2) if talks else None,
             "max_wait": max(holds + abandons + exits, default=0),
+            "urgent": len({f[1] for f in self.verbs("ENTERQUEUE")} & self.urgent),
         }
+
+    def _rings(self) -> tuple[dict[str, int], dict[str, int]]:
+        """When each call entered the queue, and when an officer began ringing for it: at
+        CONNECT's time less its ring time (data 3)."""
+        entered = {f[1]: int(f[0]) for f in self.verbs("ENTERQUEUE")}
+        rang = {f[1]: int(f[0]) - int(f[7]) for f in self.verbs("CONNECT") if len(f) > 7}
+        return entered, rang
+
+    def joined_behind(self) -> list[str]:
+        """Urgent calls that joined behind an ordinary caller: ENTERQUEUE's position (data
+        3) is more than 1 + the urgent calls then waiting (entered, not yet rung for).
+
+        Not "rung for before an ordinary caller": with two officers free app_queue rings
+        for the first two callers at once, and either may get the officer free first.
+        """
+        entered, rang = self._rings()
+        behind = []
+        for f in self.verbs("ENTERQUEUE"):
+            if f[1] not in self.urgent:
+                continue
+            at = int(f[0])
+            waiting = [
+                u for u in self.urgent - {f[1]} if entered.get(u, at + 1) <= at <= rang.get(u, at)
+            ]
+            if int(f[7]) > 1 + len(waiting):
+                behind.append(f[1])
+        return behind
+
+    def overtakes(self) -> list[tuple[str, str]]:
+        """(urgent, ordinary) pairs where the urgent call joined after the ordinary one and
+        was rung for before it: the priority at work."""
+        entered, rang = self._rings()
+        return [
+            (urgent, call)
+            for urgent in self.urgent & rang.keys()
+            for call in rang.keys() - self.urgent
+            if entered[call] < entered[urgent] and rang[urgent] < rang[call]
+        ]
 
     def agents(self, lo: int, hi: int) -> list[dict[str, Any]]:
         """Per member name: calls, talk, AHT, login and pause seconds in [lo, hi), occupancy."""

@@ -23,6 +23,7 @@ from tests.e2e.ivr_node import (
 
 pytestmark = pytest.mark.e2e
 
+# The recorded categories; 5 (darurat) files without a recording: test_urgent_calls.py.
 CATEGORIES = {"1": "infrastruktur", "2": "kependudukan", "3": "pelayanan_publik", "4": "lainnya"}
 # A whole call takes about 45 s (prompts, a 3 s complaint, the ticket read twice, an officer).
 CALL_TIMEOUT = 120.0

@@ -62,6 +62,8 @@ async def test_menu_paths_end_with_an_officer(
         "0 at the main menu": ("wait:6|dtmf:0", "officer", ""),
         "9 repeats, then 0": ("wait:6|dtmf:9|wait:2|dtmf:0", "officer", ""),
         "0 at the category menu": ("wait:2|dtmf:1|wait:2|dtmf:0", "officer", ""),
+        # An emergency: filed at once (no recording), straight on to the queue.
+        "5 at the category menu": ("wait:2|dtmf:1|wait:2|dtmf:5", "emergency", ""),
         "0 at the ticket entry": ("wait:2|dtmf:2|wait:1|dtmf:0#", "officer", ""),
         "three invalid keys": (
             "wait:6|dtmf:7|wait:4|dtmf:8|wait:4|dtmf:5",
@@ -104,9 +106,11 @@ async def test_menu_paths_end_with_an_officer(
         assert ivr_server.outcome(ivr_done["Uniqueid"]) == [("call", "ok")], name
     assert outcomes == {name: (e, s) for name, (_, e, s) in scenarios.items()}
 
-    # Only the caller who had recorded left a complaint; the status was read back.
+    # Only the callers who recorded or chose an emergency left a complaint; the status was
+    # read back.
+    filed = {"0 at the recording review saves", "5 at the category menu"}
     for name, caller in callers.items():
-        expected = 1 if name == "0 at the recording review saves" else 0
+        expected = 1 if name in filed else 0
         assert len(ivr_node.complaints_of(caller)) == expected, name
     status_channel = done["status of a known ticket"].result()["Channel"]
     assert played_digits(sandbox, status_channel) == known

@@ -1,8 +1,9 @@
-"""Truth test: 50 real carrier calls; every /stats figure equals queue_log's, exactly.
+"""Truth test: 54 real carrier calls; every /stats figure equals queue_log's, exactly.
 
 Calls run concurrently with staggered behaviour: answered after whatever wait the queue
-gives them, abandoned before and after 5 s (the test hangs the caller up a chosen time
-after QueueCallerJoin), IVR-only hang-ups, and officer 1001 pausing for "lunch" meanwhile.
+gives them, emergencies (queued ahead of everyone), abandoned before and after 5 s (the
+test hangs the caller up a chosen time after QueueCallerJoin), IVR-only hang-ups, and
+officer 1001 pausing for "lunch" meanwhile.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ AGENTS = {"petugas-1001", "petugas-1002"}
 
 
 IVR_SECONDS = "3"
+# 1 at the greeting (new complaint), then 5 at the category menu: darurat, queued first.
+EMERGENCY = "wait:2|dtmf:1|wait:1|dtmf:5"
 
 
 async def short_ivr(channel: Channel) -> None:
@@ -95,7 +98,7 @@ async def next_second() -> int:
 async def place(sandbox: Sandbox, ami: AMIClient, caller: str, kind: str, delay: float) -> None:
     """One citizen: answered ("" script), abandon after N s in queue, or IVR-only hang-up."""
     await asyncio.sleep(delay)
-    script = "hangup" if kind == "ivr_only" else "wait:1|dtmf:0"
+    script = {"ivr_only": "hangup", "urgent": EMERGENCY}.get(kind, "wait:1|dtmf:0")
     await sandbox.place_call(LINE, caller, script)
     if kind.startswith("abandon"):
         join = await ami.wait_for(
@@ -150,9 +153,10 @@ async def test_every_figure_equals_queue_log(
         + [("abandon_long", 4 + 1.0 * i) for i in range(8)]
         + [("abandon_short", 4.5 + 1.0 * i) for i in range(8)]
         + [("ivr_only", 1 + 1.5 * i) for i in range(8)]
+        + [("urgent", 6 + 3.0 * i) for i in range(4)]
     )
     callers = {random_caller(): kind for kind, _ in plan}
-    assert len(callers) == 50
+    assert len(callers) == 54
     await relog_agents(sandbox)
     start = await next_second()
     try:
@@ -191,12 +195,18 @@ async def test_every_figure_equals_queue_log(
         await rx(sandbox, f"queue unpause member PJSIP/1001 queue {QUEUE}")
 
     ids = uniqueids()
-    truth = QueueLogTruth.read(sandbox.callcenter.queue_log, set(ids.values()))
+    urgent = {ids[c] for c, kind in callers.items() if kind == "urgent"}
+    truth = QueueLogTruth.read(sandbox.callcenter.queue_log, set(ids.values()), urgent)
     # The batch really covers what it claims to.
     abandons = [int(f[7]) for f in truth.verbs("ABANDON")]
     assert any(w < 5 for w in abandons)
     assert any(w >= 5 for w in abandons)
-    assert len(truth.verbs("CONNECT")) == 26
+    assert len(truth.verbs("CONNECT")) == 30
+    assert len(urgent) == 4
+    # Emergencies joined ahead of every ordinary caller waiting, and were served before some
+    # who had waited longer.
+    assert truth.joined_behind() == []
+    assert truth.overtakes()
     assert any(int(f[5]) > 20 for f in truth.verbs("CONNECT"))  # some answered outside SL
 
     supervisor = kpi_api.token(Role.supervisor)
@@ -204,6 +214,7 @@ async def test_every_figure_equals_queue_log(
     summary = api_get(kpi_api, "/stats/summary", supervisor, **window)
     want = truth.summary()
     assert {k: summary[k] for k in want} == want
+    assert summary["urgent"] == 4
     for short, sl in ((3, 10), (10, 30)):
         odd = api_get(
             kpi_api, "/stats/summary", supervisor, **window, short_abandon=short, service_level=sl
@@ -230,3 +241,6 @@ async def test_every_figure_equals_queue_log(
         assert row.wait_seconds == int(f[7])
         assert row.outcome == ("short_abandoned" if int(f[7]) < 5 else "abandoned")
         assert callers[row.caller or ""] == ("abandon_short" if int(f[7]) < 5 else "abandon_long")
+    assert {c: row.urgent for c, row in rows.items() if c in callers} == {
+        c: kind == "urgent" for c, kind in callers.items()
+    }

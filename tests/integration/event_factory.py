@@ -37,6 +37,7 @@ class FakeCall:
     ticket: str | None = None
     line: str = "082282204761"
     node: str = "cc1"
+    urgent: bool = False  # queued ahead of everyone (the dialplan's LaporIvrDone Urgent: 1)
     uniqueid: str = field(default_factory=lambda: f"1795890000.{next(_seq)}")
     events: list[dict[str, Any]] = field(default_factory=list)
     queue_log: list[str] = field(default_factory=list)
@@ -77,7 +78,14 @@ class FakeCall:
             self._e("Hangup", 2, Cause="16")
             return
         joined = self.ivr
-        self._e("UserEvent", joined, UserEvent="LaporIvrDone", Line=self.line, Status="OK")
+        self._e(
+            "UserEvent",
+            joined,
+            UserEvent="LaporIvrDone",
+            Line=self.line,
+            Status="OK",
+            Urgent="1" if self.urgent else "",
+        )
         self._e("QueueCallerJoin", joined, Queue="pengaduan", Position="1", Count="1")
         self._q(joined, "NONE", "ENTERQUEUE", "", self.caller, 1)
         left = joined + self.wait

@@ -45,6 +45,7 @@ def day_calls() -> list[FakeCall]:
             wait=(i * 7) % 40,
             talk=30 + i,
             category=["infrastruktur", "kependudukan", None][i % 3],
+            urgent=i % 5 == 2,
         )
         for i in range(30)
     ]

@@ -64,6 +64,8 @@ def test_every_figure_equals_the_stats_and_complaint_endpoints(
     hours = get(api, "/stats/timeseries", interval="hour", **day_range)
     assert report["calls_per_hour"] == hours
     assert report["calls"]["offered"] == len([c for c in day.calls if c.outcome != "ivr_only"])
+    queued_urgent = [c for c in day.calls if c.urgent and c.outcome != "ivr_only"]
+    assert report["calls"]["urgent"] == len(queued_urgent) > 0
     top = sorted((h for h in hours if h["offered"]), key=lambda h: (-h["offered"], h["start"]))
     assert [(b["start"], b["offered"]) for b in report["busiest_hours"]] == [
         (h["start"], h["offered"]) for h in top[:3]
@@ -226,6 +228,7 @@ def test_pdf_html_csv_and_charts_render(
     csv_text = api.client.get(f"/reports/daily/{D}.csv", headers=headers).text
     rows = list(csv.reader(io.StringIO(csv_text)))
     assert ["calls", "offered", str(content.calls.offered)] == rows[1][:3]
+    assert ["calls", "urgent", str(content.calls.urgent)] in [row[:3] for row in rows]
     sms = next(r for r in rows if r[0] == "new_complaints" and r[3] == "10009002")
     assert sms[-1] == "'" + FORMULA  # a spreadsheet won't run citizen text as a formula
     written = sorted(p.name for p in (tmp_path / "out").iterdir())

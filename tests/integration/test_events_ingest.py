@@ -82,6 +82,7 @@ def test_answered_call_row_holds_every_field(api: ApiHarness) -> None:
         "category": "infrastruktur",
         "ticket": "10000001",
         "outcome": "answered",
+        "urgent": False,
     }
 
 

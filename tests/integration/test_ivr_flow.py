@@ -11,6 +11,7 @@ import httpx
 from agi_scripts.call import call
 from agi_scripts.common import with_services
 from agi_scripts.services import Services
+from agi_scripts.urgent import URGENT
 from ivr import AGIReply, AGIRequest, Channel, parse_reply
 from ivr.lapor_api import LaporApi
 from ivr.protocol import request_from_env
@@ -58,7 +59,12 @@ class ScriptedChannel(Channel):
         return [line for line in self.sent if line.startswith(f"EXEC {app} ")]
 
 
-def services(tmp_path: Path, api_up: bool, stored: dict[str, dict[str, object]]) -> Services:
+def services(
+    tmp_path: Path,
+    api_up: bool,
+    stored: dict[str, dict[str, object]],
+    urgent: frozenset[str] = frozenset({"darurat"}),
+) -> Services:
     def handle(request: httpx.Request) -> httpx.Response:
         if not api_up:
             raise httpx.ConnectError("refused", request=request)
@@ -68,7 +74,7 @@ def services(tmp_path: Path, api_up: bool, stored: dict[str, dict[str, object]])
         stored[body["ticket"]] = body
         return httpx.Response(201, json=body)
 
-    settings = IvrSettings(spool_dir=tmp_path, node_id=12)
+    settings = IvrSettings(spool_dir=tmp_path, node_id=12, urgent_categories=urgent)
     built = Services.from_settings(settings)
     built.api = LaporApi("http://api", "t", transport=httpx.MockTransport(handle))
     built.deliverer.api = built.api
@@ -96,7 +102,41 @@ async def test_main_path_saves_reads_back_twice_and_sets_the_ticket(tmp_path: Pa
     assert "".join(digits) == "12000001" * 2
     assert chan.variables_set["__LAPOR_TICKET"] == "12000001"
     assert chan.variables_set["LAPOR_EXIT"] == "complaint"
+    assert URGENT not in chan.variables_set
     assert svc.outbox.pending() == []
+    await svc.aclose()
+
+
+async def test_an_emergency_is_filed_without_a_recording_and_queued_first(
+    tmp_path: Path,
+) -> None:
+    stored: dict[str, dict[str, object]] = {}
+    svc = services(tmp_path, True, stored)
+    chan = channel(["1", "5"])  # new complaint, darurat
+    outcome = await run_call(chan, with_services(call, svc))
+    assert outcome.status == "ok"
+    assert stored["12000001"]["category"] == "darurat"
+    assert stored["12000001"]["recording_path"] is None
+    assert not [line for line in chan.sent if line.startswith("RECORD FILE")]
+    assert chan.variables_set[URGENT] == "1"
+    assert chan.variables_set["__LAPOR_TICKET"] == "12000001"
+    assert chan.variables_set["LAPOR_EXIT"] == "emergency"
+    assert chan.executed("Playback") == []  # no ticket read back: the officer has it
+    assert any("darurat-ke-petugas" in line for line in chan.sent)
+    await svc.aclose()
+
+
+async def test_a_category_the_city_marks_urgent_is_recorded_and_queued_first(
+    tmp_path: Path,
+) -> None:
+    stored: dict[str, dict[str, object]] = {}
+    svc = services(tmp_path, True, stored, urgent=frozenset({"darurat", "infrastruktur"}))
+    chan = channel(["1", "1", "3"])  # new complaint, infrastruktur, save
+    outcome = await run_call(chan, with_services(call, svc))
+    assert outcome.status == "ok"
+    assert stored["12000001"]["recording_path"] == "/rec/12000001-1700000000-1.wav"
+    assert chan.variables_set[URGENT] == "1"
+    assert chan.variables_set["LAPOR_EXIT"] == "complaint"
     await svc.aclose()
 
 

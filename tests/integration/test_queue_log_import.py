@@ -37,6 +37,12 @@ def summary(api: ApiHarness, **params: Any) -> Any:
     return response.json()
 
 
+def from_queue_log(calls: list[FakeCall], seen: list[FakeCall], short: int = 5) -> dict[str, Any]:
+    """The figures of these calls when only ``seen`` reached the API as AMI events:
+    queue_log does not know a caller's queue priority, so only those can count as urgent."""
+    return {**expected(calls, short=short), "urgent": expected(seen)["urgent"]}
+
+
 def test_split_line() -> None:
     parts = split_line("1795890124|1795890124.0|pengaduan|Agent One|CONNECT|0|1795890124.2|0\r\n")
     assert parts is not None
@@ -62,7 +68,7 @@ def test_import_gives_the_same_figures_as_ami_and_twice_changes_nothing(
     first = import_file(engine, log, node="cc1", thresholds=Thresholds())
     assert first.malformed == 2
     assert first.accepted == sum(len(c.queue_log) for c in calls)
-    want = expected(calls)
+    want = from_queue_log(calls, seen=[])
     got = summary(api)
     assert pick(got, want) == want
     again = import_file(engine, log, node="cc1", thresholds=Thresholds())
@@ -91,7 +97,7 @@ def test_summary_counts_every_kind_of_line_and_progress_ends_at_the_file_size(
         1,
     )
     assert seen[-1] == log.stat().st_size
-    want = expected(calls)
+    want = from_queue_log(calls, seen=[])
     assert pick(summary(api), want) == want
     again = import_file(api.engine, log, node="cc1", thresholds=Thresholds())
     assert (again.accepted, again.duplicates) == (0, lines + 1)
@@ -110,9 +116,10 @@ def test_reconcile_fills_an_outage_without_doubling(api: ApiHarness, tmp_path: P
     import_file(
         api.engine, write_log(tmp_path / "queue_log", calls), node="cc1", thresholds=Thresholds()
     )
-    want = expected(calls)
+    want = from_queue_log(calls, seen=calls[:20])
     assert pick(summary(api), want) == want
-    assert pick(summary(api, short_abandon=7), expected(calls, short=7)) == expected(calls, short=7)
+    want = from_queue_log(calls, seen=calls[:20], short=7)
+    assert pick(summary(api, short_abandon=7), want) == want
 
 
 def test_agent_sessions_from_queue_log(api: ApiHarness, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def expected(calls: list[FakeCall], short: int = 5, sl: int = 20) -> dict[str, A
         else None,
         "max_wait": max((c.wait for c in queued), default=0),
         "abandon_rate_pct": pct(len(long_ab), len(queued) - len(short_ab)),
+        "urgent": sum(1 for c in queued if c.urgent),
     }
 
 
@@ -86,6 +87,7 @@ def mixed_day() -> list[FakeCall]:
                 talk=20 + i,
                 agent=f"petugas-100{1 + i % 2}",
                 category=["infrastruktur", "lainnya", None][i % 3],
+                urgent=i % 4 == 1,
             )
         )
     return calls
@@ -103,6 +105,7 @@ def test_summary_equals_the_definitions_on_whole_and_partial_hours(api: ApiHarne
     whole = get(api, "/stats/summary", **{"from": "2026-11-28", "to": "2026-11-28"})
     want = expected(calls)
     assert pick(whole, want) == want
+    assert 0 < want["urgent"] < want["offered"]
     # A window that starts and ends mid-hour: rollups for whole hours, raw calls at the edges.
     lo, hi = T0 - timedelta(minutes=37), T0 + timedelta(hours=2, minutes=13)
     inside = [
@@ -160,6 +163,7 @@ def test_timeseries_hours_add_up_to_the_summary(api: ApiHarness) -> None:
     assert sum(h["offered"] for h in hours) == expected(calls)["offered"]
     assert max(h["max_wait"] for h in hours) == expected(calls)["max_wait"]
     assert sum(h["answered"] for h in hours) == expected(calls)["answered"]
+    assert sum(h["urgent"] for h in hours) == expected(calls)["urgent"]
 
 
 def test_agents_calls_talk_login_pause_and_occupancy(api: ApiHarness) -> None:
@@ -266,6 +270,27 @@ def test_live_shows_waiting_callers_and_agent_states(api: ApiHarness) -> None:
         "petugas-1004": ("ringing", None),
     }
     assert "sl_pct" in live["today"]
+
+
+def test_live_lists_urgent_callers_first_and_marks_them(api: ApiHarness) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    callers = [
+        FakeCall("0891", now - timedelta(seconds=50), "answered"),
+        FakeCall("0892", now - timedelta(seconds=40), "answered"),
+        FakeCall("0893", now - timedelta(seconds=10), "answered", urgent=True),
+    ]
+    for call in callers:
+        call.events = [
+            e for e in call.events if e["name"] in {"Newchannel", "QueueCallerJoin", "UserEvent"}
+        ]
+    post(api, callers)
+    live = get(api, "/stats/live")
+    assert [(c["caller"], c["position"], c["urgent"]) for c in live["waiting"]] == [
+        ("0893", 1, True),
+        ("0891", 2, False),
+        ("0892", 3, False),
+    ]
+    assert live["today"]["urgent"] == 1
 
 
 @pytest.mark.parametrize("bad", [{"from": "yesterday"}, {"from": "2026-11-28", "to": "2026-11-27"}])

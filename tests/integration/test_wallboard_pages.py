@@ -103,6 +103,22 @@ def test_the_board_shows_what_the_stats_api_shows(api: ApiHarness) -> None:
     assert "0812-0000-0004" in page
 
 
+def test_an_urgent_caller_is_marked_and_counted(api: ApiHarness) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    ordinary = waiting_call("081200000011", now - timedelta(seconds=40))
+    urgent = FakeCall("081200000012", now - timedelta(seconds=10), "answered", urgent=True)
+    urgent.events = [
+        e for e in urgent.events if e["name"] in {"Newchannel", "QueueCallerJoin", "UserEvent"}
+    ]
+    post(api, [ordinary, urgent], [snapshot(now - timedelta(seconds=50), [])])
+    sign_in(api, Role.supervisor)
+    page = api.client.get("/wallboard/board").text
+    assert tile(page, "urgent") == str(get(api, "/stats/summary")["urgent"]) == "1"
+    rows = re.findall(r'<tr class="[^"]*"( data-urgent="1")?><td>(\d+)', page)
+    assert [(bool(mark), int(position)) for mark, position in rows] == [(True, 1), (False, 2)]
+    assert "DARURAT" in page
+
+
 def test_no_officer_signed_in_is_an_alert(api: ApiHarness) -> None:
     post(api, [], [snapshot(datetime.now(UTC), [])])
     sign_in(api, Role.supervisor)

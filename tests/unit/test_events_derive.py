@@ -96,6 +96,21 @@ def test_varsets_and_user_events_carry_ticket_and_category() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("events", "urgent"),
+    [
+        ([ami("UserEvent", 3, UserEvent="LaporIvrDone", Urgent="1")], True),
+        ([ami("UserEvent", 3, UserEvent="LaporIvrDone", Urgent="")], False),
+        ([ami("UserEvent", 3, UserEvent="LaporIvrDone")], False),
+        ([ami("VarSet", 2, Variable="LAPOR_URGENT", Value="1")], True),
+        ([], False),
+    ],
+)
+def test_an_urgent_call_is_known_by_the_ivr_done_event(events: list[Event], urgent: bool) -> None:
+    joined = ami("QueueCallerJoin", 4, Queue="pengaduan")
+    assert derive_call("1.1", [*events, joined], 5).urgent is urgent
+
+
 def test_a_call_still_in_progress_has_no_outcome() -> None:
     row = derive_call(
         "1.1", [ami("Newchannel", 0), ami("QueueCallerJoin", 3, Queue="pengaduan")], 5

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from agi_scripts.complaint import CATEGORIES
 from ivr.access import PeerAccess, parse_networks
 from ivr.fastagi import FastAGILimits
 from ivr.prompt_synthesis import load_catalog
 from ivr.settings import (
+    CATEGORY_NAMES,
     ENV_FILE_NAME,
     FastAGISettings,
     IvrSettings,
@@ -27,6 +29,16 @@ def test_defaults_and_overrides() -> None:
         {"LAPOR_IVR_NODE_ID": "21", "LAPOR_IVR_API_URL": "http://api:8000/"}
     )
     assert (settings.node_id, settings.api_url) == (21, "http://api:8000")
+
+
+def test_urgent_categories_default_to_darurat_and_are_checked() -> None:
+    assert IvrSettings().urgent_categories == {"darurat"}
+    assert set(CATEGORIES.values()) == CATEGORY_NAMES
+    settings = IvrSettings.from_env({"LAPOR_IVR_URGENT_CATEGORIES": " Darurat, infrastruktur "})
+    assert settings.urgent_categories == {"darurat", "infrastruktur"}
+    assert IvrSettings.from_env(settings.as_env()) == settings
+    with pytest.raises(SettingsError, match="no category banjir"):
+        IvrSettings.from_env({"LAPOR_IVR_URGENT_CATEGORIES": "darurat,banjir"})
 
 
 @pytest.mark.parametrize("node", ["5", "100", "x"])

@@ -165,7 +165,7 @@ def test_the_wait_uses_only_loaded_applications() -> None:
 def test_the_wait_is_said_before_the_first_queue() -> None:
     dialplan = (CONF_DIR / "extensions.conf").read_text()
     ivr = dialplan.split("\n[ivr]\n")[1].split("\n[")[0]
-    assert ivr.index("Gosub(queue-wait,s,1)") < ivr.index("Queue(pengaduan")
+    assert ivr.index("?queue-wait,s,1)") < ivr.index("Queue(pengaduan")
 
 
 def test_prompts_and_number_words_are_installed_in_their_folders(

@@ -61,6 +61,8 @@ from api.sms.commands import (
         ("lapor 9 pohon tumbang", NewComplaint("lainnya", "9 pohon tumbang")),
         ("lapor 12 pohon tumbang", NewComplaint("lainnya", "12 pohon tumbang")),
         ("lapor lain-lain parkir liar", NewComplaint("lainnya", "parkir liar")),
+        ("lapor DARURAT pohon tumbang", NewComplaint("darurat", "pohon tumbang")),
+        ("lapor 5 pohon tumbang", NewComplaint("lainnya", "5 pohon tumbang")),
         ("lapor Layanan: puskesmas", NewComplaint("pelayanan_publik", "puskesmas")),
         ("lapor, 2, KK", NewComplaint("kependudukan", "KK")),
         (
