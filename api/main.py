@@ -48,6 +48,7 @@ from api.retention import schedule as retention_schedule
 from api.sms import routes as sms_routes
 from api.stats import routes as stats
 from api.supervision import routes as supervision
+from api.surveys import routes as surveys
 from api.wallboard import routes as wallboard
 from api.web import routes as web
 
@@ -67,6 +68,7 @@ ROUTES = (
     attachments,
     units,
     callbacks,
+    surveys,
     report_routes,
     sms_routes,
     ivr_node_routes,

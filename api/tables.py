@@ -31,6 +31,7 @@ from api.reports.schemas import DailyReport
 from api.retention.models import CitizenRequest, RetentionFile, RetentionMark, RetentionRun
 from api.sms.service import SmsIntake, SmsTicketCounter
 from api.supervision.log import SupervisionLog
+from api.surveys.service import SurveyRating
 
 __all__ = [
     "AgentEvent",
@@ -63,6 +64,7 @@ __all__ = [
     "SmsIntake",
     "SmsTicketCounter",
     "SupervisionLog",
+    "SurveyRating",
     "User",
     "metadata",
 ]
