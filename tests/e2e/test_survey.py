@@ -86,7 +86,8 @@ async def rate_and_skip(sandbox: Sandbox, node: IvrNode) -> list[Message]:
         assert await wait_until(stored, CALL_TIMEOUT)
         skipped, _ = await answered_call(sandbox, ami, "9")
     after = survey(node)
-    assert asked(sandbox, rated["Channel"]) and asked(sandbox, skipped["Channel"])
+    assert asked(sandbox, rated["Channel"])
+    assert asked(sandbox, skipped["Channel"])
     # Exactly one more rating in all, a 4, and it is the answering officer's.
     assert after["total"]["ratings"] == before["total"]["ratings"] + 1
     expected = agent_ratings(before, officer)
