@@ -281,7 +281,8 @@ def test_the_days_ratings_per_officer_are_in_the_report(
         assert response.status_code == 201
     assert lapor(api, monkeypatch, "--date", D) == 0
     report = get(api, f"/reports/daily/{D}.json")
-    assert report["survey"] == get(api, "/stats/survey", **{"from": D, "to": D})
+    day_range: dict[str, Any] = {"from": D, "to": D}
+    assert report["survey"] == get(api, "/stats/survey", **day_range)
     officers = {a["agent"]: (a["ratings"], a["average"]) for a in report["survey"]["by_agent"]}
     assert officers == {"petugas-1001": (2, 4.5), "petugas-1002": (1, 1.0)}
     content = DailyReportContent.model_validate(report)
