@@ -13,11 +13,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel, field_validator
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 import asterisk_values as values
 from api.core.clock import JAKARTA, as_utc, utc_now
+from api.core.created import stored_once
 from api.events.models import TZ_DATETIME
 from ivr.logs import call_id
 
@@ -65,21 +65,10 @@ class SurveyPublic(SurveyBase):
 
 def create_rating(session: Session, *, data: SurveyCreate) -> tuple[SurveyRating, bool]:
     """Store a rating; a call already rated returns the stored one (created False)."""
-    query = select(SurveyRating).where(SurveyRating.linkedid == data.linkedid)
-    existing = session.exec(query).first()
-    if existing is not None:
-        return existing, False
-    rating = SurveyRating.model_validate(
-        {**data.model_dump(), "day": as_utc(data.rated_at).astimezone(JAKARTA).date()}
-    )
-    session.add(rating)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return session.exec(query).one(), False
-    session.refresh(rating)
-    return rating, True
+    day = as_utc(data.rated_at).astimezone(JAKARTA).date()
+    rating = SurveyRating.model_validate({**data.model_dump(), "day": day})
+    known = select(SurveyRating).where(SurveyRating.linkedid == data.linkedid)
+    return stored_once(session, rating, known)
 
 
 class SurveyFigures(BaseModel):
