@@ -9,6 +9,7 @@ import pytest
 
 from api.core.auth import Role
 from tests.conftest import ApiHarness
+from tests.integration.test_stats_api import get
 
 
 def rating(linkedid: str, agent: str, score: int, at: str) -> dict[str, Any]:
@@ -26,9 +27,7 @@ def post(api: ApiHarness, body: dict[str, Any]) -> Any:
 
 
 def survey_stats(api: ApiHarness, **params: str) -> dict[str, Any]:
-    response = api.client.get("/stats/survey", params=params, headers=api.headers(Role.supervisor))
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = get(api, "/stats/survey", **params)
     return body
 
 

@@ -24,6 +24,7 @@ from ivr.settings import IvrSettings
 from tests.conftest import ApiHarness
 from tests.integration.agi_peer import agi_headers
 from tests.integration.test_ivr_flow import ScriptedChannel
+from tests.integration.test_stats_api import get
 
 LINKEDID = "1795890124.10"
 OFFICER = "petugas-1001"
@@ -65,9 +66,7 @@ async def services(api: ApiHarness, tmp_path: Path) -> AsyncIterator[Services]:
 
 
 def ratings(api: ApiHarness) -> dict[str, Any]:
-    response = api.client.get("/stats/survey", headers=api.headers(Role.supervisor))
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = get(api, "/stats/survey")
     return body
 
 
