@@ -43,6 +43,7 @@ def agent_ratings(stats: dict[str, Any], agent: str) -> dict[str, int]:
 
 
 def asked(sandbox: Sandbox, channel: str) -> bool:
+    """Whether the call center played ``channel`` the survey's question."""
     log = sandbox.callcenter.host("log") / "messages.log"
     return f"<{channel}> Playing '{QUESTION}." in log.read_text(errors="replace")
 
