@@ -7,6 +7,7 @@ from agi_scripts.callback import callback
 from agi_scripts.common import with_services
 from agi_scripts.greet import greet
 from agi_scripts.services import Services
+from agi_scripts.survey import survey
 from ivr import Handler
 
 # Handlers that need nothing but the channel.
@@ -19,4 +20,5 @@ def make_routes(services: Services) -> Mapping[str, Handler]:
         **ROUTES,
         "call": with_services(call, services),
         "callback": with_services(callback, services),
+        "survey": with_services(survey, services),
     }

@@ -54,6 +54,7 @@ from api.sms import status_routes as status_sms
 from api.sms import status_sender
 from api.stats import routes as stats
 from api.supervision import routes as supervision
+from api.surveys import routes as surveys
 from api.wallboard import routes as wallboard
 from api.web import routes as web
 
@@ -73,6 +74,7 @@ ROUTES = (
     attachments,
     units,
     callbacks,
+    surveys,
     report_routes,
     sms_routes,
     status_sms,

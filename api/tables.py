@@ -35,6 +35,7 @@ from api.sms.opt_out import SmsOptOut
 from api.sms.service import SmsIntake, SmsTicketCounter
 from api.sms.status_messages import StatusSms
 from api.supervision.log import SupervisionLog
+from api.surveys.service import SurveyRating
 
 __all__ = [
     "AgentEvent",
@@ -72,6 +73,7 @@ __all__ = [
     "SmsTicketCounter",
     "StatusSms",
     "SupervisionLog",
+    "SurveyRating",
     "User",
     "metadata",
 ]

@@ -3,9 +3,9 @@
 Each record is one JSON file in ``<spool>/outbox/``, written to a temporary name,
 fsync'd, renamed into place and the folder fsync'd, so after ``put`` returns the record
 survives a crash or power loss. Delivery POSTs it; the API is idempotent on the record's
-key (ticket or request id), so a record sent twice (a retry after a timeout, two
-processes racing) is still stored exactly once. A record is removed only after the API
-has acknowledged it.
+key (ticket, request id, or the rated call's linkedid), so a record sent twice (a retry
+after a timeout, two processes racing) is still stored exactly once. A record is removed
+only after the API has acknowledged it.
 
 A complaint the API refuses for good (409: its ticket belongs to another call; 422) is
 not dropped: it becomes a ``refused`` record, posted to ``/complaints/refused``, where
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 ENDPOINTS = {
     "complaint": "/complaints",
     "callback": "/callbacks",
+    "survey": "/surveys",
     "refused": "/complaints/refused",
 }
 # Background delivery: first retry after 1 s, doubling up to 30 s while the API is down.

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
 from sqlalchemy import and_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -24,6 +23,7 @@ import asterisk_values as values
 from api.callbacks.dial import CLOSED, CallbackDial, live_claim, settle
 from api.callbacks.hold import SCHEDULED, hold_state, holds_of
 from api.core.clock import as_utc, utc_now
+from api.core.created import stored_once
 from api.core.errors import NotFound
 from api.core.numbers import national
 from api.events.models import Call
@@ -67,19 +67,8 @@ class CallbackPublic(CallbackBase):
 
 def create_callback(session: Session, *, data: CallbackCreate) -> tuple[CallbackRequest, bool]:
     """Store a callback request; a known request id returns the stored one."""
-    query = select(CallbackRequest).where(CallbackRequest.request_id == data.request_id)
-    existing = session.exec(query).first()
-    if existing is not None:
-        return existing, False
-    callback = CallbackRequest.model_validate(data)
-    session.add(callback)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return session.exec(query).one(), False
-    session.refresh(callback)
-    return callback, True
+    known = select(CallbackRequest).where(CallbackRequest.request_id == data.request_id)
+    return stored_once(session, CallbackRequest.model_validate(data), known)
 
 
 # Abandoned calls worth a callback. A short abandon (under the short-abandon threshold)

@@ -26,6 +26,7 @@ from api.reports.schemas import (
 )
 from api.stats import service as stats
 from api.stats.schemas import Bucket
+from api.surveys import service as surveys
 
 SUMMARY_CHARS = 160
 BUSIEST = 3
@@ -152,4 +153,5 @@ def build(
         forwarded=forwarded(session, actor, note),
         overdue=late(session, now),
         follow_ups_completed=completed(session, lo, hi),
+        survey=surveys.stats(session, lo, hi),
     )

@@ -79,4 +79,16 @@ def headline(content: DailyReportContent) -> list[tuple[str, str]]:
         (text("figures", "max_wait"), seconds(c.max_wait)),
         (text("figures", "urgent"), number(c.urgent)),
         (text("figures", "complaints_total"), number(content.complaints.total)),
+        *survey_headline(content),
+    ]
+
+
+def survey_headline(content: DailyReportContent) -> list[tuple[str, str]]:
+    """How many callers rated their call, and the average (none before the survey)."""
+    if content.survey is None:
+        return []
+    total = content.survey.total
+    return [
+        (text("figures", "survey_ratings"), number(total.ratings)),
+        (text("figures", "survey_average"), number(total.average, 2)),
     ]

@@ -75,8 +75,14 @@ def _counts(report: DailyReportContent) -> tuple[list[str], list[list[str]]]:
     return [cell for h in head for cell in (h, labels.text("columns", "count"))], rows
 
 
-# Relative column widths of the four complaint lists (see render.sections).
-WIDTHS = ([9, 8, 12, 7, 10, 34], [9, 13, 12, 45], [9, 13, 12, 10, 10, 30], [9, 13, 12, 10, 35])
+# Relative column widths of the four complaint lists and the ratings (see render.sections).
+WIDTHS = (
+    [9, 8, 12, 7, 10, 34],
+    [9, 13, 12, 45],
+    [9, 13, 12, 10, 10, 30],
+    [9, 13, 12, 10, 35],
+    [40, 20, 20],
+)
 
 
 def to_pdf(report: DailyReportContent) -> bytes:

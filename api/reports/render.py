@@ -69,6 +69,12 @@ def _csv_rows(report: DailyReportContent) -> Iterable[Sequence[object]]:
     for d in report.follow_ups_completed:
         yield ("follow_ups_completed", "", "", d.ticket, d.category.value, "", "selesai", d.unit,
                labels.local_time(d.done_at), d.note)  # fmt: skip
+    if report.survey is not None:
+        yield ("survey", "ratings", report.survey.total.ratings)
+        yield ("survey", "average", report.survey.total.average)
+        for a in report.survey.by_agent:
+            yield ("survey.ratings", a.agent, a.ratings)
+            yield ("survey.average", a.agent, a.average)
 
 
 def to_csv(report: DailyReportContent) -> str:
@@ -118,7 +124,8 @@ def _counts_html(report: DailyReportContent) -> str:
 
 
 def sections(report: DailyReportContent) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The complaint lists as (heading, column labels, rows), shared by HTML and PDF."""
+    """The complaint lists and the callers' ratings per officer as (heading, column labels,
+    rows), shared by HTML and PDF."""
     cat, st = "categories", "statuses"
     return [
         (
@@ -156,6 +163,14 @@ def sections(report: DailyReportContent) -> list[tuple[str, list[str], list[list
                 [x.ticket, labels.local_time(x.done_at), labels.text(cat, x.category.value),
                  x.unit or labels.DASH, x.note]
                 for x in report.follow_ups_completed
+            ],
+        ),
+        (
+            labels.text("sections", "survey"),
+            _col("officer", "ratings", "average"),
+            [
+                [a.agent, labels.number(a.ratings), labels.number(a.average, 2)]
+                for a in (report.survey.by_agent if report.survey else [])
             ],
         ),
     ]  # fmt: skip

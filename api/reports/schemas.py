@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from api.complaints.models import ComplaintCategory, ComplaintChannel
 from api.complaints.workflow import ComplaintStatus
 from api.stats.schemas import Bucket, Summary
+from api.surveys.service import SurveyStats
 
 
 class DailyReport(SQLModel, table=True):
@@ -75,3 +76,5 @@ class DailyReportContent(BaseModel):
     forwarded: list[ComplaintLine]
     overdue: list[OverdueLine]
     follow_ups_completed: list[FollowUpLine]
+    # Callers' post-call ratings of the day; None in reports made before the survey.
+    survey: SurveyStats | None = None

@@ -12,6 +12,8 @@ from api.core.deps import SettingsDep
 from api.events.hourly import Thresholds, thresholds
 from api.stats import service
 from api.stats.schemas import AgentFigures, Bucket, LiveView, Summary
+from api.surveys import service as surveys
+from api.surveys.service import SurveyStats
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 Supervisor = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
@@ -69,6 +71,15 @@ def get_agents(
     """Per agent: calls, talk, AHT, login and pause time, occupancy."""
     lo, hi = service.window(start, end)
     return service.agents(session, lo, hi)
+
+
+@router.get("/survey")
+def get_survey(
+    session: SessionDep, _: Supervisor, start: From = None, end: To = None
+) -> SurveyStats:
+    """Post-call survey ratings (1-5): in all, per officer, per day, per officer and day."""
+    lo, hi = service.window(start, end)
+    return surveys.stats(session, lo, hi)
 
 
 @router.get("/live")

@@ -14,6 +14,8 @@ from api.events.hourly import Thresholds
 from api.reports.delivery_record import undelivered_reports
 from api.stats import service as stats
 from api.stats.schemas import LiveAgent, LiveView
+from api.surveys import service as surveys
+from api.surveys.service import AgentSurvey, SurveyStats
 
 # A report that failed to reach the mayor stays on the board this long.
 REPORT_ALERT = timedelta(days=2)
@@ -38,10 +40,16 @@ class Board:
     counts: dict[str, int]  # officers per state
     service_level_seconds: int
     target_pct: float
+    survey: SurveyStats  # today's post-call ratings
 
     @property
     def longest_wait(self) -> int:
         return max((c.wait_seconds for c in self.live.waiting), default=0)
+
+    @property
+    def ratings(self) -> dict[str, AgentSurvey]:
+        """Today's ratings of each officer who has any."""
+        return {row.agent: row for row in self.survey.by_agent}
 
 
 def board(
@@ -63,7 +71,10 @@ def board(
     if undelivered_reports(session, since=utc_now() - REPORT_ALERT):
         alerts.append("report_undelivered")
     down = outages(session, live.at, silent_after)
-    return Board(live, officers, alerts, down, counts, thresholds.service_level, target_pct)
+    survey = surveys.stats(session, *stats.window(None, None))
+    return Board(
+        live, officers, alerts, down, counts, thresholds.service_level, target_pct, survey=survey
+    )
 
 
 def _row(session: Session, agent: LiveAgent, horizon: timedelta) -> OfficerRow:

@@ -4,7 +4,7 @@ with the officer; a blind transfer and an attended one (after a cancelled consul
 connect the citizen to the unit's phone (a carrier number that answers), leave the
 officer's page idle, and count as calls the officer answered; a blind transfer to a unit
 that doesn't answer (a busy number) brings the citizen back to the queue, and the call's
-recording holds both conversations.
+recording holds both conversations. A transferred citizen is not asked the survey.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from tests.e2e.calls import queue_log_verbs, random_caller
 from tests.e2e.ivr_node import LINE, wait_until
 from tests.e2e.officers import add_officer, control_env, event
 from tests.e2e.services import ApiProcess, fresh_api_process
+from tests.e2e.test_survey import asked
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 60.0
@@ -210,3 +211,10 @@ async def transfer_calls(sandbox: Sandbox, api: ApiProcess, username: str) -> No
         assert len(dials) == 2  # the cancelled consultation and the one transferred to
         assert await bridged(ami, second["Channel"], dials[-1])
         await counted_as_answered(sandbox, ami, username, second, "ATTENDEDTRANSFER")
+
+        # The units hang up: a transferred citizen is never asked the post-call survey,
+        # though Queue()'s option c lets a channel go on in [ivr] once its bridge ends.
+        for citizen, unit_leg in ((first, unit), (second, dials[-1])):
+            sandbox.callcenter.rx(f"channel request hangup {unit_leg}")
+            await ami.wait_for(event("Hangup", Channel=citizen["Channel"]), CALL_TIMEOUT)
+            assert not asked(sandbox, citizen["Channel"])

@@ -29,7 +29,7 @@ async def test_call_is_greeted_by_fastagi_then_answered_by_an_agent(
     assert call.ivr_done["Greeted"] == call.uniqueid
     assert call.ivr_done["Line"] == "082282204761"
     assert call.ivr_done["Exit"] == "officer"
-    assert ivr_server.outcome(call.uniqueid) == [("call", "ok")]
+    assert ivr_server.outcome(call.uniqueid, "call") == [("call", "ok")]
     assert call.connected["Queue"] == "pengaduan"
     assert call.completed["Reason"] in {"agent", "caller"}
     verbs = await queue_log_verbs(sandbox.callcenter.queue_log, call.uniqueid, "COMPLETE")
@@ -54,7 +54,7 @@ async def test_call_is_greeted_by_classic_pyst2_agi(
     assert call.ivr_done["Status"] == "OK"
     assert call.ivr_done["Greeted"] == call.uniqueid
     # The FastAGI server never saw this call: the pyst2 script inside Asterisk ran it.
-    assert ivr_server.outcome(call.uniqueid) == []
+    assert ivr_server.outcome(call.uniqueid, "call") == []
     verbs = await queue_log_verbs(sandbox.callcenter.queue_log, call.uniqueid, "COMPLETE")
     assert verbs[:2] == ["ENTERQUEUE", "CONNECT"]
     assert verbs[2] in {"COMPLETEAGENT", "COMPLETECALLER"}

@@ -89,7 +89,7 @@ async def test_each_category_complaint_is_stored_read_back_and_queued(
             CATEGORIES[key],
         )
         assert played_digits(sandbox, ivr_done["Channel"]) == ticket * 2
-        assert ivr_server.outcome(ivr_done["Uniqueid"]) == [("call", "ok")]
+        assert ivr_server.outcome(ivr_done["Uniqueid"], "call") == [("call", "ok")]
         # The officer's leg inherits the ticket (__LAPOR_TICKET).
         assert connected[key].result()["Queue"] == "pengaduan"
         seen.add(ticket)
@@ -146,7 +146,7 @@ async def test_classic_agi_takes_a_complaint(
     assert ivr_done["Mode"] == "classic"
     assert ivr_done["AgiStatus"] == "SUCCESS"
     assert ivr_done["Exit"] == "complaint"
-    assert ivr_server.outcome(ivr_done["Uniqueid"]) == []  # the pyst2 script ran it
+    assert ivr_server.outcome(ivr_done["Uniqueid"], "call") == []  # the pyst2 script ran it
     assert played_digits(sandbox, ivr_done["Channel"]) == ticket * 2
     [stored] = await wait_until(lambda: ivr_node.complaints_of(caller), timeout=30)
     assert stored["ticket"] == ticket

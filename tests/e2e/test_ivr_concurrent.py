@@ -55,7 +55,7 @@ async def test_twenty_concurrent_complaints_get_distinct_correct_tickets(
         assert stored["category"] == CATEGORIES[key]
         assert stored["uniqueid"] == ivr_done["Uniqueid"]
         assert played_digits(sandbox, ivr_done["Channel"]) == stored["ticket"] * 2
-        assert ivr_server.outcome(ivr_done["Uniqueid"]) == [("call", "ok")]
+        assert ivr_server.outcome(ivr_done["Uniqueid"], "call") == [("call", "ok")]
         tickets.add(stored["ticket"])
     assert len(tickets) == CALLS
 

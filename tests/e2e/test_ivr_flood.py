@@ -86,7 +86,7 @@ async def test_a_complaint_call_is_served_while_strangers_flood_the_port(
     [stored] = ivr_node.complaints_of(caller)
     assert stored["ticket"] == ivr_done["Ticket"]
     assert stored["category"] == CATEGORIES["1"]
-    assert ivr_server.outcome(ivr_done["Uniqueid"]) == [("call", "ok")]
+    assert ivr_server.outcome(ivr_done["Uniqueid"], "call") == [("call", "ok")]
     # The attack went on through the whole call, and each attempt was cut off.
     assert all(counts.values()), counts
     stats = ivr_server.server.stats

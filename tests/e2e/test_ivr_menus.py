@@ -103,7 +103,7 @@ async def test_menu_paths_end_with_an_officer(
     for name in scenarios:
         ivr_done = done[name].result()
         outcomes[name] = (ivr_done["Exit"], ivr_done["StatusResult"])
-        assert ivr_server.outcome(ivr_done["Uniqueid"]) == [("call", "ok")], name
+        assert ivr_server.outcome(ivr_done["Uniqueid"], "call") == [("call", "ok")], name
     assert outcomes == {name: (e, s) for name, (_, e, s) in scenarios.items()}
 
     # Only the callers who recorded or chose an emergency left a complaint; the status was

@@ -17,7 +17,7 @@ import pytest
 from api.core.auth import Role
 from sandbox.harness import Sandbox
 from tests.e2e.calls import follow_queued_call, random_caller
-from tests.e2e.ivr_node import LINE, IvrNode, prepare_node
+from tests.e2e.ivr_node import LINE, IvrNode, event, prepare_node
 from tests.e2e.kpi_support import CollectorProcess
 from tests.e2e.services import BIN, ApiProcess, free_port, fresh_api_process
 from tests.metrics_text import Samples, parse, value
@@ -156,6 +156,8 @@ async def test_counters_move_by_exactly_the_calls_placed(
                     await sandbox.place_call(LINE, caller, TO_OFFICER)
                     call = await follow_queued_call(ami, caller)
                     assert call.ivr_done["Status"] == "OK"
+                    # The officer hung up; the caller, silent, skips the survey.
+                    await event(ami, "Hangup", READY_TIMEOUT, Uniqueid=call.uniqueid)
             offered = value(before["api"], "lapor_api_calls_offered_today") + CALLS
             after = await settled(scrape, offered)
         finally:
@@ -165,6 +167,7 @@ async def test_counters_move_by_exactly_the_calls_placed(
     sessions = "lapor_ivr_agi_sessions_total"
     assert moved(ivr_b, ivr_a, sessions, route="call", outcome="handled") == CALLS
     assert moved(ivr_b, ivr_a, sessions, route="call", outcome="failed") == 0
+    assert moved(ivr_b, ivr_a, sessions, route="survey", outcome="handled") == CALLS
     assert moved(ivr_b, ivr_a, "lapor_ivr_greeting_latency_seconds_count") == CALLS
     for reason in ("rejected", "over_capacity", "denied"):
         assert moved(ivr_b, ivr_a, "lapor_ivr_agi_refused_total", reason=reason) == 0

@@ -21,6 +21,7 @@ from api.complaints.models import ComplaintHistory
 from api.core.auth import Role
 from api.core.clock import JAKARTA
 from api.reports import charts, labels
+from api.reports.render import to_html
 from api.reports.schemas import DailyReportContent
 from api.reports.service import REPORTER, yesterday
 from tests.conftest import ApiHarness, unavailable
@@ -263,3 +264,42 @@ def test_a_day_without_calls_draws_sane_axes_and_renders(
 
     flat = pdf_text_with_headline(api, content, tmp_path / "empty.pdf")
     assert labels.number(0) in flat
+
+
+def test_the_days_ratings_per_officer_are_in_the_report(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lo = datetime.fromisoformat(D).replace(tzinfo=JAKARTA)
+    given = [
+        ("1795890124.1", "petugas-1001", 5, lo + timedelta(hours=9)),
+        ("1795890124.2", "petugas-1001", 4, lo + timedelta(hours=23, minutes=59)),
+        ("1795890124.3", "petugas-1002", 1, lo + timedelta(hours=12)),
+        ("1795890124.4", "petugas-1002", 5, lo + timedelta(days=1)),  # the next day's
+    ]
+    for linkedid, agent, score, at in given:
+        body = {"linkedid": linkedid, "uniqueid": linkedid, "agent": agent, "rating": score}
+        response = api.client.post(
+            "/surveys", json={**body, "rated_at": at.isoformat()}, headers=api.headers(Role.ivr)
+        )
+        assert response.status_code == 201
+    assert lapor(api, monkeypatch, "--date", D) == 0
+    report = get(api, f"/reports/daily/{D}.json")
+    day_range: dict[str, Any] = {"from": D, "to": D}
+    assert report["survey"] == get(api, "/stats/survey", **day_range)
+    officers = {a["agent"]: (a["ratings"], a["average"]) for a in report["survey"]["by_agent"]}
+    assert officers == {"petugas-1001": (2, 4.5), "petugas-1002": (1, 1.0)}
+    content = DailyReportContent.model_validate(report)
+    headline = dict(labels.headline(content))
+    assert headline[labels.text("figures", "survey_ratings")] == "3"
+    assert headline[labels.text("figures", "survey_average")] == "3,33"
+    page = api.client.get(f"/reports/daily/{D}.html", headers=api.headers(Role.leadership)).text
+    assert "<td>petugas-1001</td><td>2</td><td>4,50</td>" in page
+    csv_text = api.client.get(f"/reports/daily/{D}.csv", headers=api.headers(Role.leadership))
+    rows = [r[:3] for r in csv.reader(io.StringIO(csv_text.text))]
+    assert ["survey.average", "petugas-1002", "1.0"] in rows
+
+    # A report stored before the survey existed has no "survey": it loads and renders.
+    older = DailyReportContent.model_validate({k: v for k, v in report.items() if k != "survey"})
+    assert older.survey is None
+    assert labels.text("figures", "survey_ratings") not in dict(labels.headline(older))
+    assert labels.text("sections", "survey") in to_html(older)

@@ -15,7 +15,7 @@ from api.tables import metadata
 
 
 def test_history_is_one_line() -> None:
-    assert heads() == ["0031_urgent_calls"]
+    assert heads() == ["0032_survey_rating"]
 
 
 def test_upgrade_matches_the_models_and_downgrade_empties(database_url: str) -> None:

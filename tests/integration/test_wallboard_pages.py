@@ -119,6 +119,25 @@ def test_an_urgent_caller_is_marked_and_counted(api: ApiHarness) -> None:
     assert "DARURAT" in page
 
 
+def test_todays_ratings_show_in_all_and_per_officer(api: ApiHarness) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    members = [queue_member("petugas-1001"), queue_member("petugas-1002")]
+    post(api, [], [snapshot(now - timedelta(seconds=5), members)])
+    ivr = api.headers(Role.ivr)
+    for linkedid, score in (("1795890124.1", 5), ("1795890124.2", 2)):
+        rating = {"linkedid": linkedid, "uniqueid": linkedid, "agent": "petugas-1001"}
+        body = {**rating, "rating": score, "rated_at": now.isoformat()}
+        assert api.client.post("/surveys", json=body, headers=ivr).status_code == 201
+    sign_in(api, Role.supervisor)
+    page = api.client.get("/wallboard/board").text
+    survey = get(api, "/stats/survey")
+    assert survey["total"]["average"] == 3.5
+    assert tile(page, "survey") == "3,50"
+    assert "(2 penilaian)" in page
+    ratings = dict(re.findall(r'<tr data-agent="([^"]+)">.*?<td class="rating">([^<]*)<', page))
+    assert ratings == {"petugas-1001": "3,50 (2)", "petugas-1002": "\u2013"}
+
+
 def test_no_officer_signed_in_is_an_alert(api: ApiHarness) -> None:
     post(api, [], [snapshot(datetime.now(UTC), [])])
     sign_in(api, Role.supervisor)

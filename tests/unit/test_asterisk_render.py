@@ -182,6 +182,7 @@ def test_the_agi_secret_reaches_every_fastagi_url(tmp_path: Path) -> None:
     assert sorted(fastagi) == [
         "${AGI_URL}/call?secret=${AGI_SECRET}",
         "${AGI_URL}/callback?secret=${AGI_SECRET}",
+        "${AGI_URL}/survey?secret=${AGI_SECRET}",
     ]
     # Without one, the dialplan sends an empty secret (only a server without one accepts).
     render_dir(CONF_DIR, tmp_path / "plain", only_secrets(tmp_path))

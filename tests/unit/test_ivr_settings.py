@@ -138,11 +138,12 @@ def test_every_prompt_the_handlers_play_is_in_the_catalog() -> None:
     import agi_scripts.common as common
     import agi_scripts.complaint as complaint
     import agi_scripts.status as status
+    import agi_scripts.survey as survey
 
     catalog = set(load_catalog())
     used = {
         value.removeprefix("lapor/")
-        for module in (call, callback, common, complaint, status)
+        for module in (call, callback, common, complaint, status, survey)
         for value in vars(module).values()
         if isinstance(value, str) and value.startswith("lapor/")
     }
