@@ -177,6 +177,7 @@ async def test_an_emergency_whose_transfer_failed_goes_back_ahead_of_newer_ones(
     lines = [f for f in queue_log(sandbox) if len(f) > 4]
     back_at = [i for i, f in enumerate(lines) if f[1] == uniqueid and f[4] == "ENTERQUEUE"][1]
     assert lines[back_at][7] == "1"  # ENTERQUEUE's position
+    assert lines[back_at][6] == first  # under the citizen's number, not the line's
     # Both others were waiting then: joined before it came back, and had not left.
     for uniqueid in uniqueids.values():
         before = [f[4] for f in lines[:back_at] if f[1] == uniqueid]
