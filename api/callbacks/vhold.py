@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
 from api.callbacks import dial as dialling
@@ -61,6 +61,10 @@ DIALER = "antrean"
 # collector was down, the channel died): after this long it counts as not reached.
 OUTCOME_GRACE = timedelta(minutes=5)
 HALF_CLAIM = dialling.CLAIM_TTL / 2
+# A missed-callback SMS that failed is tried again after SMS_RETRY (not every tick); one a
+# worker took and never recorded (it died mid-send) is taken again after SMS_LEASE.
+SMS_RETRY = timedelta(minutes=1)
+SMS_LEASE = timedelta(minutes=5)
 # The outcomes the dialplan reports (LaporCallbackDial), and a closed callback.
 DIALLED = {*dialling.OUTCOMES.values(), dialling.NO_ANSWER, dialling.WRONG_NUMBER}
 
@@ -277,18 +281,34 @@ class MissedSms:
     line: str
 
 
-def _sms_due(session: Session) -> list[MissedSms]:
-    """SMS to send, each taken by one replica (``SMS_DUE`` → ``SMS_SENDING``)."""
-    due = session.exec(select(CallbackHold).where(CallbackHold.finished == SMS_DUE)).all()
+def _sms_ready(now: datetime) -> ColumnElement[bool]:
+    """SQL: an SMS to take now: due and not failed within SMS_RETRY, or left ``sending``
+    for SMS_LEASE by a worker that died before recording how it went."""
+    return or_(
+        and_(
+            col(CallbackHold.finished) == SMS_DUE,
+            or_(
+                col(CallbackHold.sms_error).is_(None),
+                col(CallbackHold.finished_at) <= now - SMS_RETRY,
+            ),
+        ),
+        and_(
+            col(CallbackHold.finished) == SMS_SENDING,
+            col(CallbackHold.finished_at) <= now - SMS_LEASE,
+        ),
+    )
+
+
+def _sms_due(session: Session, now: datetime) -> list[MissedSms]:
+    """SMS to send, each taken by one replica (``SMS_DUE`` → ``SMS_SENDING``, its lease
+    starting now)."""
+    due = session.exec(select(CallbackHold).where(_sms_ready(now))).all()
     taken: list[MissedSms] = []
     for row in due:
         result = session.connection().execute(
             update(CallbackHold)
-            .where(
-                col(CallbackHold.callback_id) == row.callback_id,
-                col(CallbackHold.finished) == SMS_DUE,
-            )
-            .values(finished=SMS_SENDING)
+            .where(col(CallbackHold.callback_id) == row.callback_id, _sms_ready(now))
+            .values(finished=SMS_SENDING, finished_at=now)
         )
         session.commit()
         if result.rowcount:
@@ -298,13 +318,13 @@ def _sms_due(session: Session) -> list[MissedSms]:
     return taken
 
 
-def _sms_done(session: Session, callback_id: str, error: str | None) -> None:
+def _sms_done(session: Session, callback_id: str, error: str | None, now: datetime) -> None:
     session.connection().execute(
         update(CallbackHold)
         .where(col(CallbackHold.callback_id) == callback_id)
         .values(
             finished=SMS_DUE if error else SMS_SENT,
-            finished_at=utc_now(),
+            finished_at=now,
             sms_error=error[:200] if error else None,
         )
     )
@@ -331,7 +351,7 @@ async def tick(
             log.warning("callback %s: placeholder refused: %s", placement.callback_id, exc)
             await asyncio.to_thread(_in_session, engine, lambda s, p=placement: unplaced(s, p))
             done.failed.append(placement.callback_id)
-    for row in await asyncio.to_thread(_in_session, engine, _sms_due):
+    for row in await asyncio.to_thread(_in_session, engine, lambda s: _sms_due(s, now)):
         error: str | None = None
         try:
             await send_sms(row.number, row.line, text)
@@ -340,7 +360,7 @@ async def tick(
             error = f"{type(exc).__name__}: {exc}"
             log.warning("callback %s: SMS not sent: %s", row.callback_id, error)
         await asyncio.to_thread(
-            _in_session, engine, lambda s, r=row, e=error: _sms_done(s, r.callback_id, e)
+            _in_session, engine, lambda s, r=row, e=error: _sms_done(s, r.callback_id, e, now)
         )
     return done
 

@@ -238,15 +238,39 @@ def test_a_failed_sms_is_kept_shown_and_sent_again(api: ApiHarness) -> None:
     run_tick(api, placer, texts, settings=settings_one_try)
     linkedid = placer.placed[-1]["channel_id"]
     post_events(api, placeholder(linkedid, "081234567890", answered_with="NOANSWER"))
-    run_tick(api, placer, texts, settings=settings_one_try)
+    failed_at = utc_now()
+    run_tick(api, placer, texts, failed_at, settings=settings_one_try)
     shown = item(api, callback)
     assert shown["hold"] == "sms_due"
     assert "gateway down" in shown["sms_error"]
     texts.fail = False
-    done = run_tick(api, placer, texts, settings=settings_one_try)
+    # Not hammered every tick: the gateway gets it again after SMS_RETRY.
+    early = failed_at + vhold.SMS_RETRY - timedelta(seconds=5)
+    assert run_tick(api, placer, texts, early, settings=settings_one_try).texted == []
+    done = run_tick(api, placer, texts, failed_at + vhold.SMS_RETRY, settings=settings_one_try)
     assert done.texted == [callback]
     assert (item(api, callback)["hold"], item(api, callback)["sms_error"]) == ("sms_sent", None)
     assert len(placer.placed) == 1
+
+
+def test_an_sms_a_dead_worker_left_sending_is_sent_after_its_lease(api: ApiHarness) -> None:
+    callback = new_callback(api)
+    placer, texts = Placer(), Texts()
+    settings_one_try = ApiSettings(callback_retry_minutes=[])
+    run_tick(api, placer, texts, settings=settings_one_try)
+    linkedid = placer.placed[-1]["channel_id"]
+    post_events(api, placeholder(linkedid, "081234567890", answered_with="NOANSWER"))
+    taken_at = utc_now()
+    # A worker takes the SMS and dies before sending it or recording anything.
+    with Session(api.engine) as session:
+        assert vhold.plan(session, settings_one_try, taken_at) == []
+        assert [sms.callback_id for sms in vhold._sms_due(session, taken_at)] == [callback]
+    assert item(api, callback)["hold"] == "sms_sending"
+    early = taken_at + vhold.SMS_LEASE - timedelta(seconds=5)
+    assert run_tick(api, placer, texts, early, settings=settings_one_try).texted == []
+    late = run_tick(api, placer, texts, taken_at + vhold.SMS_LEASE, settings=settings_one_try)
+    assert late.texted == [callback]
+    assert texts.sent == [("081234567890", LINE, missed_text())]
 
 
 def test_reached_ends_it(api: ApiHarness) -> None:
