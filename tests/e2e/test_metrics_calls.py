@@ -135,10 +135,20 @@ def api(tmp_path: Path) -> Iterator[ApiProcess]:
         yield process
 
 
+@pytest.fixture
+def node(sandbox: Sandbox, api: ApiProcess, ivr_node: IvrNode) -> Iterator[IvrNode]:
+    """This test's IVR node, on its own API. The classic env file is the sandbox's one:
+    the session's node is put back after, or later classic scripts would deliver to this
+    test's API, gone by then (test_survey's classic rating waited in the outbox)."""
+    try:
+        yield prepare_node(sandbox, api)
+    finally:
+        prepare_node(sandbox, ivr_node.api)
+
+
 async def test_counters_move_by_exactly_the_calls_placed(
-    sandbox: Sandbox, api: ApiProcess, tmp_path: Path, quiet_call_center: None
+    sandbox: Sandbox, api: ApiProcess, node: IvrNode, tmp_path: Path, quiet_call_center: None
 ) -> None:
-    node = prepare_node(sandbox, api)
     ivr_port, collector_port = free_port(), free_port()
     collector = CollectorProcess(sandbox, api, tmp_path)
     collector.env["LAPOR_COLLECTOR_METRICS_PORT"] = str(collector_port)
