@@ -5,16 +5,12 @@ configured, else a SIP MESSAGE through the trunk from the line the citizen calle
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Awaitable, Callable
 from functools import cache
 
 from api.core.ami_control import AmiControl
 from api.core.settings import ApiSettings
 from api.sms.commands import CATALOG
-from api.sms.gateways import reply_over_http
-
-# (number, line the citizen called or "", text)
-SendSms = Callable[[str, str, str], Awaitable[None]]
+from api.sms.gateways import Send, citizen_sender
 
 
 @cache
@@ -24,16 +20,6 @@ def missed_text() -> str:
     return str(catalog["callbacks"]["missed"])
 
 
-def sms_sender(settings: ApiSettings, ami: AmiControl) -> SendSms:
-    async def send(number: str, line: str, text: str) -> None:
-        if settings.sms_reply_url:
-            await reply_over_http(settings, number, text)
-            return
-        await ami.message_send(
-            number=number,
-            endpoint=settings.sms_sip_endpoint,
-            sender=line or settings.sms_default_line,
-            body=text,
-        )
-
-    return send
+def sms_sender(settings: ApiSettings, ami: AmiControl) -> Send:
+    """The HTTP gateway if one is configured, else the trunk."""
+    return citizen_sender(settings, ami, "http" if settings.sms_reply_url else "sip")

@@ -43,7 +43,7 @@ from api.callbacks.hold import (
     CallbackHold,
     holds_of,
 )
-from api.callbacks.missed_sms import SendSms, missed_text, sms_sender
+from api.callbacks.missed_sms import missed_text, sms_sender
 from api.callbacks.service import CallbackRequest, not_reached_since, usable_line
 from api.core.ami_control import AmiCommandError, AmiControl
 from api.core.clock import as_utc, utc_now
@@ -53,6 +53,7 @@ from api.core.run_once import in_background, pause
 from api.core.settings import ApiSettings
 from api.events.models import Call
 from api.events.placeholders import PREFIX, queue_side
+from api.sms.gateways import Send
 
 log = logging.getLogger("uvicorn.error")
 # Who holds the dial claim of a callback whose placeholder is in the queue.
@@ -334,7 +335,7 @@ def _sms_done(session: Session, callback_id: str, error: str | None, now: dateti
 async def tick(
     engine: Engine,
     place_in_queue: PlaceInQueue,
-    send_sms: SendSms,
+    send_sms: Send,
     settings: ApiSettings,
     text: str,
     now: datetime | None = None,

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.core.ami_control import AmiControl
+import asterisk_values as values
+from api.core.ami_control import AmiCommandError, AmiControl
 from api.core.errors import InvalidInput
 from api.core.settings import ApiSettings
 from api.sms.commands import phone_number
@@ -143,3 +145,38 @@ async def reply_over_http(settings: ApiSettings, number: str, text: str) -> None
 async def reply_over_sip(control: AmiControl, endpoint: str, sms: InboundSms, text: str) -> None:
     """Send the reply as a SIP MESSAGE through the trunk, from the line the citizen texted."""
     await control.message_send(number=sms.sender, endpoint=endpoint, sender=sms.line, body=text)
+
+
+# send(number, line the citizen called or "", text); raises SendFailed when the gateway
+# did not take it.
+Send = Callable[[str, str, str], Awaitable[None]]
+
+
+class SendFailed(Exception):
+    """The gateway did not take the SMS."""
+
+
+def citizen_sender(settings: ApiSettings, ami: AmiControl, via: Literal["sip", "http"]) -> Send:
+    """How an SMS the city starts (not a reply) goes out: over SIP as AMI ``MessageSend``
+    on the trunk from the line the citizen used (the main line when it is not one), or
+    posted to the HTTP gateway's ``sms_reply_url``."""
+
+    async def over_sip(number: str, line: str, text: str) -> None:
+        try:
+            sender = values.line(line)
+        except values.UnsafeValue:
+            sender = settings.sms_default_line
+        try:
+            await ami.message_send(
+                number=number, endpoint=settings.sms_sip_endpoint, sender=sender, body=text
+            )
+        except (AmiCommandError, values.UnsafeValue) as exc:
+            raise SendFailed(str(exc)) from exc
+
+    async def over_http(number: str, line: str, text: str) -> None:
+        try:
+            await reply_over_http(settings, number, text)
+        except ReplyFailed as exc:
+            raise SendFailed(str(exc)) from exc
+
+    return over_sip if via == "sip" else over_http

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-import asterisk_values as values
-from api.core.ami_control import AmiCommandError
 from api.core.clock import utc_now
 from api.core.deps import control_of
 from api.core.run_once import in_background, pause, runner_name
 from api.core.settings import ApiSettings
-from api.sms.gateways import ReplyFailed, reply_over_http
+from api.sms.gateways import Send, SendFailed, citizen_sender
 from api.sms.opt_out import opted_out
 from api.sms.status_messages import (
     SkipReason,
@@ -36,37 +35,12 @@ from api.sms.status_messages import (
 from ivr.redact import mask_number
 
 log = logging.getLogger("uvicorn.error")
-# send(number, line, text); raises SendFailed when the gateway did not take it.
-Send = Callable[[str, str, str], Awaitable[None]]
-
-
-class SendFailed(Exception):
-    """The gateway did not take the SMS."""
 
 
 def gateway(settings: ApiSettings) -> Send:
     """The real send for ``status_sms_via`` (sip or http)."""
-    ami = control_of(settings)
-
-    async def over_sip(number: str, line: str, text: str) -> None:
-        try:
-            sender = values.line(line)
-        except values.UnsafeValue:
-            sender = settings.sms_default_line
-        try:
-            await ami.message_send(
-                number=number, endpoint=settings.sms_sip_endpoint, sender=sender, body=text
-            )
-        except (AmiCommandError, values.UnsafeValue) as exc:
-            raise SendFailed(str(exc)) from exc
-
-    async def over_http(number: str, line: str, text: str) -> None:
-        try:
-            await reply_over_http(settings, number, text)
-        except ReplyFailed as exc:
-            raise SendFailed(str(exc)) from exc
-
-    return over_sip if settings.status_sms_via == "sip" else over_http
+    via: Literal["sip", "http"] = "http" if settings.status_sms_via == "http" else "sip"
+    return citizen_sender(settings, control_of(settings), via)
 
 
 async def send_due(engine: Engine, send: Send, runner: str, now: datetime | None = None) -> int:
