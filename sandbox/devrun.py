@@ -48,12 +48,15 @@ DEV_DATABASES = ("sqlite", "postgres")
 # Set by main() from dev_database() before anything uses it.
 DATABASE_URL = SQLITE_URL
 COLLECTOR_DIR = STATE_DIR / "collector"
-API_READY_TIMEOUT = 30.0
+# The IVR may wait up to its lease's lapse (about 30 s) for a node id a lost spool held.
+READY_TIMEOUT = 90.0
 
 
 def start_service(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     print(f"starting {name}: {' '.join(args)}", flush=True)
-    return subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO_ROOT)
+    # Its own process group: Ctrl-C reaches only this program, which stops the services
+    # in order (see run()).
+    return subprocess.Popen(args, env={**os.environ, **env}, cwd=REPO_ROOT, process_group=0)
 
 
 def banner(sandbox: Sandbox) -> str:
@@ -144,17 +147,21 @@ def sms_env(sandbox: Sandbox, bin_dir: Path) -> dict[str, str]:
     }
 
 
-def wait_healthy(process: subprocess.Popen[bytes], timeout: float = API_READY_TIMEOUT) -> None:
-    """Until the API answers /health (the IVR claims its node id from it at start-up)."""
+def wait_healthy(
+    name: str, process: subprocess.Popen[bytes], url: str, timeout: float = READY_TIMEOUT
+) -> None:
+    """Until ``url`` answers 200: the API's /health (the IVR claims its node id from it at
+    start-up), the IVR's and the collector's /health/ready (a call placed before the
+    FastAGI server listens would skip the IVR and go straight to the queue)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the API exited during start-up (status {process.returncode})")
+            raise SystemExit(f"the {name} exited during start-up (status {process.returncode})")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{API_URL}/health", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"the API did not answer {API_URL}/health within {timeout:.0f} s")
+    raise SystemExit(f"the {name} did not answer {url} within {timeout:.0f} s")
 
 
 async def wait_for_stop(services: dict[str, subprocess.Popen[bytes]]) -> str | None:
@@ -223,7 +230,7 @@ def run() -> int:
                 **sms_env(sandbox, bin_dir),
             },
         )
-        wait_healthy(services["API"])
+        wait_healthy("API", services["API"], f"{API_URL}/health")
         services["IVR"] = start_service(
             "IVR",
             [str(bin_dir / "lapor-ivr")],
@@ -238,6 +245,10 @@ def run() -> int:
         services["collector"] = start_service(
             "collector", [str(bin_dir / "lapor-collector")], collector_env(sandbox, bin_dir)
         )
+        ivr_ready = f"http://127.0.0.1:{ivr_metrics_port(sandbox.config)}/health/ready"
+        wait_healthy("IVR", services["IVR"], ivr_ready)
+        collector_ready = f"http://127.0.0.1:{collector_metrics_port(sandbox.config)}/health/ready"
+        wait_healthy("collector", services["collector"], collector_ready)
         print(banner(sandbox), flush=True)
         ended = asyncio.run(wait_for_stop(services))
         if ended is not None:
@@ -246,10 +257,11 @@ def run() -> int:
             status = 1
     finally:
         print("\nstopping…", flush=True)
-        for service in services.values():
+        # The API last: the IVR releases its node lease through it on the way out (else
+        # the next run's IVR waits for the lease to lapse before it takes calls).
+        for service in reversed(services.values()):
             if service.poll() is None:
                 service.terminate()
-        for service in services.values():
             try:
                 service.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -160,7 +160,10 @@ async def complain(run: DevRun, callers: list[str]) -> dict[str, str]:
         heard = {c: user_event(ami, "LaporTicket", c, CALL_TIMEOUT) for c in callers}
         for caller in callers:
             await sandbox.place_call(LINE, caller, script)
-        await asyncio.gather(*heard.values())
+        try:
+            await asyncio.gather(*heard.values())
+        except TimeoutError:
+            raise AssertionError(f"no ticket read back:\n{run.text()[-6000:]}") from None
     return {caller: event.result()["Ticket"] for caller, event in heard.items()}
 
 
@@ -208,6 +211,8 @@ async def test_make_run_twice_keeps_every_complaint_its_recording_and_its_ticket
 
     await asyncio.to_thread(devrun.start)
     assert "State, kept across runs in " + str(devrun.var) in devrun.text()
+    # The first run's IVR gave its node id back on Ctrl-C (the API stopped after it).
+    assert "held by another spool" not in devrun.text()
     assert set(await officers_live(devrun, headers)) >= OFFICERS
     second = await complain(devrun, ["081222220001", "081222220002"])
     assert await wait_until(lambda: complaints(devrun, headers, [*second.values()]), 60)
