@@ -32,6 +32,9 @@ BLIND_TO, ATTENDED_TO, BUSY_UNIT = (item.split("=")[1] for item in TRANSFER_NUMB
 NOT_ALLOWED = "0721999999"
 # How long each of a call's two conversations lasts when a blind transfer comes back.
 TALK = 2.0
+# The citizen back from a unit that did not take the call rings the officer again after
+# the queue's join announcement; well within this.
+REQUEUE_RING_MS = 30_000
 # Resolves to how a REFER of the page's call to ``target`` ended: refused outright, or
 # accepted (202) and then failed or done, as the call center's NOTIFY says.
 REFER_TO = """(target) => new Promise((done) => {
@@ -176,7 +179,10 @@ async def transfer_calls(sandbox: Sandbox, api: ApiProcess, username: str) -> No
         await page.locator("#phone-unit").select_option(BUSY_UNIT)
         await page.get_by_role("button", name="Alihkan", exact=True).click()
         await ami.wait_for(event("BlindTransfer", Extension=BUSY_UNIT), CALL_TIMEOUT)
-        await expect(page.locator("#phone-call")).to_have_attribute("data-state", "ringing")
+        # app_queue first tells the returning citizen their place (about 5 s of prompts).
+        await expect(page.locator("#phone-call")).to_have_attribute(
+            "data-state", "ringing", timeout=REQUEUE_RING_MS
+        )
         await page.get_by_role("button", name="Angkat").click()
         await expect(page.locator("#phone-call")).to_have_attribute("data-state", "on_call")
         joins = [
