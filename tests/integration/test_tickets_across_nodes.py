@@ -16,7 +16,6 @@ free ids and on lapsed leases: exactly one wins each id.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import multiprocessing
 import multiprocessing.queues
@@ -27,97 +26,48 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agi_scripts.services import Services
 from api.complaints.models import Complaint, ComplaintChannel
 from api.core.auth import Role
 from api.core.clock import utc_now
 from api.ivr_nodes.service import IvrNodeLease
 from api.refused.service import RefusedComplaint
-from ivr.lapor_api import LaporApi
-from ivr.node_lease import NodeIdInUse, NodeLease
-from ivr.settings import IvrSettings
-from ivr.tickets import TicketIssuer
+from tests.conftest import temporary_postgres_database
 from tests.e2e.services import ApiProcess, started
+from tests.integration.ticket_workers import (
+    CALLS_PER_PROCESS,
+    LEASE_CONTENDERS,
+    LEASE_NODE_IDS,
+    NODES,
+    PROCESSES_PER_NODE,
+    SMS_GATEWAYS,
+    SMS_MESSAGES,
+    ivr_node_process,
+    lease_contender,
+    sms_gateway_process,
+)
 
-# Node id -> its Asterisk's systemname (call ids look like node1-1795890000.12).
-NODES = {21: "node1", 22: "node2", 23: "node3"}
-PROCESSES_PER_NODE = 2
-CALLS_PER_PROCESS = 20
-SMS_GATEWAYS = 2
-SMS_MESSAGES = 15
-LEASE_CONTENDERS = 4
-LEASE_NODE_IDS = range(40, 50)
 SPAWN = multiprocessing.get_context("spawn")
 
 
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[ApiProcess]:
-    process = ApiProcess(database_url, tmp_path / "api.log", {"LAPOR_API_WORKERS": "2"})
-    with started(process):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiProcess]:
+    """One two-worker API per database for both tests (they use different node ids)."""
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    with contextlib.ExitStack() as stack:
+        url = (
+            f"sqlite:///{folder / 'lapor.db'}"
+            if request.param == "sqlite"
+            else stack.enter_context(temporary_postgres_database())
+        )
+        process = ApiProcess(url, folder / "api.log", {"LAPOR_API_WORKERS": "2"})
+        stack.enter_context(started(process))
         yield process
-
-
-def ivr_node_process(
-    api_url: str,
-    token: str,
-    spool: str,
-    node_id: int,
-    worker: int,
-    start: multiprocessing.synchronize.Barrier,
-    results: multiprocessing.queues.Queue[Any],
-) -> None:
-    """One IVR process on a node's spool: claim the lease, then take calls."""
-    settings = IvrSettings(
-        api_url=api_url, api_token=token, spool_dir=Path(spool), node_id=node_id, api_timeout=30
-    )
-
-    async def calls() -> list[tuple[str, str, bool]]:
-        services = Services.from_settings(settings)
-        lease = NodeLease(services.api, services.tickets, settings.spool_dir, ttl=60)
-        await lease.claim()
-        await asyncio.to_thread(start.wait)
-        taken = []
-        for n in range(CALLS_PER_PROCESS):
-            ticket = await services.issue_ticket()
-            uniqueid = f"{NODES[node_id]}-{1795890000 + n}.{worker * 1000 + n}"
-            payload = {
-                "ticket": ticket,
-                "category": "infrastruktur",
-                "caller_number": f"0812{node_id:02d}{worker}{n:05d}",
-                "line": "082282204761",
-                "recording_path": None,
-                "uniqueid": uniqueid,
-                "taken_at": utc_now().isoformat(),
-            }
-            taken.append((ticket, uniqueid, await services.submit("complaint", ticket, payload)))
-        await services.aclose()
-        return taken
-
-    results.put(("ivr", node_id, asyncio.run(calls())))
-
-
-def sms_gateway_process(
-    api_url: str,
-    token: str,
-    start: multiprocessing.synchronize.Barrier,
-    results: multiprocessing.queues.Queue[Any],
-) -> None:
-    """An SMS gateway posting the same SMS as the other one (each a retransmission)."""
-    headers = {"Authorization": f"Bearer {token}"}
-    tickets = []
-    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
-        start.wait()
-        for n in range(SMS_MESSAGES):
-            text = f"lapor 1 jalan berlubang di gang {n}"
-            response = client.post("/sms/inbound", json={"number": f"0813{n:08d}", "text": text})
-            response.raise_for_status()
-            tickets.append((f"0813{n:08d}", response.json()["ticket"]))
-    results.put(("sms", 0, tickets))
 
 
 def test_ivr_nodes_and_the_sms_path_never_issue_a_ticket_twice(
@@ -177,36 +127,6 @@ def test_ivr_nodes_and_the_sms_path_never_issue_a_ticket_twice(
         assert not (spool / "rejected").exists()
 
 
-def lease_contender(
-    api_url: str,
-    token: str,
-    spool: str,
-    rounds: multiprocessing.synchronize.Barrier,
-    phase_gate: multiprocessing.synchronize.Barrier,
-    results: multiprocessing.queues.Queue[Any],
-) -> None:
-    """Claim every node id of ``LEASE_NODE_IDS`` at the same moment as the other
-    contenders, twice: on free ids, then (after the test let every lease lapse) again."""
-
-    async def contend() -> list[tuple[str, int, bool]]:
-        api = LaporApi(api_url, token, timeout=60)
-        outcomes = []
-        for phase in ("free", "lapsed"):
-            for node_id in LEASE_NODE_IDS:
-                lease = NodeLease(api, TicketIssuer(Path(spool), node_id), Path(spool), ttl=60)
-                await asyncio.to_thread(rounds.wait)
-                with contextlib.suppress(NodeIdInUse):
-                    await lease.claim()
-                outcomes.append((phase, node_id, lease.held))
-            await asyncio.to_thread(phase_gate.wait)  # the test lets the leases lapse now
-            await asyncio.to_thread(phase_gate.wait)
-        await api.aclose()
-        return outcomes
-
-    outcomes = asyncio.run(contend())
-    results.put((spool, outcomes))
-
-
 def test_spools_racing_for_one_node_id_leave_exactly_one_holder(
     api: ApiProcess, tmp_path: Path
 ) -> None:
@@ -231,7 +151,11 @@ def test_spools_racing_for_one_node_id_leave_exactly_one_holder(
         phase_gate.wait()  # every contender has claimed every id in this phase
         holders[phase] = leases(api)
         with Session(api.engine) as session:
-            session.exec(update(IvrNodeLease).values(expires_at=utc_now() - timedelta(seconds=1)))
+            session.exec(
+                update(IvrNodeLease)
+                .where(col(IvrNodeLease.node_id).in_(LEASE_NODE_IDS))
+                .values(expires_at=utc_now() - timedelta(seconds=1))
+            )
             session.commit()
         phase_gate.wait()
     answers = dict(results.get(timeout=300) for _ in processes)
@@ -253,6 +177,9 @@ def test_spools_racing_for_one_node_id_leave_exactly_one_holder(
 
 
 def leases(api: ApiProcess) -> dict[int, str]:
+    """The holder of each of the race's node ids."""
     with Session(api.engine) as session:
-        rows = session.exec(select(IvrNodeLease).order_by(col(IvrNodeLease.node_id))).all()
+        rows = session.exec(
+            select(IvrNodeLease).where(col(IvrNodeLease.node_id).in_(LEASE_NODE_IDS))
+        ).all()
     return {row.node_id: row.holder for row in rows}
