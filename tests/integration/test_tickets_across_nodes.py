@@ -36,7 +36,7 @@ from api.core.clock import utc_now
 from api.ivr_nodes.service import IvrNodeLease
 from api.refused.service import RefusedComplaint
 from tests.conftest import temporary_postgres_database
-from tests.e2e.services import ApiProcess, started
+from tests.e2e.services import ApiProcess
 from tests.integration.ticket_workers import (
     CALLS_PER_PROCESS,
     LEASE_CONTENDERS,
@@ -66,7 +66,8 @@ def api(
             else stack.enter_context(temporary_postgres_database())
         )
         process = ApiProcess(url, folder / "api.log", {"LAPOR_API_WORKERS": "2"})
-        stack.enter_context(started(process))
+        stack.callback(process.close)
+        process.start(timeout=60)  # two workers, each building the app, on a busy machine
         yield process
 
 
