@@ -167,6 +167,13 @@ def test_stats_live_and_the_wallboard_are_the_union_of_both_nodes(api: ApiHarnes
         "petugas-2002": ("on_call", None),
     }
 
+    # The routes that take a call id accept a node's: no recording, not a 422.
+    supervisor = api.headers(Role.supervisor)
+    for call in ("node1-1795890000.1", same_id):
+        path = f"/calls/{call}/recording"
+        answer = api.client.get(path, params={"node": "node1"}, headers=supervisor)
+        assert (answer.status_code, answer.json()["error"]) == (404, "no_recording")
+
     sign_in(api, Role.supervisor)
     page = api.client.get("/wallboard/board").text
     today = get(api, "/stats/summary")
