@@ -4,17 +4,27 @@ One short AMI session per command, as the least-privilege ``control`` user (writ
 originate): an officer presses a button a few times a shift, and a fresh session can't be
 left half-open. Uses panoramisk with the collector's hardened protocol; ``as_list=False``
 because ``QueueAdd`` never resolves otherwise (docs/asterisk.md).
+
+With several call-center nodes (docs/scaling.md), queue membership (add, remove, pause)
+also goes to each peer node's AMI (``peers``), at once: an officer is a member of every
+node's queue, so every node may offer them a call. The API's own node answers for the
+command; a peer that fails it (down, or "Already there") is logged, never raised, so one
+dead node does not keep officers from logging in on the others. Everything else
+(Originate, MessageSend) stays on the API's own node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
 import asterisk_values as values
 from ami_wire import NEVER, Manager, SafeAMIProtocol
+
+logger = logging.getLogger(__name__)
 
 QUEUE = "pengaduan"
 # AstDB family of the browser phones' auth objects (asterisk_conf/sorcery.conf).
@@ -49,6 +59,8 @@ class AmiControl:
     username: str
     secret: str
     timeout: float = 5.0
+    # The other call-center nodes' AMI (same user and secret): queue membership only.
+    peers: tuple[AmiControl, ...] = ()
 
     async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
         """Log in, send one action, return its response (raise if it is not Success)."""
@@ -84,9 +96,24 @@ class AmiControl:
             raise AmiCommandError(response.get("Message", "refused"))
         return response
 
+    async def send_everywhere(self, action: dict[str, str | list[str]]) -> dict[str, str]:
+        """``send`` on this node and on every peer at once; only this node's answer (or
+        error) counts, a peer's failure is logged."""
+        own, *theirs = await asyncio.gather(
+            self.send(action), *(peer.send(action) for peer in self.peers), return_exceptions=True
+        )
+        for peer, answer in zip(self.peers, theirs, strict=True):
+            if isinstance(answer, BaseException):
+                logger.warning(
+                    "AMI %s on peer node %s:%d: %s", action["Action"], peer.host, peer.port, answer
+                )
+        if isinstance(own, BaseException):
+            raise own
+        return own
+
     async def queue_add(self, endpoint: str, member_name: str) -> None:
         interface = pjsip_interface(endpoint)
-        await self.send(
+        await self.send_everywhere(
             {
                 "Action": "QueueAdd",
                 "Queue": QUEUE,
@@ -126,7 +153,7 @@ class AmiControl:
         )
 
     async def queue_remove(self, endpoint: str) -> None:
-        await self.send(
+        await self.send_everywhere(
             {"Action": "QueueRemove", "Queue": QUEUE, "Interface": pjsip_interface(endpoint)}
         )
 
@@ -142,7 +169,7 @@ class AmiControl:
                 raise
 
     async def queue_pause(self, endpoint: str, paused: bool, reason: str = "") -> None:
-        await self.send(
+        await self.send_everywhere(
             {
                 "Action": "QueuePause",
                 "Queue": QUEUE,

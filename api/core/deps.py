@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from api.core.ami_control import AmiControl
 from api.core.clock import WorkCalendar
-from api.core.settings import ApiSettings
+from api.core.settings import ApiSettings, ami_peers
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -21,10 +21,13 @@ def get_calendar(request: Request) -> WorkCalendar:
 
 
 def control_of(settings: ApiSettings) -> AmiControl:
-    """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies)."""
-    return AmiControl(
-        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
+    """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies),
+    with the peer nodes' AMI for queue membership."""
+    user, secret = settings.ami_control_user, settings.ami_control_secret
+    peers = tuple(
+        AmiControl(host, port, user, secret) for host, port in ami_peers(settings.ami_peer_hosts)
     )
+    return AmiControl(settings.ami_host, settings.ami_port, user, secret, peers=peers)
 
 
 def control(request: Request) -> AmiControl:

@@ -129,6 +129,10 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
+    # The other call-center nodes' AMI, "host:port,host:port" (same control user and
+    # secret): queue login, logout and pause go to every node (docs/scaling.md). Empty:
+    # one node.
+    ami_peer_hosts: str = Field(default="", max_length=1000)
     # The officers' browser phones: Asterisk's SIP-over-WebSocket URL as the browser
     # reaches it (ws://127.0.0.1:8088/ws on one machine; wss://... behind TLS in
     # production). Empty: the console has no browser phone. Its origin is added to the
@@ -255,6 +259,12 @@ class ApiSettings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("ami_peer_hosts")
+    @classmethod
+    def _peer_hosts(cls, value: str) -> str:
+        ami_peers(value)
+        return value
+
     @field_validator("transfer_numbers")
     @classmethod
     def _known_transfer_numbers(cls, value: str) -> str:
@@ -309,3 +319,22 @@ class ApiSettings(BaseSettings):
         if self.email_enabled and not re.fullmatch(EMAIL_ADDRESS, self.smtp_from):
             raise ValueError("LAPOR_API_SMTP_FROM: an email address is needed to send email")
         return self
+
+
+_AMI_PEER = re.compile(
+    r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))"
+    r"(?::(?P<port>[0-9]{1,5}))?"
+)
+
+
+def ami_peers(text: str, default_port: int = 5038) -> list[tuple[str, int]]:
+    """``LAPOR_API_AMI_PEER_HOSTS``: ``host[:port],…`` (an IPv6 address in brackets) as
+    (host, port) pairs; ValueError for anything else."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        found = _AMI_PEER.fullmatch(item)
+        port = int(found["port"] or default_port) if found else 0
+        if found is None or not 0 < port < 65536:
+            raise ValueError(f"not an AMI host[:port]: {item!r}")
+        pairs.append((found["v6"] or found["host"], port))
+    return pairs

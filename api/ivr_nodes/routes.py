@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api.core.auth import Principal, Role, require_roles
 from api.core.clock import as_utc
 from api.core.db import SessionDep
+from api.core.deps import SettingsDep
 from api.ivr_nodes import service
 
 router = APIRouter(prefix="/ivr/nodes", tags=["ivr"])
@@ -62,12 +63,16 @@ def _lease(lease: service.IvrNodeLease, highest: str | None) -> Lease:
 
 
 @router.put("/{node_id}/lease")
-def claim_lease(node_id: NodeId, body: LeaseRequest, session: SessionDep, _: IvrDep) -> Lease:
+def claim_lease(
+    node_id: NodeId, body: LeaseRequest, session: SessionDep, settings: SettingsDep, _: IvrDep
+) -> Lease:
     """Claim or renew this node id for the spool ``holder``; returns the ticket floor too.
 
     409 ``node_id_in_use`` while another spool's lease is live: two IVRs would issue the
-    same tickets. A lease not renewed within ``ttl_seconds`` lapses.
+    same tickets; and always for the API's SMS ticket prefix, which the API issues itself.
+    A lease not renewed within ``ttl_seconds`` lapses.
     """
+    service.refuse_sms_prefix(node_id, settings.sms_ticket_prefix)
     wanted = service.Claim(body.holder, body.host, body.pid, timedelta(seconds=body.ttl_seconds))
     lease = service.claim(session, node_id, wanted)
     return _lease(lease, service.highest_ticket(session, node_id))

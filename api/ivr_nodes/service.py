@@ -125,6 +125,17 @@ def claim(session: Session, node_id: int, wanted: Claim) -> IvrNodeLease:
     return lease
 
 
+def refuse_sms_prefix(node_id: int, sms_prefix: str) -> None:
+    """NodeIdInUse for the SMS ticket prefix: the API issues those tickets itself
+    (api/sms/service.py), so an IVR with that id would take an SMS complaint's ticket."""
+    if f"{node_id:02d}" == sms_prefix:
+        raise NodeIdInUse(
+            f"IVR node id {node_id} is the API's SMS ticket prefix (LAPOR_API_SMS_TICKET_PREFIX):"
+            f" SMS complaints get tickets {sms_prefix}xxxxxx from the API. Give this IVR"
+            f" another LAPOR_IVR_NODE_ID (10-99)."
+        )
+
+
 def _in_use(node_id: int, lease: IvrNodeLease | None) -> str:
     if lease is None:  # released between our insert and our read: the caller tries again
         return f"IVR node id {node_id} changed hands while being claimed; try again"

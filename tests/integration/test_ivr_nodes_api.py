@@ -73,3 +73,12 @@ def test_only_the_ivr_claims_and_node_ids_stay_in_range(api: ApiHarness) -> None
     assert agent.status_code == 403
     low = api.client.put("/ivr/nodes/9/lease", json=body, headers=api.headers(Role.ivr))
     assert low.status_code == 422
+
+
+def test_the_sms_ticket_prefix_is_no_ivr_nodes_id(api: ApiHarness) -> None:
+    # The API issues 90xxxxxx itself (SMS complaints): an IVR node 90 would repeat them.
+    refused = claim(api, SPOOL_A, node=90)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "node_id_in_use"
+    assert "LAPOR_API_SMS_TICKET_PREFIX" in refused.json()["message"]
+    assert claim(api, SPOOL_A, node=91).status_code == 200
