@@ -208,9 +208,7 @@ def test_a_backup_fastagi_server_is_rendered_only_when_configured(tmp_path: Path
 @pytest.mark.parametrize(
     ("host", "port"), [("10.0.0.7", "0"), ("10.0.0.7", "x"), ("bad/host", "4573"), ("a b", "1")]
 )
-def test_a_malformed_backup_fastagi_server_is_refused(
-    tmp_path: Path, host: str, port: str
-) -> None:
+def test_a_malformed_backup_fastagi_server_is_refused(tmp_path: Path, host: str, port: str) -> None:
     env = {**only_secrets(tmp_path), "LAPOR_AGI_BACKUP_HOST": host, "LAPOR_AGI_BACKUP_PORT": port}
     with pytest.raises(RenderError, match="AGI_BACKUP"):
         render_dir(CONF_DIR, tmp_path / "etc", env)
