@@ -178,10 +178,10 @@ def test_the_agi_secret_reaches_every_fastagi_url(tmp_path: Path) -> None:
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert f"AGI_SECRET = {secret}" in dialplan
     # The URL, before the arguments (the call's linkedid).
-    fastagi = re.findall(r"AGI\((\$\{AGI_(?:BACKUP_)?URL\}[^,)]*)", dialplan)
+    fastagi = re.findall(r"AGI\((\$\{AGI_(?:BACKUP_)?URL\}.*?),linkedid=", dialplan)
     assert sorted(fastagi) == [
-        "${AGI_BACKUP_URL}/${LAPOR_AGI_SCRIPT}?secret=${AGI_SECRET}",
-        "${AGI_URL}/${LAPOR_AGI_SCRIPT}?secret=${AGI_SECRET}",
+        "${AGI_BACKUP_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}",
+        "${AGI_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}",
     ]
     # Without one, the dialplan sends an empty secret (only a server without one accepts).
     render_dir(CONF_DIR, tmp_path / "plain", only_secrets(tmp_path))
@@ -202,7 +202,7 @@ def test_a_backup_fastagi_server_is_rendered_only_when_configured(tmp_path: Path
     render_dir(CONF_DIR, tmp_path / "two", env)
     two = (tmp_path / "two" / "extensions.conf").read_text()
     assert re.search(r"^AGI_BACKUP_URL = agi://10\.0\.0\.7:4574$", two, re.M)
-    assert "AGI(${AGI_BACKUP_URL}/${LAPOR_AGI_SCRIPT}?secret=${AGI_SECRET}," in two
+    assert "AGI(${AGI_BACKUP_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}," in two
 
 
 @pytest.mark.parametrize(
