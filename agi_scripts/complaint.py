@@ -161,13 +161,13 @@ async def save(
     }
     delivered = await services.submit("complaint", ticket, payload)
     logger.info("complaint %s saved (%s)", ticket, "delivered" if delivered else "in outbox")
-    if delivered:
-        # Only in this node's outbox, it is saved again by a backup that takes over.
-        await mark(channel, Step.SAVED)
     # Inherited by the officer's leg (double underscore), visible to AMI and queue_log.
     await set_quietly(channel, "__LAPOR_TICKET", ticket)
     await set_quietly(channel, "__LAPOR_CATEGORY", category)
     await user_event(channel, "LaporTicket", Ticket=ticket, Category=category, Line=line)
+    if delivered:
+        # Only in this node's outbox, it is saved again by a backup that takes over.
+        await mark(channel, Step.SAVED)
 
 
 async def read_back(channel: Channel, ticket: str) -> None:
