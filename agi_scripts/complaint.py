@@ -7,6 +7,10 @@ category (a setting, darurat by default) is queued ahead of everyone else.
 Once recording has begun the complaint is always saved, whether the caller saves, hangs
 up, or stops answering; the ticket is issued by the IVR and stored through the outbox,
 so an API outage costs nothing.
+
+Each step that can't be taken back is marked on the channel first (agi_scripts/progress.py):
+a backup IVR server that takes the call over in mid-complaint resumes it with the same
+ticket (``resume_complaint``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from agi_scripts.common import (
     to_officer,
     user_event,
 )
+from agi_scripts.progress import Progress, Step, mark
 from agi_scripts.services import Services
 from agi_scripts.urgent import mark_urgent
 from ivr import Channel
@@ -58,16 +63,37 @@ async def take_complaint(channel: Channel, services: Services) -> None:
     category = CATEGORIES[key]
     if category in services.settings.urgent_categories:
         await mark_urgent(channel)
-    line = await called_line(channel)
     ticket = await services.issue_ticket()
+    await mark(channel, Step.TICKET, ticket, category)
+    await file_complaint(channel, services, ticket, category)
+
+
+async def resume_complaint(channel: Channel, services: Services, progress: Progress) -> None:
+    """Go on with the complaint an earlier IVR session left at ``progress``."""
+    ticket, category = progress.ticket, progress.category
+    logger.info("resuming complaint %s at step %s", ticket, progress.step)
+    if progress.step is Step.TICKET:
+        await file_complaint(channel, services, ticket, category)
+        return
+    if progress.step is Step.RECORDING:
+        base = await recording_base(channel, ticket)
+        await save(channel, services, ticket, category, await called_line(channel), f"{base}.wav")
+    if not channel.hung_up:
+        await read_back(channel, ticket)
+        await to_officer(channel, "complaint")
+
+
+async def file_complaint(channel: Channel, services: Services, ticket: str, category: str) -> None:
+    """The complaint once its ticket is issued: filed at once (an emergency), or recorded."""
+    line = await called_line(channel)
     if category == EMERGENCY:
         await save(channel, services, ticket, category, line, None)
         await channel.set_variable("LAPOR_EXIT", "emergency")
         await channel.stream_file(EMERGENCY_TO_OFFICER)
         return
-    folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
-    base = f"{folder}/{recording_name(ticket, channel.request.uniqueid)}"
+    base = await recording_base(channel, ticket)
     await channel.stream_file(RECORD_INSTRUCTIONS)
+    await mark(channel, Step.RECORDING)
     try:
         await record_and_review(channel, services, base)
     except (AGIHangup, AGIDeadChannel):
@@ -77,6 +103,12 @@ async def take_complaint(channel: Channel, services: Services) -> None:
     if not channel.hung_up:
         await read_back(channel, ticket)
         await to_officer(channel, "complaint")
+
+
+async def recording_base(channel: Channel, ticket: str) -> str:
+    """The complaint's recording without extension: the same for every session of a call."""
+    folder = await channel.get_variable("RECORDING_DIR") or DEFAULT_RECORDING_DIR
+    return f"{folder}/{recording_name(ticket, channel.request.uniqueid)}"
 
 
 def recording_name(ticket: str, uniqueid: str) -> str:
@@ -133,6 +165,9 @@ async def save(
     await set_quietly(channel, "__LAPOR_TICKET", ticket)
     await set_quietly(channel, "__LAPOR_CATEGORY", category)
     await user_event(channel, "LaporTicket", Ticket=ticket, Category=category, Line=line)
+    if delivered:
+        # Only in this node's outbox, it is saved again by a backup that takes over.
+        await mark(channel, Step.SAVED)
 
 
 async def read_back(channel: Channel, ticket: str) -> None:

@@ -18,6 +18,9 @@ transfer number in ``LAPOR_TRANSFER_NUMBERS`` (``unit=number,...``, parsed and v
 ``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
 non-empty value (e.g. the trunk's digest auth).
 
+``AGI_BACKUP_URL``, the dialplan's second FastAGI server, is ``agi://HOST:PORT`` from
+``AGI_BACKUP_HOST`` and ``AGI_BACKUP_PORT`` (a port number), or empty without a host.
+
 The queue's announcements (``queue_announcements``) turn ``QUEUE_ANNOUNCE_SECONDS`` into
 app_queue's ``announce-frequency`` and ``min-announce-frequency`` and check the wait
 settings, which must be whole numbers (the wait's cap is said as a number under 100).
@@ -55,7 +58,10 @@ MIN_ANNOUNCE_GAP = 30
 # Numbers are read from our Indonesian number words, which go up to 99.
 MAX_SAID_NUMBER = 99
 # Placeholders render.py fills itself, from other settings (not set by anyone).
-DERIVED = frozenset({"QUEUE_ANNOUNCE_FREQUENCY", "QUEUE_MIN_ANNOUNCE_GAP"})
+DERIVED = frozenset({"QUEUE_ANNOUNCE_FREQUENCY", "QUEUE_MIN_ANNOUNCE_GAP", "AGI_BACKUP_URL"})
+# A FastAGI host: a name or an address, nothing that could end the URL or the line.
+AGI_HOST_NAME = re.compile(r"[0-9A-Za-z.:-]{1,253}")
+MAX_PORT = 65535
 
 
 class RenderError(Exception):
@@ -110,6 +116,17 @@ def queue_announcements(values: Mapping[str, str]) -> dict[str, str]:
     frequency = every or ANNOUNCE_ONCE
     gap = ANNOUNCE_ONCE if every == 0 else min(every, MIN_ANNOUNCE_GAP)
     return {"QUEUE_ANNOUNCE_FREQUENCY": str(frequency), "QUEUE_MIN_ANNOUNCE_GAP": str(gap)}
+
+
+def agi_backup(values: Mapping[str, str]) -> dict[str, str]:
+    """The backup FastAGI server's URL (empty without ``AGI_BACKUP_HOST``), checked."""
+    host = values.get("AGI_BACKUP_HOST", "")
+    if not host:
+        return {"AGI_BACKUP_URL": ""}
+    if AGI_HOST_NAME.fullmatch(host) is None:
+        raise RenderError(f"{ENV_PREFIX}AGI_BACKUP_HOST must be a host name or an address")
+    port = whole_number(values, "AGI_BACKUP_PORT", 1, MAX_PORT)
+    return {"AGI_BACKUP_URL": f"agi://{host}:{port}"}
 
 
 def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -200,6 +217,7 @@ def render_dir(
     """Render ``src/*.conf`` (or just the named files) into ``dst``; return the written paths."""
     values = collect_values(src, environ)
     values.update(queue_announcements(values))
+    values.update(agi_backup(values))
     agents = read_agents(values)
     names = sorted(only) if only is not None else sorted(p.name for p in src.glob("*.conf"))
     dst.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,8 @@ class SandboxConfig:
     # network of its own, outside a LOCAL_NETS of 127.0.0.1/32 (the NAT test).
     carrier_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # A second IVR server's port (Sandbox.use_backup_agi): the dialplan's AGI_BACKUP_URL.
+    agi_backup_port: int = 4574
     agents: tuple[str, ...] = ("1001", "1002")
     ready_timeout: float = 60.0
 
@@ -71,6 +73,7 @@ class SandboxConfig:
             carrier_rtp_start=11000 + rtp,
             carrier_rtp_end=11999 + rtp,
             agi_port=4573 + port,
+            agi_backup_port=4574 + port,
             agents=tuple(agents.split(",")) if agents else cls.agents,
             slot=slot,
         )

@@ -239,11 +239,29 @@ class Sandbox:
             "LAPOR_AGENTS_FILE": str(self.agents_file),
         }
 
-    def render(self, officers_only: bool = False) -> None:
-        """Render our asterisk_conf/ and the carrier's config into the instance folders
-        (``officers_only``: just the files with the officers, handed to Asterisk's user)."""
+    def use_backup_agi(self, enabled: bool) -> None:
+        """A second IVR server for this node (or none again): the dialplan rendered with
+        AGI_BACKUP_URL on ``config.agi_backup_port`` (or without) and reloaded, as
+        docs/operations.md does it."""
+        backup = {
+            "LAPOR_AGI_BACKUP_HOST": self.config.agi_host,
+            "LAPOR_AGI_BACKUP_PORT": str(self.config.agi_backup_port),
+        }
+        for key, value in backup.items():
+            if enabled:
+                self.overrides[key] = value
+            else:
+                self.overrides.pop(key, None)
+        dialplan = render_dir(
+            CONF_DIR, self.callcenter.host("etc"), self._callcenter_values(), ["extensions.conf"]
+        )
+        self.give_to_asterisk(*dialplan)
+        out = self.callcenter.rx("dialplan reload")
+        log.info("dialplan reload (backup FastAGI %s): %s", enabled, out.strip())
+
+    def _callcenter_values(self) -> dict[str, str]:
         c = self.config
-        cc_values = {
+        return {
             **self._common_values(),
             **self.callcenter.dir_values(),
             "LAPOR_RTP_START": str(c.rtp_start),
@@ -267,6 +285,12 @@ class Sandbox:
             "LAPOR_TRANSFER_NUMBERS": TRANSFER_NUMBERS,
             **self.overrides,
         }
+
+    def render(self, officers_only: bool = False) -> None:
+        """Render our asterisk_conf/ and the carrier's config into the instance folders
+        (``officers_only``: just the files with the officers, handed to Asterisk's user)."""
+        c = self.config
+        cc_values = self._callcenter_values()
         carrier_values = {
             **self._common_values(),
             **self.carrier.dir_values(),

@@ -178,12 +178,37 @@ def test_the_agi_secret_reaches_every_fastagi_url(tmp_path: Path) -> None:
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert f"AGI_SECRET = {secret}" in dialplan
     # The URL, before the arguments (the call's linkedid).
-    fastagi = re.findall(r"AGI\((\$\{AGI_URL\}[^,)]*)", dialplan)
+    fastagi = re.findall(r"AGI\((\$\{AGI_(?:BACKUP_)?URL\}.*?),linkedid=", dialplan)
     assert sorted(fastagi) == [
-        "${AGI_URL}/call?secret=${AGI_SECRET}",
-        "${AGI_URL}/callback?secret=${AGI_SECRET}",
-        "${AGI_URL}/survey?secret=${AGI_SECRET}",
+        "${AGI_BACKUP_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}",
+        "${AGI_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}",
     ]
     # Without one, the dialplan sends an empty secret (only a server without one accepts).
     render_dir(CONF_DIR, tmp_path / "plain", only_secrets(tmp_path))
     assert re.search(r"^AGI_SECRET = $", (tmp_path / "plain" / "extensions.conf").read_text(), re.M)
+
+
+def test_a_backup_fastagi_server_is_rendered_only_when_configured(tmp_path: Path) -> None:
+    render_dir(CONF_DIR, tmp_path / "one", only_secrets(tmp_path))
+    single = (tmp_path / "one" / "extensions.conf").read_text()
+    assert re.search(r"^AGI_BACKUP_URL = $", single, re.M)
+    # Every FastAGI script goes through the one subroutine that knows the backup.
+    assert re.findall(r"Gosub\(fastagi,s,1\((\w+)\)\)", single) == ["call", "callback", "survey"]
+    env = {
+        **only_secrets(tmp_path),
+        "LAPOR_AGI_BACKUP_HOST": "10.0.0.7",
+        "LAPOR_AGI_BACKUP_PORT": "4574",
+    }
+    render_dir(CONF_DIR, tmp_path / "two", env)
+    two = (tmp_path / "two" / "extensions.conf").read_text()
+    assert re.search(r"^AGI_BACKUP_URL = agi://10\.0\.0\.7:4574$", two, re.M)
+    assert "AGI(${AGI_BACKUP_URL}/${FILTER(a-z,${ARG1})}?secret=${AGI_SECRET}," in two
+
+
+@pytest.mark.parametrize(
+    ("host", "port"), [("10.0.0.7", "0"), ("10.0.0.7", "x"), ("bad/host", "4573"), ("a b", "1")]
+)
+def test_a_malformed_backup_fastagi_server_is_refused(tmp_path: Path, host: str, port: str) -> None:
+    env = {**only_secrets(tmp_path), "LAPOR_AGI_BACKUP_HOST": host, "LAPOR_AGI_BACKUP_PORT": port}
+    with pytest.raises(RenderError, match="AGI_BACKUP"):
+        render_dir(CONF_DIR, tmp_path / "etc", env)

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 import ivr.prompt_synthesis as synthesis
-from asterisk_conf.render import DERIVED, RenderError, queue_announcements, render_dir
+from asterisk_conf.render import (
+    DERIVED,
+    RenderError,
+    agi_backup,
+    queue_announcements,
+    render_dir,
+)
 from ivr.prompt_synthesis import install_catalog, load_catalog
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
@@ -90,7 +96,7 @@ def test_derived_values_are_the_ones_render_fills() -> None:
         "QUEUE_WAIT_SOON_SECONDS": "90",
         "QUEUE_WAIT_CAP_MINUTES": "15",
     }
-    assert set(queue_announcements(values)) == DERIVED
+    assert set(queue_announcements(values)) | set(agi_backup(values)) == DERIVED
     assert queue_announcements({}) == {}
 
 
