@@ -16,9 +16,9 @@ transfer number in ``LAPOR_TRANSFER_NUMBERS`` (``unit=number,...``, parsed and v
 ``asterisk_values.transfer_numbers``), with ``{{TRANSFER_UNIT}}`` and
 ``{{TRANSFER_NUMBER}}`` filled in. A block between ``;{{#CLUSTER_PEERS}}`` and
 ``;{{/CLUSTER_PEERS}}`` is repeated for every other node behind the SIP edge in
-``LAPOR_CLUSTER_PEERS`` (``name=host:port,...``), with ``{{PEER_NAME}}`` and
-``{{PEER_ADDRESS}}`` filled in (``CLUSTER_NODES``, every node, likewise for the SIP edge
-in ``edge/``). A block between
+``LAPOR_CLUSTER_PEERS`` (``name=host:port[/entity-id],...``), with ``{{PEER_NAME}}``,
+``{{PEER_ADDRESS}}`` and ``{{PEER_EID}}`` filled in (``CLUSTER_NODES``, every node,
+likewise for the SIP edge in ``edge/``). A block between
 ``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
 non-empty value (e.g. the trunk's digest auth). Blocks may nest (an agent's section holding
 a block of another value).
@@ -51,6 +51,7 @@ BLOCK = re.compile(r"^;\{\{#([A-Z][A-Z0-9_]*)\}\}\n(.*?)^;\{\{/\1\}\}\n", re.S |
 AGENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 PEER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 PEER_ADDRESS = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
+ENTITY_ID = re.compile(r"^((?:[0-9a-f]{2}:){5}[0-9a-f]{2})?$")
 # Lists of call-center nodes: a node's peers (pjsip.conf), the SIP edge's nodes (edge/).
 CLUSTER_LISTS = ("CLUSTER_PEERS", "CLUSTER_NODES")
 ENV_PREFIX = "LAPOR_"
@@ -149,14 +150,20 @@ def transfer_numbers(values: Mapping[str, str]) -> dict[str, str]:
         raise RenderError(f"{ENV_PREFIX}TRANSFER_NUMBERS: {exc}") from exc
 
 
-def cluster_peers(values: Mapping[str, str], name: str = "CLUSTER_PEERS") -> dict[str, str]:
-    """Call-center nodes (``name=host:port,...``) of ``name``, validated."""
+def cluster_peers(
+    values: Mapping[str, str], name: str = "CLUSTER_PEERS"
+) -> dict[str, tuple[str, str]]:
+    """Call-center nodes of ``name`` (``name=host:port[/entity-id],...``), validated:
+    name -> (host:port, entity id or "")."""
     peers = {}
     for item in filter(None, (part.strip() for part in values.get(name, "").split(","))):
-        peer, _, address = item.partition("=")
-        if not PEER_NAME.match(peer) or not PEER_ADDRESS.match(address):
-            raise RenderError(f"{ENV_PREFIX}{name}: expected name=host:port, got {item!r}")
-        peers[peer] = address
+        peer, _, rest = item.partition("=")
+        address, _, eid = rest.partition("/")
+        if not (PEER_NAME.match(peer) and PEER_ADDRESS.match(address) and ENTITY_ID.match(eid)):
+            raise RenderError(
+                f"{ENV_PREFIX}{name}: expected name=host:port[/entity-id], got {item!r}"
+            )
+        peers[peer] = (address, eid)
     return peers
 
 
@@ -174,8 +181,10 @@ def render_text(text: str, values: Mapping[str, str], agents: Iterable[tuple[str
             )
         if name in CLUSTER_LISTS:
             return "".join(
-                block.replace("{{PEER_NAME}}", peer).replace("{{PEER_ADDRESS}}", address)
-                for peer, address in cluster_peers(values, name).items()
+                block.replace("{{PEER_NAME}}", peer)
+                .replace("{{PEER_ADDRESS}}", address)
+                .replace("{{PEER_EID}}", eid)
+                for peer, (address, eid) in cluster_peers(values, name).items()
             )
         if name != "AGENTS":
             return block if values.get(name) else ""

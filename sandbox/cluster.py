@@ -32,6 +32,11 @@ def node_name(index: int) -> str:
     return f"node{index + 1}"
 
 
+def entity_id(index: int) -> str:
+    """Node ``index``'s Asterisk entity id (distributed device state)."""
+    return f"02:00:00:00:00:{index + 1:02x}"
+
+
 class Cluster:
     """Start, stop and drive N call-center nodes, the edge and the carrier."""
 
@@ -76,7 +81,7 @@ class Cluster:
         peers = ",".join(f"{n}={a}" for n, a in self._addresses().items() if n != name)
         return {
             "LAPOR_SYSTEM_NAME": name,
-            "LAPOR_ENTITY_ID": f"02:00:00:00:00:{index + 1:02x}",
+            "LAPOR_ENTITY_ID": entity_id(index),
             "LAPOR_AGENT_EDGE": self.edge_address,
             "LAPOR_CLUSTER_PEERS": peers,
             # Calls come in from the edge; calls out go straight to the carrier's trunk.
@@ -90,7 +95,9 @@ class Cluster:
 
     def _edge_values(self) -> dict[str, str]:
         first = self.configs[0]
-        nodes = ",".join(f"{n}={a}" for n, a in self._addresses().items())
+        nodes = ",".join(
+            f"{n}={a}/{entity_id(index)}" for index, (n, a) in enumerate(self._addresses().items())
+        )
         return {
             "LAPOR_CLUSTER_NODES": nodes,
             "LAPOR_TRUNK_SOURCE_HOST": first.carrier_host,

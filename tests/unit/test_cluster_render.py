@@ -48,7 +48,8 @@ def test_a_node_gets_its_name_entity_edge_contacts_and_peers(tmp_path: Path) -> 
     etc = tmp_path / "etc"
     files = ["asterisk.conf", "pjsip.conf", "pjsip_agents.conf"]
     text = rendered(CONF_DIR, etc, env, files)
-    assert "systemname = node1" in text and "entityid = 02:00:00:00:00:01" in text
+    assert "systemname = node1" in text
+    assert "entityid = 02:00:00:00:00:01" in text
     agents = (etc / "pjsip_agents.conf").read_text()
     assert "contact = sip:1001@10.0.0.5:5060" in agents
     assert "contact = sip:1002@10.0.0.5:5060" in agents
@@ -58,10 +59,12 @@ def test_a_node_gets_its_name_entity_edge_contacts_and_peers(tmp_path: Path) -> 
     assert "server_uri = sip:node1@10.0.0.8:5060" in pjsip
     assert "event_asterisk-devicestate = node2" in pjsip
     assert re.search(r"^match = 10\.0\.0\.8:5060$", pjsip, re.M)
-    assert "{{" not in text and ";{{" not in text
+    assert "{{" not in text
 
 
-@pytest.mark.parametrize("peers", ["node2", "Node2=1.2.3.4:5060", "n=1.2.3.4", "n=a b:1"])
+@pytest.mark.parametrize(
+    "peers", ["node2", "Node2=1.2.3.4:5060", "n=1.2.3.4", "n=a b:1", "n=1.2.3.4:5/02:00"]
+)
 def test_a_malformed_peer_is_refused(peers: str) -> None:
     block = ";{{#CLUSTER_PEERS}}\n{{PEER_NAME}} {{PEER_ADDRESS}}\n;{{/CLUSTER_PEERS}}\n"
     with pytest.raises(RenderError, match="CLUSTER_PEERS"):
@@ -71,7 +74,7 @@ def test_a_malformed_peer_is_refused(peers: str) -> None:
 def test_the_edge_knows_every_node_and_each_officers_password(tmp_path: Path) -> None:
     env = {
         **base_env(tmp_path),
-        "LAPOR_CLUSTER_NODES": "node1=127.0.0.1:5460,node2=127.0.0.1:5560",
+        "LAPOR_CLUSTER_NODES": "node1=127.0.0.1:5460/02:00:00:00:00:01,node2=127.0.0.1:5560",
         "LAPOR_TRUNK_SOURCE_HOST": "127.0.0.1",
         "LAPOR_TRUNK_SOURCE_PORT": "5470",
     }
@@ -83,7 +86,10 @@ def test_the_edge_knows_every_node_and_each_officers_password(tmp_path: Path) ->
     cfg = (etc / "kamailio.cfg").read_text()
     assert 'if ($au == "1002" && $tU == "1002")' in cfg
     assert '$var(password) = "pw-two-0123456789abcdef";' in cfg
-    assert 'if ($si == "127.0.0.1" && $sp == 5470)' in cfg
+    assert 'if ($si == "127.0.0.1" && $sp == 5470 && is_method("INVITE|MESSAGE"))' in cfg
+    # a dead node1's officers are published free to node2 under node1's entity id
+    assert 'if ($var(dead) == "sip:127.0.0.1:5460") {\n\t\t$var(eid) = "02:00:00:00:00:01";' in cfg
+    assert '$var(device) = "PJSIP/1002";' in cfg
     # loopback by default, never a wildcard listener
     assert "listen=udp:127.0.0.1:5060" in cfg
     assert "{{" not in cfg + nodes
