@@ -187,6 +187,7 @@ def run_sipp(
         *("-mi", "127.0.0.1", "-mp", str(media)),
         *("-r", str(args.rate), "-l", str(args.concurrency), "-m", str(args.calls)),
         *("-trace_stat", "-stf", str(stats), "-fd", "1", "-trace_rtt", "-rtt_freq", "1"),
+        *("-trace_err", "-error_file", str(workdir / f"sipp-{mode}-errors.log")),
         *("-nostdin", "-timeout", "600s", "-timeout_error"),
     ]
     subprocess.run(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -247,7 +248,7 @@ def main() -> None:
     direct, edge = results
     print(
         f"\n{args.calls} calls at {args.rate}/s, each held {args.hold} s; "
-        f"run took {time.monotonic() - started:.0f} s\n"
+        f"run took {time.monotonic() - started:.0f} s; SIPp's files in {workdir}\n"
     )
     print(
         "| mode | completed | failed | INVITE→200 mean / p50 / p95 "
