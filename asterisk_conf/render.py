@@ -14,9 +14,14 @@ with ``{{AGENT_ID}}`` and ``{{AGENT_SECRET}}`` filled in. A block between
 ``;{{#TRANSFER_NUMBERS}}`` and ``;{{/TRANSFER_NUMBERS}}`` is repeated for every city unit's
 transfer number in ``LAPOR_TRANSFER_NUMBERS`` (``unit=number,...``, parsed and validated by
 ``asterisk_values.transfer_numbers``), with ``{{TRANSFER_UNIT}}`` and
-``{{TRANSFER_NUMBER}}`` filled in. A block between
+``{{TRANSFER_NUMBER}}`` filled in. A block between ``;{{#CLUSTER_PEERS}}`` and
+``;{{/CLUSTER_PEERS}}`` is repeated for every other node behind the SIP edge in
+``LAPOR_CLUSTER_PEERS`` (``name=host:port[/entity-id],...``), with ``{{PEER_NAME}}``,
+``{{PEER_ADDRESS}}`` and ``{{PEER_EID}}`` filled in (``CLUSTER_NODES``, every node,
+likewise for the SIP edge in ``edge/``). A block between
 ``;{{#NAME}}`` and ``;{{/NAME}}`` for any other NAME is kept only if NAME has a
-non-empty value (e.g. the trunk's digest auth).
+non-empty value (e.g. the trunk's digest auth). Blocks may nest (an agent's section holding
+a block of another value).
 
 ``AGI_BACKUP_URL``, the dialplan's second FastAGI server, is ``agi://HOST:PORT`` from
 ``AGI_BACKUP_HOST`` and ``AGI_BACKUP_PORT`` (a port number), or empty without a host.
@@ -47,6 +52,11 @@ import asterisk_values
 PLACEHOLDER = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
 BLOCK = re.compile(r"^;\{\{#([A-Z][A-Z0-9_]*)\}\}\n(.*?)^;\{\{/\1\}\}\n", re.S | re.M)
 AGENT_ID = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
+PEER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+PEER_ADDRESS = re.compile(r"^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$")
+ENTITY_ID = re.compile(r"^((?:[0-9a-f]{2}:){5}[0-9a-f]{2})?$")
+# Lists of call-center nodes: a node's peers (pjsip.conf), the SIP edge's nodes (edge/).
+CLUSTER_LISTS = ("CLUSTER_PEERS", "CLUSTER_NODES")
 ENV_PREFIX = "LAPOR_"
 # Secrets (AMI, SIP, API tokens) are at least this long: `openssl rand -hex 24` gives 48.
 MIN_SECRET_LENGTH = 16
@@ -157,16 +167,41 @@ def transfer_numbers(values: Mapping[str, str]) -> dict[str, str]:
         raise RenderError(f"{ENV_PREFIX}TRANSFER_NUMBERS: {exc}") from exc
 
 
+def cluster_peers(
+    values: Mapping[str, str], name: str = "CLUSTER_PEERS"
+) -> dict[str, tuple[str, str]]:
+    """Call-center nodes of ``name`` (``name=host:port[/entity-id],...``), validated:
+    name -> (host:port, entity id or "")."""
+    peers = {}
+    for item in filter(None, (part.strip() for part in values.get(name, "").split(","))):
+        peer, _, rest = item.partition("=")
+        address, _, eid = rest.partition("/")
+        if not (PEER_NAME.match(peer) and PEER_ADDRESS.match(address) and ENTITY_ID.match(eid)):
+            raise RenderError(
+                f"{ENV_PREFIX}{name}: expected name=host:port[/entity-id], got {item!r}"
+            )
+        peers[peer] = (address, eid)
+    return peers
+
+
 def render_text(text: str, values: Mapping[str, str], agents: Iterable[tuple[str, str]]) -> str:
     """Expand the blocks, then every ``{{NAME}}``; raise on any missing or unsafe value."""
     agent_list = list(agents)
 
     def expand(match: re.Match[str]) -> str:
-        name, block = match.group(1), match.group(2)
+        # Inner blocks first: an agent's section may hold a block of another value.
+        name, block = match.group(1), BLOCK.sub(expand, match.group(2))
         if name == "TRANSFER_NUMBERS":
             return "".join(
                 block.replace("{{TRANSFER_UNIT}}", unit).replace("{{TRANSFER_NUMBER}}", number)
                 for unit, number in transfer_numbers(values).items()
+            )
+        if name in CLUSTER_LISTS:
+            return "".join(
+                block.replace("{{PEER_NAME}}", peer)
+                .replace("{{PEER_ADDRESS}}", address)
+                .replace("{{PEER_EID}}", eid)
+                for peer, (address, eid) in cluster_peers(values, name).items()
             )
         if name != "AGENTS":
             return block if values.get(name) else ""

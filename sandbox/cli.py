@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from ivr.commandline import add_version
-from sandbox.config import state_dir_for
+from sandbox.cluster import Cluster, node_name
+from sandbox.config import SandboxConfig, state_dir_for
 from sandbox.harness import Sandbox, reset_state
 from sandbox.instance import InstanceError
 from sandbox.rootfs import SandboxUnavailable
@@ -56,6 +57,33 @@ async def cmd_up(sandbox: Sandbox, args: argparse.Namespace) -> int:
     print(f"carrier:     SIP 127.0.0.1:{c.carrier_sip_port}, AMI 127.0.0.1:{c.carrier_ami_port}")
     print(f"FastAGI expected at {c.agi_host}:{c.agi_port}; agents {', '.join(c.agents)}")
     print(f"queue_log:   {sandbox.callcenter.queue_log}")
+    return 0
+
+
+async def cluster_command(args: argparse.Namespace) -> int:
+    """``up``, ``down`` or ``status`` of a cluster: ``--nodes N`` call-center nodes on
+    slots S…S+N-1 (S: ``LAPOR_SANDBOX_SLOT``), the carrier and the SIP edge on slot S."""
+    first = SandboxConfig.from_env().slot
+    cluster = Cluster(range(first, first + args.nodes), build=args.command == "up")
+    if args.command == "down":
+        cluster.down()
+        print("cluster stopped")
+        return 0
+    if args.command == "status":
+        states = cluster.status()
+        for name, running in states.items():
+            print(f"{name}: {'running' if running else 'stopped'}")
+        return 0 if all(states.values()) else 1
+    await cluster.up(login_agents=not args.no_agents)
+    print(f"SIP edge:    Kamailio on {cluster.edge_address} (log {cluster.edge.log_file})")
+    for index, node in enumerate(cluster.nodes):
+        c = node.config
+        print(
+            f"{node_name(index)}:       SIP 127.0.0.1:{c.sip_port}, AMI 127.0.0.1:{c.ami_port}, "
+            f"FastAGI expected at {c.agi_host}:{c.agi_port}, queue_log {node.callcenter.queue_log}"
+        )
+    c = cluster.configs[0]
+    print(f"carrier:     SIP 127.0.0.1:{c.carrier_sip_port}, AMI 127.0.0.1:{c.carrier_ami_port}")
     return 0
 
 
@@ -125,8 +153,15 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the call center and the carrier")
     up.add_argument("--no-agents", action="store_true", help="don't log agents into the queue")
-    sub.add_parser("down", help="stop both instances")
-    sub.add_parser("status", help="show whether each instance runs")
+    down = sub.add_parser("down", help="stop both instances")
+    status = sub.add_parser("status", help="show whether each instance runs")
+    for command in (up, down, status):
+        command.add_argument(
+            "--nodes",
+            type=int,
+            default=1,
+            help="N>1: N call-center nodes behind a Kamailio SIP edge, on slots S..S+N-1",
+        )
     sub.add_parser(
         "reset",
         help="delete make run's kept state (database, recordings, IVR spool, collector buffer)",
@@ -160,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "nodes", 1) > 1:
+            return asyncio.run(cluster_command(args))
         sandbox = Sandbox(build=args.command == "up")
         return asyncio.run(COMMANDS[args.command](sandbox, args))
     except (SandboxUnavailable, InstanceError) as exc:

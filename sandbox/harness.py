@@ -92,12 +92,18 @@ class Sandbox:
         build: bool = True,
         state_dir: Path | None = None,
         overrides: Mapping[str, str] | None = None,
+        carrier_overrides: Mapping[str, str] | None = None,
+        with_carrier: bool = True,
     ) -> None:
         self.config = config or SandboxConfig.from_env()
         self.runtime: Runtime = ensure_runtime(self.config.cache_dir, build=build)
         self.state_dir = state_dir
         # Extra ``LAPOR_*`` template values for the call center (e.g. the NAT settings).
         self.overrides = dict(overrides or {})
+        # The carrier's (e.g. its trunk pointed at the SIP edge), and whether this sandbox
+        # runs a carrier at all (a second call-center node of a cluster runs none).
+        self.carrier_overrides = dict(carrier_overrides or {})
+        self.with_carrier = with_carrier
         folder = "lapor" if self.config.slot == 0 else f"lapor-slot{self.config.slot}"
         base = "/srv" if self.runtime.chroot else str(self.config.cache_dir / "run")
         self.root = f"{base}/{folder}"
@@ -296,6 +302,7 @@ class Sandbox:
             **self.carrier.dir_values(),
             "LAPOR_RTP_START": str(c.carrier_rtp_start),
             "LAPOR_RTP_END": str(c.carrier_rtp_end),
+            **self.carrier_overrides,
         }
         if officers_only:
             officers = [
@@ -324,7 +331,7 @@ class Sandbox:
         self.secrets = Secrets.generate()
         self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
         self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
-        instances = (self.callcenter, self.carrier)
+        instances = self.instances
         for instance in instances:
             instance.prepare()
         self._prepare_state()
@@ -338,7 +345,10 @@ class Sandbox:
                 instance.start()
             for instance in instances:
                 await instance.wait_ready(self.config.ready_timeout)
-            await self.wait_agents_registered(self.config.ready_timeout)
+            # AMI answers before app_queue is loaded (the phones' wait used to hide that).
+            self.callcenter.rx("core waitfullybooted", timeout=self.config.ready_timeout)
+            if self.with_carrier:
+                await self.wait_agents_registered(self.config.ready_timeout)
             if login_agents:
                 for agent in self.config.agents:
                     self.add_member(agent)
@@ -348,13 +358,18 @@ class Sandbox:
             self.down()
             raise
 
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        """The instances this sandbox runs: the call center, then the carrier (if any)."""
+        return (self.callcenter, self.carrier) if self.with_carrier else (self.callcenter,)
+
     def down(self) -> None:
         """Stop both instances; safe to call when nothing runs."""
-        for instance in (self.carrier, self.callcenter):
+        for instance in reversed(self.instances):
             instance.stop()
 
     def status(self) -> dict[str, bool]:
-        return {i.name: i.is_running() for i in (self.callcenter, self.carrier)}
+        return {i.name: i.is_running() for i in self.instances}
 
     def reload_officers(self, agents: list[str]) -> None:
         """Make ``agents`` the officers without a restart, as docs/operations.md does it:

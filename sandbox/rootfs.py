@@ -26,6 +26,8 @@ PACKAGES = (
     # The IVR's API client and its metrics (ivr/metrics.py), for classic AGI scripts.
     "python3-httpx",
     "python3-prometheus-client",
+    # The SIP edge of a multi-node sandbox (sandbox/cluster.py, edge/kamailio.cfg).
+    "kamailio",
 )
 MIRROR = (
     "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "

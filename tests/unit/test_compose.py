@@ -39,7 +39,16 @@ OFFICIAL_IMAGES = {"postgres": "postgres"}
 PRIVATE_PORTS = {5038: "AMI", 4573: "FastAGI"}
 # Filled per agent from the agents file, never from the environment.
 # Placeholders of repeated blocks (render.py fills them per agent or per unit number).
-AGENT_PLACEHOLDERS = {"AGENT_ID", "AGENT_SECRET", "TRANSFER_UNIT", "TRANSFER_NUMBER"}
+# Filled per item of a repeated block (agents, transfer numbers, cluster peers).
+AGENT_PLACEHOLDERS = {
+    "AGENT_ID",
+    "AGENT_SECRET",
+    "TRANSFER_UNIT",
+    "TRANSFER_NUMBER",
+    "PEER_NAME",
+    "PEER_ADDRESS",
+    "PEER_EID",
+}
 SECRET_KEY = re.compile(r"PASSWORD|SECRET", re.IGNORECASE)
 # ${NAME} or ${NAME:?message} / ${NAME?message}, or ${NAME:-} for an optional secret (the
 # trunk's password): no literal default for a secret.

@@ -30,6 +30,12 @@ def test_call_defaults_to_the_first_published_line() -> None:
     assert args.digits == ""
 
 
+def test_nodes_default_to_one_and_a_cluster_is_asked_for_explicitly() -> None:
+    assert parser().parse_args(["up"]).nodes == 1
+    assert parser().parse_args(["status", "--nodes", "2"]).nodes == 2
+    assert parser().parse_args(["down", "--nodes", "2"]).nodes == 2
+
+
 def test_rootfs_key_changes_with_the_package_list() -> None:
     more = tuple(
         arg + ",sngrep" if arg.startswith("--include=") else arg for arg in MMDEBSTRAP_ARGS

@@ -1,0 +1,309 @@
+"""Two call-center nodes behind the Kamailio edge (sandbox/cluster.py), one API on
+PostgreSQL and one collector per node, with real SIP calls from the carrier:
+
+1. an officer on a call from one node is not offered the other node's caller (no ring,
+   no RINGNOANSWER) until free, then is;
+2. a batch of calls is spread over both nodes; one node's Asterisk is SIGKILLed mid-batch;
+   every call placed after that lands on the survivor, and the officers the dead node had
+   on calls are offered the survivor's callers;
+3. the dead node is started again; every KPI equals the union of both nodes' queue_logs,
+   and every queued call is one API row of its own node: nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from api.core.auth import Role
+from api.events.models import Call
+from ivr import FastAGIServer
+from sandbox.cluster import Cluster, node_name
+from sandbox.config import SandboxConfig
+from sandbox.harness import QUEUE, Sandbox
+from sandbox.rootfs import SandboxUnavailable
+from tests.conftest import unavailable
+from tests.e2e.calls import random_caller
+from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get
+from tests.e2e.services import MAX_SLOT, ApiProcess, fresh_api_process
+from tests.e2e.test_kpi_truth import iso, next_second, short_ivr, wait_until
+
+pytestmark = pytest.mark.e2e
+LINE = "082282204761"
+AGENTS = ("petugas-1001", "petugas-1002")
+BATCH = 20  # calls before the kill, and again after it
+TALK_SECONDS = "2"
+
+
+def free_cluster_slots() -> tuple[int, int]:
+    """Two neighbouring sandbox slots from LAPOR_SANDBOX_SLOT on with nothing running."""
+    first = int(os.environ.get("LAPOR_SANDBOX_SLOT") or 0)
+    for slot in range(first, MAX_SLOT):
+        configs = (SandboxConfig.from_env(slot), SandboxConfig.from_env(slot + 1))
+        if not any(any(Sandbox(c, build=False).status().values()) for c in configs):
+            return slot, slot + 1
+    raise RuntimeError("no two free sandbox slots")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    try:
+        instance = Cluster(free_cluster_slots())
+    except SandboxUnavailable as exc:
+        unavailable(str(exc))
+        raise
+    asyncio.run(instance.up())
+    try:
+        yield instance
+    finally:
+        instance.down()
+
+
+@pytest.fixture
+async def short_ivrs(cluster: Cluster) -> AsyncIterator[None]:
+    """Each node's FastAGI: the KPI tests' stand-in IVR (3 s, then the queue)."""
+    servers = [
+        FastAGIServer(
+            {"greet": short_ivr, "call": short_ivr},
+            host=node.config.agi_host,
+            port=node.config.agi_port,
+        )
+        for node in cluster.nodes
+    ]
+    for server in servers:
+        await server.start()
+    try:
+        yield
+    finally:
+        for server in servers:
+            await server.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiProcess]:
+    with fresh_api_process(tmp_path / "api.log") as process:
+        yield process
+
+
+@pytest.fixture
+def collectors(
+    cluster: Cluster, api: ApiProcess, tmp_path: Path
+) -> Iterator[list[CollectorProcess]]:
+    """One collector per node, each posting its node's events under the node's name."""
+    started = []
+    try:
+        for index, node in enumerate(cluster.nodes):
+            folder = tmp_path / node_name(index)
+            folder.mkdir()
+            process = CollectorProcess(node, api, folder)
+            process.env["LAPOR_COLLECTOR_NODE"] = node_name(index)
+            process.start()
+            started.append(process)
+        yield started
+    finally:
+        for process in started:
+            process.stop()
+
+
+def queue_lines(node: Sandbox) -> list[list[str]]:
+    return [line.split("|") for line in node.callcenter.queue_log.read_text().splitlines()]
+
+
+def entered(node: Sandbox, callers: set[str]) -> dict[str, str]:
+    """caller -> uniqueid of these callers' ENTERQUEUE lines on ``node``."""
+    return {
+        f[6]: f[1]
+        for f in queue_lines(node)
+        if len(f) > 6 and f[4] == "ENTERQUEUE" and f[6] in callers
+    }
+
+
+def where(cluster: Cluster, caller: str) -> int | None:
+    """The index of the node the caller queued on, if any yet."""
+    for index, node in enumerate(cluster.nodes):
+        if entered(node, {caller}):
+            return index
+    return None
+
+
+def union_truth(cluster: Cluster, callers: set[str]) -> QueueLogTruth:
+    """KPIs from both nodes' queue_logs together, over these callers' calls."""
+    lines = [f for node in cluster.nodes for f in queue_lines(node)]
+    ids = {uid for node in cluster.nodes for uid in entered(node, callers).values()}
+    return QueueLogTruth(lines, ids)
+
+
+def rx_all(cluster: Cluster, command: str) -> None:
+    for node in cluster.nodes:
+        if node.callcenter.is_running():
+            node.callcenter.rx(command)
+
+
+def ended(cluster: Cluster, callers: set[str]) -> bool:
+    """Every one of these callers' queued calls has an outcome in queue_log."""
+    truth = union_truth(cluster, callers)
+    return truth.finished() == truth.uniqueids
+
+
+def talking(truth: QueueLogTruth) -> dict[str, str]:
+    """uniqueid -> officer of the calls answered and not ended."""
+    return {f[1]: f[3] for f in truth.verbs("CONNECT") if f[1] not in truth.finished()}
+
+
+async def call(cluster: Cluster, caller: str, delay: float = 0) -> None:
+    await asyncio.sleep(delay)
+    await cluster.carrier_sandbox.place_call(LINE, caller, "wait:1|dtmf:0")
+
+
+async def batch(cluster: Cluster, size: int) -> set[str]:
+    """``size`` citizens calling 0.4 s apart, each waiting until answered."""
+    callers = [random_caller() for _ in range(size)]
+    await asyncio.gather(*(call(cluster, c, 0.4 * i) for i, c in enumerate(callers)))
+    return set(callers)
+
+
+async def test_busy_officer_failover_and_kpis_over_both_nodes(
+    cluster: Cluster,
+    short_ivrs: None,
+    api: ApiProcess,
+    collectors: list[CollectorProcess],
+) -> None:
+    carrier = cluster.carrier_sandbox.carrier
+    # Log the officers out and in again, so the API (through the collectors) and
+    # queue_log both know when every session started.
+    for agent in cluster.configs[0].agents:
+        rx_all(cluster, f"queue remove member PJSIP/{agent} from {QUEUE}")
+        cluster.add_member(agent)
+    start = await next_second()
+    placed: set[str] = set()
+
+    # 1. Only 1001 logged in, on both nodes, on a long call from one of them.
+    carrier.rx("dialplan set global AGENT_TALK_SECONDS 14")
+    rx_all(cluster, f"queue remove member PJSIP/1002 from {QUEUE}")
+    first = random_caller()
+    placed.add(first)
+    await call(cluster, first)
+    await wait_until(lambda: where(cluster, first) is not None, 20, "the first call to queue")
+    busy_node = where(cluster, first)
+    assert busy_node is not None
+    await wait_until(
+        lambda: union_truth(cluster, {first}).verbs("CONNECT"), 20, "1001 to answer the first"
+    )
+    waiting = ""
+    for _ in range(3):  # round-robin: the next call or the one after is the other node's
+        caller = random_caller()
+        placed.add(caller)
+        await call(cluster, caller)
+        await wait_until(lambda: where(cluster, caller) is not None, 20, "a call to queue")  # noqa: B023
+        if where(cluster, caller) != busy_node:
+            waiting = caller
+            break
+    assert waiting, "the edge sent no call to the other node"
+    await asyncio.sleep(3)
+    assert not union_truth(cluster, {first}).finished(), "the first call ended too early"
+    # Not offered: no ring at all for the busy officer on the other node...
+    assert union_truth(cluster, {waiting}).verbs("ENTERQUEUE")
+    assert not union_truth(cluster, {waiting}).verbs("RINGNOANSWER", "CONNECT")
+    carrier.rx(f"dialplan set global AGENT_TALK_SECONDS {TALK_SECONDS}")
+    # ...and offered once free.
+    await wait_until(
+        lambda: union_truth(cluster, {waiting}).verbs("CONNECT"), 40, "1001 to take the call"
+    )
+    assert [f[3] for f in union_truth(cluster, {waiting}).verbs("CONNECT")] == ["petugas-1001"]
+    await wait_until(lambda: ended(cluster, placed), 60, "the first calls to end")
+    cluster.add_member("1002")
+
+    # 2. A batch over both nodes, one node SIGKILLed mid-batch, a batch after it.
+    before = await batch(cluster, BATCH)
+    placed |= before
+    victim = cluster.nodes[1]
+
+    def victim_busy() -> bool:
+        mine = union_truth(cluster, set(entered(victim, before)))
+        return bool(talking(mine)) and len(mine.verbs("ENTERQUEUE")) > len(mine.verbs("CONNECT"))
+
+    await wait_until(victim_busy, 30, "node2 to have calls answered and waiting")
+    assert entered(cluster.nodes[0], before)  # the batch is spread over both nodes
+    on_victim = set(entered(victim, before))
+    talking_on_victim = set(talking(union_truth(cluster, on_victim)).values())
+    for pid in victim.callcenter.running_pids():
+        os.kill(pid, signal.SIGKILL)
+    killed_at = int(time.time())
+    await wait_until(lambda: not victim.callcenter.running_pids(), 20, "node2 to die")
+    # The citizens' phones of the dead node's calls hear nothing more; real ones hang up.
+    for line in carrier.rx("core show channels concise").splitlines():
+        fields = line.split("!")
+        if len(fields) > 7 and fields[7] in on_victim:
+            carrier.rx(f"channel request hangup {fields[0]}")
+
+    after = await batch(cluster, BATCH)
+    placed |= after
+    survivor = cluster.nodes[0]
+    await wait_until(
+        lambda: all(where(cluster, c) is not None for c in after), 30, "the new calls to queue"
+    )
+    assert set(entered(survivor, after)) == after  # every new call on the survivor
+    # The officers the dead node had on calls take the survivor's callers.
+    await wait_until(
+        lambda: (
+            talking_on_victim
+            <= {
+                f[3] for f in union_truth(cluster, after).verbs("CONNECT") if int(f[0]) >= killed_at
+            }
+        ),
+        90,
+        "the dead node's officers to answer the survivor's calls",
+    )
+
+    # 3. The dead node back; every call ends; the API holds both nodes' calls once each.
+    await cluster.restart_node(1)
+    survivor_calls = set(entered(survivor, placed))
+    await wait_until(lambda: ended(cluster, survivor_calls), 150, "the survivor's calls to end")
+
+    def queued_ids() -> set[str]:
+        return set(union_truth(cluster, placed).uniqueids)
+
+    def all_stored() -> bool:
+        """Every queued call closed in the API, with its talk time where queue_log has one
+        (AgentComplete can land a batch after the call's end)."""
+        with Session(api.engine) as session:
+            rows = {r.linkedid: r for r in session.exec(select(Call)).all()}
+        truth = union_truth(cluster, placed)
+        completed = {f[1] for f in truth.verbs("COMPLETECALLER", "COMPLETEAGENT")}
+        return all(
+            uid in rows
+            and rows[uid].ended_at is not None
+            and (uid not in completed or rows[uid].talk_seconds is not None)
+            for uid in truth.uniqueids
+        )
+
+    await wait_until(all_stored, 120, "every queued call to be stored and closed")
+    end = await next_second()
+
+    truth_all = union_truth(cluster, placed)
+    cut = truth_all.uniqueids - truth_all.finished()
+    assert cut, "the SIGKILL cut no call off"
+    supervisor = api.token(Role.supervisor)
+    window = {"from": iso(start), "to": iso(end)}
+    summary = api_get(api, "/stats/summary", supervisor, **window)
+    want = truth_all.summary()
+    assert {k: summary[k] for k in want} == want
+    agents = [
+        a for a in api_get(api, "/stats/agents", supervisor, **window) if a["agent"] in AGENTS
+    ]
+    assert agents == [a for a in truth_all.agents(start, end) if a["agent"] in AGENTS]
+    with Session(api.engine) as session:
+        rows = [r for r in session.exec(select(Call)).all() if r.linkedid in queued_ids()]
+    # One row per queued call, under the node whose queue_log has it.
+    assert sorted(r.linkedid for r in rows) == sorted(queued_ids())
+    for index, node in enumerate(cluster.nodes):
+        mine = set(entered(node, placed).values())
+        assert {r.linkedid for r in rows if r.node == node_name(index)} == mine
+        assert all(uid.startswith(f"{node_name(index)}-") for uid in mine)
