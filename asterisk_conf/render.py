@@ -69,6 +69,8 @@ MIN_ANNOUNCE_GAP = 30
 MAX_SAID_NUMBER = 99
 # Placeholders render.py fills itself, from other settings (not set by anyone).
 DERIVED = frozenset({"QUEUE_ANNOUNCE_FREQUENCY", "QUEUE_MIN_ANNOUNCE_GAP", "AGI_BACKUP_URL"})
+# Settings read only to derive one of those (in no template themselves).
+DERIVATION_INPUTS = frozenset({"AGI_BACKUP_HOST", "AGI_BACKUP_PORT"})
 # A FastAGI host: a name or an address, nothing that could end the URL or the line.
 AGI_HOST_NAME = re.compile(r"[0-9A-Za-z.:-]{1,253}")
 MAX_PORT = 65535

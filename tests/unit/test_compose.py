@@ -24,7 +24,14 @@ import pytest
 import yaml
 
 from api.people.bootstrap import SERVICE_TOKENS
-from asterisk_conf.render import DERIVED, PLACEHOLDER, RenderError, read_env_file, render_dir
+from asterisk_conf.render import (
+    DERIVATION_INPUTS,
+    DERIVED,
+    PLACEHOLDER,
+    RenderError,
+    read_env_file,
+    render_dir,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -439,13 +446,29 @@ def test_fastagi_listens_only_on_the_network_the_ivr_shares_with_asterisk() -> N
     members = [
         name for name, service in services().items() if "agi" in (service.get("networks") or [])
     ]
-    assert sorted(members) == ["asterisk", "ivr"]
-    ivr_address = services()["ivr"]["networks"]["agi"]["ipv4_address"]
+    assert sorted(members) == ["asterisk", "ivr", "ivr-backup"]
     asterisk_address = services()["asterisk"]["networks"]["agi"]["ipv4_address"]
-    ivr = environment(services()["ivr"])
-    assert ivr["LAPOR_AGI_HOST"] == ivr_address  # not 0.0.0.0: not on the lapor network
-    assert ivr["LAPOR_IVR_ALLOWED_PEERS"] == asterisk_address
-    assert environment(services()["asterisk"])["LAPOR_AGI_HOST"] == ivr_address
+    asterisk = environment(services()["asterisk"])
+    for name, url_host in (("ivr", "LAPOR_AGI_HOST"), ("ivr-backup", "LAPOR_AGI_BACKUP_HOST")):
+        address = services()[name]["networks"]["agi"]["ipv4_address"]
+        ivr = environment(services()[name])
+        assert ivr["LAPOR_AGI_HOST"] == address  # not 0.0.0.0: not on the lapor network
+        assert ivr["LAPOR_IVR_ALLOWED_PEERS"] == asterisk_address
+        assert asterisk[url_host] == address
+    backup = environment(services()["ivr-backup"])
+    assert asterisk["LAPOR_AGI_BACKUP_PORT"] == backup["LAPOR_AGI_PORT"]
+
+
+def test_the_two_ivr_servers_never_share_a_spool_or_a_node_id() -> None:
+    first, backup = (services()[name] for name in ("ivr", "ivr-backup"))
+    spool = environment(first)["LAPOR_IVR_SPOOL_DIR"]
+    assert environment(backup)["LAPOR_IVR_SPOOL_DIR"] == spool
+    assert volume_mounts(first)[spool] != volume_mounts(backup)[spool]
+    assert environment(first)["LAPOR_IVR_NODE_ID"] != environment(backup)["LAPOR_IVR_NODE_ID"]
+    assert (
+        environment(first)["LAPOR_IVR_API_TOKEN_FILE"]
+        == (environment(backup)["LAPOR_IVR_API_TOKEN_FILE"])
+    )
 
 
 def test_asterisk_volumes_hold_recordings_and_queue_log() -> None:
@@ -486,6 +509,8 @@ def test_asterisk_env_names_real_placeholders() -> None:
             continue
         if name.startswith("IVR_") and name not in placeholders:
             continue  # the classic AGI scripts' settings (checked above)
+        if name in DERIVATION_INPUTS:
+            continue  # render.py turns them into a placeholder's value
         assert name in placeholders, f"{key} sets {{{{{name}}}}}, used by no asterisk_conf file"
 
 

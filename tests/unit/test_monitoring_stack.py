@@ -100,12 +100,14 @@ def test_prometheus_scrapes_the_services_where_they_listen() -> None:
     targets = scrape_targets()
     api = environment(services()["api"])
     assert targets["lapor-api"] == [f"api:{api['LAPOR_API_PORT']}"]
-    ivr = environment(services()["ivr"])
+    ivr_servers = ("ivr", "ivr-backup")
+    ivrs = {name: environment(services()[name]) for name in ivr_servers}
     assert targets["lapor-ivr"] == [
-        f"ivr:{ivr.get('LAPOR_IVR_METRICS_PORT', DEFAULT_METRICS_PORT)}"
+        f"{name}:{ivr.get('LAPOR_IVR_METRICS_PORT', DEFAULT_METRICS_PORT)}"
+        for name, ivr in ivrs.items()
     ]
     # The probe listeners default to loopback: compose opens them to the private network.
-    assert ivr["LAPOR_IVR_METRICS_HOST"] == "0.0.0.0"
+    assert all(ivr["LAPOR_IVR_METRICS_HOST"] == "0.0.0.0" for ivr in ivrs.values())
     collector = environment(services()["collector"])
     port = collector.get("LAPOR_COLLECTOR_METRICS_PORT")
     default = CollectorSettings.model_fields["metrics_port"].default
@@ -113,10 +115,11 @@ def test_prometheus_scrapes_the_services_where_they_listen() -> None:
     assert collector["LAPOR_COLLECTOR_METRICS_HOST"] == "0.0.0.0"
     asterisk = environment(services()["asterisk"])
     assert targets["asterisk"] == [f"asterisk:{asterisk['LAPOR_HTTP_PORT']}"]
-    for name in ("prometheus", "api", "ivr", "collector", "asterisk"):
+    for name in ("prometheus", "api", *ivr_servers, "collector", "asterisk"):
         assert "lapor" in services()[name]["networks"], name
     # Never published: the probe listeners ask for no token.
-    for name, port_number in (("ivr", DEFAULT_METRICS_PORT), ("collector", default)):
+    probes = [(name, DEFAULT_METRICS_PORT) for name in ivr_servers] + [("collector", default)]
+    for name, port_number in probes:
         for entry in published_ports(services()[name]):
             assert port_number not in entry.ports, f"{name} publishes {port_number}"
 
