@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.sipp_scenario import scenario
 from ivr import Channel, FastAGIServer
 from sandbox.cluster import Cluster
 from sandbox.config import SandboxConfig
@@ -38,49 +39,9 @@ from sandbox.config import SandboxConfig
 LINE = "082282204761"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="lapor edge">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Warga" <sip:08[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:08[call_number]@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[routes]
-From: "Warga" <sip:08[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: sip:08[call_number]@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
-  <pause milliseconds="{hold_ms}"/>
+SCENARIO = scenario(
+    "lapor edge",
+    """  <pause milliseconds="{hold_ms}"/>
   <send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -95,7 +56,8 @@ Content-Length: 0
 ]]></send>
   <recv response="200"/>
 </scenario>
-"""
+""",
+)
 
 
 async def answer(channel: Channel) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from bench.sipp_scenario import scenario
 from ivr.settings import IvrSettings
 from sandbox.config import SandboxConfig
 from sandbox.harness import QUEUE, Sandbox
@@ -72,48 +73,9 @@ exten => s,1,Answer()
  same => n,Hangup()
 """
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="lapor citizen">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Warga" <sip:08[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:08[call_number]@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Warga" <sip:08[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: sip:08[call_number]@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
-  {steps}
+SCENARIO = scenario(
+    "lapor citizen",
+    """  {steps}
   <recv request="BYE" timeout="{bye_timeout_ms}"/>
   <send><![CDATA[
 SIP/2.0 200 OK
@@ -125,7 +87,8 @@ SIP/2.0 200 OK
 Content-Length: 0
 ]]></send>
 </scenario>
-"""
+""",
+)
 
 
 def play(pcap: str) -> str:
@@ -236,7 +199,9 @@ def greeting_latencies(log: Path, since: str) -> list[float]:
 
 
 def _is_call_start(text: str) -> bool:
-    ivr_agi = "Executing [s@ivr:" in text and " AGI(" in text and "callback" not in text
+    # FastAGI scripts run in the [fastagi] subroutine, classic ones straight from [ivr].
+    in_ivr = "Executing [s@ivr:" in text or "Executing [s@fastagi:" in text
+    ivr_agi = in_ivr and " AGI(" in text and "callback" not in text and "survey" not in text
     return ivr_agi or "Executing [s@bench-twin:1] Answer(" in text
 
 
