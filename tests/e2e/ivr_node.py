@@ -76,11 +76,27 @@ class IvrNode:
 _reader_tokens: dict[str, str] = {}
 
 
-def prepare_node(sandbox: Sandbox, api: ApiProcess) -> IvrNode:
-    """The node's spool and classic env file, and the citizens' speech on the carrier."""
-    token = api.token(Role.ivr, name="e2e-ivr-node")
-    wanted = IvrSettings(api_url=api.url, api_token=token, node_id=NODE_ID)
+def prepare_node(
+    sandbox: Sandbox,
+    api: ApiProcess,
+    wanted: IvrSettings | None = None,
+    carrier: Sandbox | None = None,
+) -> IvrNode:
+    """The node's spool and classic env file, and the citizens' speech on the carrier.
+
+    ``wanted``: the IVR node's settings (by default node 99 of ``api``); ``carrier``: the
+    sandbox whose carrier places the citizens' calls (by default ``sandbox``'s own; in a
+    cluster, the first node's).
+    """
+    if wanted is None:
+        token = api.token(Role.ivr, name="e2e-ivr-node")
+        wanted = IvrSettings(api_url=api.url, api_token=token, node_id=NODE_ID)
     settings = prepare_ivr_node(sandbox, wanted)
+    return IvrNode(sandbox, api, settings, carrier_speech(carrier or sandbox))
+
+
+def carrier_speech(sandbox: Sandbox) -> dict[str, str]:
+    """What citizens say, as sound files on ``sandbox``'s carrier: name -> play path."""
     speech = {}
     for name, text in SPEECH.items():
         target = sandbox.carrier.host("sounds") / f"{name}.wav"
@@ -88,7 +104,7 @@ def prepare_node(sandbox: Sandbox, api: ApiProcess) -> IvrNode:
             synthesize(text, target)
         give_to_asterisk(sandbox, target)
         speech[name] = sandbox.carrier.path(f"sounds/{name}")
-    return IvrNode(sandbox, api, settings, speech)
+    return speech
 
 
 class IvrServer:

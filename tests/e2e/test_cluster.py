@@ -1,45 +1,69 @@
 """Two call-center nodes behind the Kamailio edge (sandbox/cluster.py), one API on
-PostgreSQL and one collector per node, with real SIP calls from the carrier:
+PostgreSQL, one collector per node and one real IVR server per node (the full route
+table, each its own IVR node id, so its own ticket prefix, and its own spool), with real
+SIP calls from the carrier:
 
 1. an officer on a call from one node is not offered the other node's caller (no ring,
    no RINGNOANSWER) until free, then is;
-2. a batch of calls is spread over both nodes; one node's Asterisk is SIGKILLed mid-batch;
-   every call placed after that lands on the survivor, and the officers the dead node had
-   on calls are offered the survivor's callers;
+2. a batch of calls is spread over both nodes, complaints first; one node's Asterisk is
+   SIGKILLed mid-batch, while each of its complaint callers is recording (or hearing the
+   ticket read back); every call placed after that, complaints included, lands on the
+   survivor, and the officers the dead node had on calls are offered the survivor's
+   callers;
 3. the dead node is started again; every KPI equals the union of both nodes' queue_logs,
-   and every queued call is one API row of its own node: nothing lost, nothing doubled.
+   and every queued call is one API row of its own node: nothing lost, nothing doubled;
+4. every complaint an IVR server saved (its log), the dead node's cut-off ones too, is
+   stored once in the API under its own node's ticket prefix, no ticket repeats across
+   the nodes, none was refused, and the survivor's complaints have their recordings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
+from agi_scripts.complaint import recording_name
 from api.core.auth import Role
 from api.events.models import Call
-from ivr import FastAGIServer
+from ivr.settings import IvrSettings
 from sandbox.cluster import Cluster, node_name
 from sandbox.config import SandboxConfig
 from sandbox.harness import QUEUE, Sandbox
 from sandbox.rootfs import SandboxUnavailable
 from tests.conftest import unavailable
 from tests.e2e.calls import random_caller
+from tests.e2e.ivr_node import IvrServer, prepare_node
 from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get
 from tests.e2e.services import MAX_SLOT, ApiProcess, fresh_api_process
-from tests.e2e.test_kpi_truth import iso, next_second, short_ivr, wait_until
+from tests.e2e.test_kpi_truth import iso, next_second, wait_until
 
 pytestmark = pytest.mark.e2e
 LINE = "082282204761"
 AGENTS = ("petugas-1001", "petugas-1002")
 BATCH = 20  # calls before the kill, and again after it
+COMPLAINTS_BEFORE = 6  # of the batch before the kill (round-robin: 3 a node)
+COMPLAINTS_AFTER = 2  # of the batch after it
 TALK_SECONDS = "2"
+IVR_NODE_IDS = (91, 92)  # node i's IVR server: its tickets start with IVR_NODE_IDS[i]
+# No callback offer within the test (the IVR's default is 120 s in the queue).
+CALLBACK_WAIT_SECONDS = 900
+TO_OFFICER = "wait:1|dtmf:0"
+SAVED = re.compile(r"complaint (\d+) saved")
+
+
+def complaint(speech: str) -> str:
+    """A complaint of category 1: ``speech`` recorded and saved, the ticket heard."""
+    return f"wait:2|dtmf:1|wait:1|dtmf:1|wait:6|play:{speech}|dtmf:#|wait:1|dtmf:3"
 
 
 def free_cluster_slots() -> tuple[int, int]:
@@ -67,29 +91,35 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-async def short_ivrs(cluster: Cluster) -> AsyncIterator[None]:
-    """Each node's FastAGI: the KPI tests' stand-in IVR (3 s, then the queue)."""
-    servers = [
-        FastAGIServer(
-            {"greet": short_ivr, "call": short_ivr},
-            host=node.config.agi_host,
-            port=node.config.agi_port,
-        )
-        for node in cluster.nodes
-    ]
-    for server in servers:
-        await server.start()
-    try:
-        yield
-    finally:
-        for server in servers:
-            await server.close()
-
-
-@pytest.fixture
 def api(tmp_path: Path) -> Iterator[ApiProcess]:
     with fresh_api_process(tmp_path / "api.log") as process:
         yield process
+
+
+@pytest.fixture
+async def ivrs(cluster: Cluster, api: ApiProcess) -> AsyncIterator[list[IvrServer]]:
+    """Each node's FastAGI: our IVR server with every route, its own IVR node id and
+    spool (the node's), delivering to the one API."""
+    servers = []
+    for node, node_id in zip(cluster.nodes, IVR_NODE_IDS, strict=True):
+        token = api.token(Role.ivr, name=f"e2e-ivr-node-{node_id}")
+        wanted = IvrSettings(
+            api_url=api.url,
+            api_token=token,
+            node_id=node_id,
+            callback_wait_seconds=CALLBACK_WAIT_SECONDS,
+        )
+        ivr_node = prepare_node(node, api, wanted, carrier=cluster.carrier_sandbox)
+        servers.append(IvrServer(ivr_node))
+    started = []
+    try:
+        for server in servers:
+            await server.start()
+            started.append(server)
+        yield servers
+    finally:
+        for server in started:
+            await server.close()
 
 
 @pytest.fixture
@@ -157,25 +187,60 @@ def talking(truth: QueueLogTruth) -> dict[str, str]:
     return {f[1]: f[3] for f in truth.verbs("CONNECT") if f[1] not in truth.finished()}
 
 
-async def call(cluster: Cluster, caller: str, delay: float = 0) -> None:
+async def call(cluster: Cluster, caller: str, script: str = TO_OFFICER, delay: float = 0) -> None:
     await asyncio.sleep(delay)
-    await cluster.carrier_sandbox.place_call(LINE, caller, "wait:1|dtmf:0")
+    await cluster.carrier_sandbox.place_call(LINE, caller, script)
 
 
-async def batch(cluster: Cluster, size: int) -> set[str]:
-    """``size`` citizens calling 0.4 s apart, each waiting until answered."""
+async def batch(
+    cluster: Cluster, size: int, script: str = TO_OFFICER, after: float = 0
+) -> set[str]:
+    """``size`` citizens calling 0.4 s apart from ``after`` s on, each running ``script``."""
     callers = [random_caller() for _ in range(size)]
-    await asyncio.gather(*(call(cluster, c, 0.4 * i) for i, c in enumerate(callers)))
+    await asyncio.gather(
+        *(call(cluster, c, script, after + 0.4 * i) for i, c in enumerate(callers))
+    )
     return set(callers)
 
 
-async def test_busy_officer_failover_and_kpis_over_both_nodes(
+def in_ivr(node: Sandbox, callers: set[str]) -> dict[str, str]:
+    """caller -> uniqueid of these callers' channels on ``node`` running an AGI now."""
+    rows = [r.split("!") for r in node.callcenter.rx("core show channels concise").splitlines()]
+    return {r[7]: r[13] for r in rows if len(r) > 13 and r[5] == "AGI" and r[7] in callers}
+
+
+def recording_ticket(node: Sandbox, uniqueid: str) -> str | None:
+    """The ticket of the call's complaint recording on ``node``, once recording began."""
+    suffix = f"{recording_name('', uniqueid)}.wav"  # "-<call>.wav" after the ticket
+    found = sorted(node.recordings_dir.glob(f"*{suffix}"))
+    return found[0].name.removesuffix(suffix) if found else None
+
+
+def saved_tickets(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Each ticket our IVR servers logged as saved (to the API or their outbox)."""
+    return [
+        match.group(1)
+        for record in caplog.records
+        if record.name == "agi_scripts.complaint" and (match := SAVED.match(record.getMessage()))
+    ]
+
+
+def node_of(uniqueid: str) -> int:
+    """The index of the node whose call this is, by its ``systemname`` prefix."""
+    [index] = [i for i in range(len(IVR_NODE_IDS)) if uniqueid.startswith(f"{node_name(i)}-")]
+    return index
+
+
+async def test_busy_officer_failover_complaints_and_kpis_over_both_nodes(
     cluster: Cluster,
-    short_ivrs: None,
     api: ApiProcess,
+    ivrs: list[IvrServer],
     collectors: list[CollectorProcess],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="agi_scripts.complaint")
     carrier = cluster.carrier_sandbox.carrier
+    speech = ivrs[0].node.speech
     # Log the officers out and in again, so the API (through the collectors) and
     # queue_log both know when every session started.
     for agent in cluster.configs[0].agents:
@@ -220,8 +285,13 @@ async def test_busy_officer_failover_and_kpis_over_both_nodes(
     await wait_until(lambda: ended(cluster, placed), 60, "the first calls to end")
     cluster.add_member("1002")
 
-    # 2. A batch over both nodes, one node SIGKILLed mid-batch, a batch after it.
-    before = await batch(cluster, BATCH)
+    # 2. A batch over both nodes, complaints first (long ones: still recording when the
+    # kill comes), one node SIGKILLed mid-batch, a batch after it.
+    complainers, queuers = await asyncio.gather(
+        batch(cluster, COMPLAINTS_BEFORE, complaint(speech["keluhan-panjang"])),
+        batch(cluster, BATCH - COMPLAINTS_BEFORE, after=4),
+    )
+    before = complainers | queuers
     placed |= before
     victim = cluster.nodes[1]
 
@@ -229,7 +299,22 @@ async def test_busy_officer_failover_and_kpis_over_both_nodes(
         mine = union_truth(cluster, set(entered(victim, before)))
         return bool(talking(mine)) and len(mine.verbs("ENTERQUEUE")) > len(mine.verbs("CONNECT"))
 
-    await wait_until(victim_busy, 30, "node2 to have calls answered and waiting")
+    cut_complaints: dict[str, str] = {}  # caller -> ticket of node2's complaints in the IVR
+
+    def victim_busy_and_recording() -> bool:
+        """node2 has calls answered and waiting, and each of its complaint callers has
+        begun recording."""
+        if not victim_busy():
+            return False
+        calls = in_ivr(victim, complainers)
+        tickets = {c: recording_ticket(victim, uid) for c, uid in calls.items()}
+        cut_complaints.clear()
+        cut_complaints.update({c: t for c, t in tickets.items() if t is not None})
+        return bool(calls) and len(cut_complaints) == len(calls)
+
+    await wait_until(
+        victim_busy_and_recording, 40, "node2 to have calls waiting and complaints recording"
+    )
     assert entered(cluster.nodes[0], before)  # the batch is spread over both nodes
     on_victim = set(entered(victim, before))
     talking_on_victim = set(talking(union_truth(cluster, on_victim)).values())
@@ -240,14 +325,18 @@ async def test_busy_officer_failover_and_kpis_over_both_nodes(
     # The citizens' phones of the dead node's calls hear nothing more; real ones hang up.
     for line in carrier.rx("core show channels concise").splitlines():
         fields = line.split("!")
-        if len(fields) > 7 and fields[7] in on_victim:
+        if len(fields) > 7 and fields[7] in on_victim | set(cut_complaints):
             carrier.rx(f"channel request hangup {fields[0]}")
 
-    after = await batch(cluster, BATCH)
+    late_complainers, late_queuers = await asyncio.gather(
+        batch(cluster, COMPLAINTS_AFTER, complaint(speech["keluhan"])),
+        batch(cluster, BATCH - COMPLAINTS_AFTER, after=0.2),
+    )
+    after = late_complainers | late_queuers
     placed |= after
     survivor = cluster.nodes[0]
     await wait_until(
-        lambda: all(where(cluster, c) is not None for c in after), 30, "the new calls to queue"
+        lambda: all(where(cluster, c) is not None for c in after), 60, "the new calls to queue"
     )
     assert set(entered(survivor, after)) == after  # every new call on the survivor
     # The officers the dead node had on calls take the survivor's callers.
@@ -307,3 +396,36 @@ async def test_busy_officer_failover_and_kpis_over_both_nodes(
         mine = set(entered(node, placed).values())
         assert {r.linkedid for r in rows if r.node == node_name(index)} == mine
         assert all(uid.startswith(f"{node_name(index)}-") for uid in mine)
+
+    # 4. Every complaint an IVR server saved is stored once, under its node's prefix.
+    saved = saved_tickets(caplog)
+    complainers |= late_complainers
+
+    def stored() -> list[dict[str, Any]]:
+        return [
+            item
+            for caller in complainers
+            for item in api_get(api, "/complaints", supervisor, caller=caller)["items"]
+        ]
+
+    await wait_until(
+        lambda: {c["ticket"] for c in stored()} >= set(saved), 30, "the saved complaints"
+    )
+    complaints = stored()
+    tickets = sorted(c["ticket"] for c in complaints)
+    assert tickets == sorted(saved)  # each saved complaint stored once, and no other
+    assert len(set(tickets)) == len(tickets)  # no ticket on both nodes, or twice on one
+    assert set(cut_complaints.values()) <= set(tickets), "a cut-off complaint was lost"
+    by_node: dict[int, list[dict[str, Any]]] = {0: [], 1: []}
+    for item in complaints:
+        index = node_of(item["uniqueid"])
+        assert item["ticket"].startswith(str(IVR_NODE_IDS[index])), item
+        by_node[index].append(item)
+    assert {c["ticket"] for c in by_node[1]} == set(cut_complaints.values())
+    assert {c["caller_number"] for c in by_node[0]} >= late_complainers
+    assert {c["caller_number"] for c in by_node[0]} & complainers - late_complainers
+    for item in by_node[0]:
+        assert survivor.host_of(item["recording_path"]).stat().st_size > 8000, item
+    for item in by_node[1]:  # what node2 had written of the recording when it died
+        assert victim.host_of(item["recording_path"]).is_file(), item
+    assert api_get(api, "/complaints/refused", supervisor) == []
