@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,56 +14,18 @@ import pytest
 from api.core.auth import Role
 from ivr.prompt_synthesis import synthesize
 from ivr.redact import mask_number
-from ivr.settings import IvrSettings
 from sandbox.harness import Sandbox
 from sandbox.ivr_node import give_to_asterisk
 from tests.e2e.calls import random_caller, set_ivr_mode
 from tests.e2e.ivr_node import LINE, NODE_ID, SPEECH, event, user_event, wait_until
+from tests.e2e.ivr_process import IvrProcess
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.services import BIN, ApiProcess, fresh_api_process
+from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 
 JSON_LOGS = {"LAPOR_LOG_FORMAT": "json"}
 CALL_TIMEOUT = 120.0
-
-
-class IvrProcess:
-    """``lapor-ivr`` on the sandbox's AGI port, with its own spool, logging to a file."""
-
-    def __init__(self, sandbox: Sandbox, api: ApiProcess, folder: Path) -> None:
-        spool = folder / "spool"
-        (spool / "outbox").mkdir(parents=True)
-        token = api.token(Role.ivr, name="e2e-call-logs-ivr")
-        settings = IvrSettings(api_url=api.url, api_token=token, node_id=NODE_ID, spool_dir=spool)
-        self.log_path = folder / "ivr.log"
-        self.env = {
-            **os.environ,
-            **settings.as_env(),
-            "LAPOR_AGI_HOST": sandbox.config.agi_host,
-            "LAPOR_AGI_PORT": str(sandbox.config.agi_port),
-            "LAPOR_AGI_SECRET": sandbox.secrets.agi,
-            "LAPOR_IVR_METRICS_PORT": "0",
-            **JSON_LOGS,
-        }
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 20) -> None:
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [str(BIN / "lapor-ivr")], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while "FastAGI listening on" not in self.log_path.read_text():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"lapor-ivr not serving:\n{self.log_path.read_text()}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=20)
-            self._process = None
 
 
 def speech_file(sandbox: Sandbox) -> str:
@@ -125,7 +84,8 @@ async def test_a_call_is_followed_by_its_linkedid_through_the_json_logs(
     with fresh_api_process(tmp_path / "api.log", api_env) as api:
         collector = CollectorProcess(sandbox, api, tmp_path / "collector")
         collector.env.update({**JSON_LOGS, "LAPOR_COLLECTOR_METRICS_PORT": "0"})
-        ivr = IvrProcess(sandbox, api, tmp_path)
+        ivr = IvrProcess(sandbox, api, tmp_path, NODE_ID, sandbox.config.agi_port)
+        ivr.env.update(JSON_LOGS)
         collector.start()
         try:
             ivr.start()
