@@ -81,12 +81,19 @@ class EventIds:
         return f"{self._prefix}{self._next()}"
 
 
+# The IVR's marks for a backup FastAGI server to resume a call from
+# (agi_scripts/progress.py, callback.py): several per call, of no use to the API.
+RESUME_MARKS = ("LAPOR_STEP", "LAPOR_CALLBACK_REQUEST")
+
+
 def wanted(name: str, fields: dict[str, str]) -> bool:
-    """UserEvents and VarSets only from the IVR (``Lapor…`` / ``LAPOR_…``)."""
+    """UserEvents and VarSets only from the IVR (``Lapor…`` / ``LAPOR_…``), but for its
+    resume marks."""
     if name == "UserEvent":
         return fields.get("UserEvent", "").startswith("Lapor")
     if name == "VarSet":
-        return fields.get("Variable", "").startswith("LAPOR_")
+        variable = fields.get("Variable", "")
+        return variable.startswith("LAPOR_") and not variable.startswith(RESUME_MARKS)
     return name in _SUBSCRIBED
 
 

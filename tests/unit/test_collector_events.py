@@ -17,6 +17,13 @@ def test_only_the_ivrs_user_events_and_varsets_are_kept() -> None:
     assert not wanted("UserEvent", {"UserEvent": "SomebodyElse"})
     assert wanted("VarSet", {"Variable": "LAPOR_CATEGORY"})
     assert not wanted("VarSet", {"Variable": "BRIDGEPEER"})
+    for mark in (
+        "LAPOR_STEP",
+        "LAPOR_STEP_TICKET",
+        "LAPOR_STEP_CATEGORY",
+        "LAPOR_CALLBACK_REQUEST",
+    ):
+        assert not wanted("VarSet", {"Variable": mark}), mark
     assert not wanted("RTCPSent", {})
 
 
