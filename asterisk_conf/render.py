@@ -154,7 +154,7 @@ def read_agents(values: Mapping[str, str]) -> list[tuple[str, str]]:
         agent_id, sep, secret = line.partition(":")
         if not sep or not AGENT_ID.match(agent_id) or not secret or "\n" in secret:
             raise RenderError(f"{path}:{number}: expected agent_id:secret")
-        problem = weak_secret(secret)
+        problem = weak_secret(secret) or unsafe_sip_secret(secret)
         if problem:
             raise RenderError(f"{path}:{number}: the SIP secret of {agent_id} {problem}")
         agents.append((agent_id, secret))
@@ -234,6 +234,15 @@ def check_value(name: str, value: str) -> None:
 
 def is_secret(name: str) -> bool:
     return name.endswith(("_SECRET", "_PASSWORD", "_TOKEN"))
+
+
+def unsafe_sip_secret(secret: str) -> str | None:
+    """Why a SIP password can't go into the config files, or None."""
+    try:
+        asterisk_values.sip_secret(secret)
+    except asterisk_values.UnsafeValue:
+        return "holds a character other than letters, digits and ._~+=/@%!*^,:-"
+    return None
 
 
 def weak_secret(secret: str) -> str | None:

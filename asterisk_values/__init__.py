@@ -67,6 +67,9 @@ _ENDPOINT = re.compile(ENDPOINT_PATTERN[1:-1])
 _SPIED_ENDPOINT = re.compile(r"[A-Za-z0-9_]{1,32}")
 # A browser phone's short-lived SIP password: the API's random hex, nothing else.
 _WEB_SECRET = re.compile(r"[0-9a-f]{32,64}")
+# An officer's SIP password, written into pjsip.conf and the SIP edge's kamailio.cfg: no
+# quote, backslash, comment sign, substitution or space that could end or bend the value.
+_SIP_SECRET = re.compile(r"[A-Za-z0-9._~+=/@%!*^,:-]{1,128}")
 # A dialplan variable's value set by us (Originate Variable, AGI SET VARIABLE of ids).
 _VARIABLE_VALUE = re.compile(r"[A-Za-z0-9_.+:@-]{0,64}")
 _EPOCH = re.compile(r"[0-9]{1,12}")
@@ -131,6 +134,11 @@ def spied_endpoint(value: str) -> str:
 def web_secret(value: str) -> str:
     """A browser phone's password as the API makes them (lowercase hex)."""
     return _strict("browser phone password", _WEB_SECRET, value)
+
+
+def sip_secret(value: str) -> str:
+    """An officer's SIP password (the agents file), as config files can hold it."""
+    return _strict("SIP password", _SIP_SECRET, value)
 
 
 def variable_value(value: str) -> str:

@@ -139,6 +139,16 @@ def test_a_weak_sip_secret_in_the_agents_file_is_refused(tmp_path: Path) -> None
         render_dir(CONF_DIR, tmp_path / "etc", env)
 
 
+@pytest.mark.parametrize(
+    "secret", ['abcdefgh12345678"', "abcdefgh12345678\\", "abcdefgh;2345678", "abcd efgh12345678"]
+)
+def test_a_sip_secret_that_would_bend_a_config_file_is_refused(tmp_path: Path, secret: str) -> None:
+    env = only_secrets(tmp_path)
+    Path(env["LAPOR_AGENTS_FILE"]).write_text(f"1001:{secret}\n")
+    with pytest.raises(RenderError, match=r"agents\.txt:1: the SIP secret of 1001 holds"):
+        render_dir(CONF_DIR, tmp_path / "etc", env)
+
+
 def test_officers_phones_register_only_from_the_allowed_networks(tmp_path: Path) -> None:
     render_dir(CONF_DIR, tmp_path / "etc", only_secrets(tmp_path))
     pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
