@@ -11,9 +11,10 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,21 @@ def api_get(api: ApiProcess, path: str, token: str, **params: Any) -> Any:
     )
     response.raise_for_status()
     return response.json()
+
+
+def iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
+
+
+def assert_api_equals_truth(
+    api: ApiProcess, truth: QueueLogTruth, start: int, end: int, agents: Collection[str]
+) -> None:
+    """The API's /stats/summary and /stats/agents rows of ``agents`` over [start, end)
+    equal those computed from queue_log."""
+    supervisor = api.token(Role.supervisor)
+    window = {"from": iso(start), "to": iso(end)}
+    summary = api_get(api, "/stats/summary", supervisor, **window)
+    want = truth.summary()
+    assert {k: summary[k] for k in want} == want
+    rows = [a for a in api_get(api, "/stats/agents", supervisor, **window) if a["agent"] in agents]
+    assert rows == [a for a in truth.agents(start, end) if a["agent"] in agents]

@@ -23,13 +23,18 @@ from api.events.models import Call
 from ivr import CallOutcome
 from sandbox.harness import Sandbox
 from tests.e2e.calls import random_caller
-from tests.e2e.kpi_support import NODE, CollectorProcess, QueueLogTruth, api_get
+from tests.e2e.kpi_support import (
+    NODE,
+    CollectorProcess,
+    QueueLogTruth,
+    api_get,
+    assert_api_equals_truth,
+)
 from tests.e2e.services import BIN, ApiProcess
 from tests.e2e.test_kpi_truth import (
     AGENTS,
     all_delivered,
     collector,
-    iso,
     kpi_api,
     kpi_ivr,
     next_second,
@@ -105,15 +110,7 @@ def assert_equal_to_queue_log(
 ) -> None:
     ids = queued_uniqueids(sandbox, callers)
     truth = QueueLogTruth.read(sandbox.callcenter.queue_log, set(ids.values()))
-    supervisor = api.token(Role.supervisor)
-    window = {"from": iso(start), "to": iso(end)}
-    summary = api_get(api, "/stats/summary", supervisor, **window)
-    want = truth.summary()
-    assert {k: summary[k] for k in want} == want
-    agents = [
-        a for a in api_get(api, "/stats/agents", supervisor, **window) if a["agent"] in AGENTS
-    ]
-    assert agents == [a for a in truth.agents(start, end) if a["agent"] in AGENTS]
+    assert_api_equals_truth(api, truth, start, end, AGENTS)
     lo, hi = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
     with Session(api.engine) as session:
         entered = col(Call.queue_entered_at)

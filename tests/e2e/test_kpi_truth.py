@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Collection, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,13 @@ from ivr import CallOutcome, Channel, FastAGIServer
 from sandbox.ami import AMIClient
 from sandbox.harness import QUEUE, Sandbox
 from tests.e2e.calls import random_caller
-from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get, running_collector
+from tests.e2e.kpi_support import (
+    CollectorProcess,
+    QueueLogTruth,
+    api_get,
+    iso,
+    running_collector,
+)
 from tests.e2e.services import ApiProcess, fresh_api_process
 
 pytestmark = pytest.mark.e2e
@@ -133,10 +138,6 @@ def all_delivered(api: ApiProcess, callers: Collection[str]) -> bool:
     """Every one of these callers' calls has its end stored."""
     stored = [c for c in calls_by_caller(api).values() if c.caller in callers and delivered(c)]
     return len(stored) == len(callers)
-
-
-def iso(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 async def test_every_figure_equals_queue_log(
