@@ -37,14 +37,11 @@ from api.core.auth import Role
 from api.events.models import Call
 from ivr.settings import IvrSettings
 from sandbox.cluster import Cluster, node_name
-from sandbox.config import SandboxConfig
 from sandbox.harness import QUEUE, Sandbox
-from sandbox.rootfs import SandboxUnavailable
-from tests.conftest import unavailable
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import IvrServer, prepare_node
 from tests.e2e.kpi_support import CollectorProcess, QueueLogTruth, api_get, assert_api_equals_truth
-from tests.e2e.services import MAX_SLOT, ApiProcess, fresh_api_process
+from tests.e2e.services import ApiProcess, fresh_api_process
 from tests.e2e.test_kpi_truth import next_second, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -64,30 +61,6 @@ SAVED = re.compile(r"complaint (\d+) saved")
 def complaint(speech: str) -> str:
     """A complaint of category 1: ``speech`` recorded and saved, the ticket heard."""
     return f"wait:2|dtmf:1|wait:1|dtmf:1|wait:6|play:{speech}|dtmf:#|wait:1|dtmf:3"
-
-
-def free_cluster_slots() -> tuple[int, int]:
-    """Two neighbouring sandbox slots from LAPOR_SANDBOX_SLOT on with nothing running."""
-    first = int(os.environ.get("LAPOR_SANDBOX_SLOT") or 0)
-    for slot in range(first, MAX_SLOT):
-        configs = (SandboxConfig.from_env(slot), SandboxConfig.from_env(slot + 1))
-        if not any(any(Sandbox(c, build=False).status().values()) for c in configs):
-            return slot, slot + 1
-    raise RuntimeError("no two free sandbox slots")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    try:
-        instance = Cluster(free_cluster_slots())
-    except SandboxUnavailable as exc:
-        unavailable(str(exc))
-        raise
-    asyncio.run(instance.up())
-    try:
-        yield instance
-    finally:
-        instance.down()
 
 
 @pytest.fixture
