@@ -60,6 +60,8 @@ CLUSTER_LISTS = ("CLUSTER_PEERS", "CLUSTER_NODES")
 ENV_PREFIX = "LAPOR_"
 # Secrets (AMI, SIP, API tokens) are at least this long: `openssl rand -hex 24` gives 48.
 MIN_SECRET_LENGTH = 16
+# Secrets written inside a quoted string of edge/kamailio.cfg, as the SIP passwords are.
+QUOTED_SECRETS = frozenset({"EDGE_RPC_TOKEN"})
 # app_queue says a position only if announce-frequency is not 0, and says it again when it
 # changed once min-announce-frequency has passed: "only on entering" is both set to a day.
 ANNOUNCE_ONCE = 86400
@@ -228,6 +230,8 @@ def check_value(name: str, value: str) -> None:
         raise RenderError(f"{ENV_PREFIX}{name} holds a line break; set it on one line")
     if is_secret(name) and value:
         problem = weak_secret(value)
+        if name in QUOTED_SECRETS:
+            problem = problem or unsafe_sip_secret(value)
         if problem:
             raise RenderError(f"{ENV_PREFIX}{name} {problem}: set a real secret")
 

@@ -76,6 +76,10 @@ async def cluster_command(args: argparse.Namespace) -> int:
         return 0 if all(states.values()) else 1
     await cluster.up(login_agents=not args.no_agents)
     print(f"SIP edge:    Kamailio on {cluster.edge_address} (log {cluster.edge.log_file})")
+    print(
+        f"             browser phones at {cluster.edge_ws_url}, JSON-RPC at "
+        f"{cluster.edge_rpc_url} (token in {cluster.edge.host_path('etc/kamailio.cfg')})"
+    )
     for index, node in enumerate(cluster.nodes):
         c = node.config
         print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -24,6 +25,9 @@ from sandbox.instance import InstanceError
 log = logging.getLogger(__name__)
 
 EDGE_PORT_BASE = 5075
+# The edge's WebSocket port (browser phones) and its JSON-RPC port (the API), per slot.
+EDGE_WS_PORT_BASE = 8086
+EDGE_RPC_PORT_BASE = 8087
 HOST = "127.0.0.1"
 
 
@@ -47,6 +51,9 @@ class Cluster:
         first = self.configs[0]
         self.edge_port = EDGE_PORT_BASE + 100 * first.slot
         self.edge_address = f"{HOST}:{self.edge_port}"
+        self.edge_ws_port = EDGE_WS_PORT_BASE + 100 * first.slot
+        self.edge_rpc_port = EDGE_RPC_PORT_BASE + 100 * first.slot
+        self.edge_rpc_token = secrets.token_hex(16)
         self.nodes = [
             Sandbox(
                 config,
@@ -57,6 +64,11 @@ class Cluster:
             )
             for index, config in enumerate(self.configs)
         ]
+        # One AMI control secret on every node: the API's control client logs in to each
+        # node with the same user and secret (LAPOR_API_AMI_PEER_HOSTS).
+        control_secret = secrets.token_urlsafe(18)
+        for node in self.nodes:
+            node.control_secret = control_secret
         carrier_root = self.nodes[0].root
         self.edge = Edge(self.nodes[0].runtime, f"{carrier_root}/edge", HOST, self.edge_port)
 
@@ -103,7 +115,21 @@ class Cluster:
             "LAPOR_TRUNK_SOURCE_HOST": first.carrier_host,
             "LAPOR_TRUNK_SOURCE_PORT": str(first.carrier_sip_port),
             "LAPOR_AGENTS_FILE": str(self.carrier_sandbox.agents_file),
+            "LAPOR_EDGE_WS_BIND": HOST,
+            "LAPOR_EDGE_WS_PORT": str(self.edge_ws_port),
+            "LAPOR_EDGE_RPC_PORT": str(self.edge_rpc_port),
+            "LAPOR_EDGE_RPC_TOKEN": self.edge_rpc_token,
         }
+
+    @property
+    def edge_ws_url(self) -> str:
+        """The browser phones' SIP-over-WebSocket URL at the edge."""
+        return f"ws://{HOST}:{self.edge_ws_port}/ws"
+
+    @property
+    def edge_rpc_url(self) -> str:
+        """The edge's JSON-RPC URL (the API's LAPOR_API_EDGE_RPC_URL)."""
+        return f"http://{HOST}:{self.edge_rpc_port}/RPC"
 
     async def up(self, login_agents: bool = True) -> None:
         """Start the edge, then every node (node 1 with the carrier), and wait until the

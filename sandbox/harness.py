@@ -11,7 +11,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asterisk_conf.render import read_env_file, render_dir
@@ -108,6 +108,8 @@ class Sandbox:
         base = "/srv" if self.runtime.chroot else str(self.config.cache_dir / "run")
         self.root = f"{base}/{folder}"
         self.secrets = self._load_secrets() or Secrets.generate()
+        # The AMI control secret ``up`` gives this node, if set (a cluster's nodes share one).
+        self.control_secret: str | None = None
         self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
         self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
 
@@ -329,6 +331,8 @@ class Sandbox:
         """Start both instances from fresh folders (the kept ones of ``state_dir`` stay as
         they are) and wait until they are usable."""
         self.secrets = Secrets.generate()
+        if self.control_secret:
+            self.secrets = replace(self.secrets, control=self.control_secret)
         self.callcenter = self._instance("callcenter", self.config.ami_port, COLLECTOR_USER)
         self.carrier = self._instance("carrier", self.config.carrier_ami_port, CARRIER_AMI_USER)
         instances = self.instances

@@ -28,6 +28,8 @@ PACKAGES = (
     "python3-prometheus-client",
     # The SIP edge of a multi-node sandbox (sandbox/cluster.py, edge/kamailio.cfg).
     "kamailio",
+    # The edge's WebSocket transport, for officers' browser phones.
+    "kamailio-websocket-modules",
 )
 MIRROR = (
     "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "

@@ -9,8 +9,10 @@ With several call-center nodes (docs/scaling.md), queue membership (add, remove,
 also goes to each peer node's AMI (``peers``), at once: an officer is a member of every
 node's queue, so every node may offer them a call. The API's own node answers for the
 command; a peer that fails it (down, or "Already there") is logged, never raised, so one
-dead node does not keep officers from logging in on the others. Everything else
-(Originate, MessageSend) stays on the API's own node.
+dead node does not keep officers from logging in on the others. The browser phones'
+passwords go to every node too (a node challenges the calls a browser phone places), and to
+the SIP edge (``edge``), which they register with then. Everything else (Originate,
+MessageSend) stays on the API's own node.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
 import asterisk_values as values
 from ami_wire import NEVER, Manager, SafeAMIProtocol
+from api.core.edge_control import EdgeCommandError, EdgeControl
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ def variable_headers(variables: dict[str, str]) -> list[str]:
 
 
 class AmiCommandError(Exception):
-    """Asterisk refused the command, or could not be reached in time."""
+    """Asterisk (or the SIP edge) refused the command, or could not be reached in time."""
 
 
 # QueueRemove's answer for an interface that is not in the queue (already removed).
@@ -61,6 +65,8 @@ class AmiControl:
     timeout: float = 5.0
     # The other call-center nodes' AMI (same user and secret): queue membership only.
     peers: tuple[AmiControl, ...] = ()
+    # The SIP edge the browser phones register with, if any (docs/scaling-edge.md).
+    edge: EdgeControl | None = None
 
     async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
         """Log in, send one action, return its response (raise if it is not Success)."""
@@ -128,15 +134,26 @@ class AmiControl:
         """Create or replace a browser phone's auth object in AstDB (sorcery.conf reads
         auth from the family ``WEBRTC_AUTH_FAMILY`` after pjsip.conf)."""
         await self._webrtc_auth("put", endpoint, password)
+        if self.edge is not None:
+            await self._at_edge(self.edge.browser_phone_put(endpoint, password))
 
     async def webrtc_auth_delete(self, endpoint: str) -> None:
         await self._webrtc_auth("delete", endpoint, "")
+        if self.edge is not None:
+            await self._at_edge(self.edge.browser_phone_drop(endpoint))
+
+    @staticmethod
+    async def _at_edge(command: Coroutine[Any, Any, None]) -> None:
+        try:
+            await command
+        except EdgeCommandError as exc:
+            raise AmiCommandError(str(exc)) from exc
 
     async def _webrtc_auth(self, op: str, endpoint: str, password: str) -> None:
         """The dialplan's ``webrtc-auth`` context writes AstDB: a Local channel runs ``op``
         there and answers once it is done, so a Success means it is written. AMI's own
         DBPut would need the class ``system`` (module reloads and more) for this user."""
-        await self.send(
+        await self.send_everywhere(
             {
                 "Action": "Originate",
                 "Channel": f"Local/{op}@webrtc-auth/n",

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from api.core.ami_control import AmiControl
 from api.core.clock import WorkCalendar
+from api.core.edge_control import EdgeControl
 from api.core.settings import ApiSettings, ami_peers
 
 
@@ -22,12 +23,15 @@ def get_calendar(request: Request) -> WorkCalendar:
 
 def control_of(settings: ApiSettings) -> AmiControl:
     """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies),
-    with the peer nodes' AMI for queue membership."""
+    with the peer nodes' AMI for queue membership and the SIP edge for browser phones."""
     user, secret = settings.ami_control_user, settings.ami_control_secret
     peers = tuple(
         AmiControl(host, port, user, secret) for host, port in ami_peers(settings.ami_peer_hosts)
     )
-    return AmiControl(settings.ami_host, settings.ami_port, user, secret, peers=peers)
+    edge = None
+    if settings.edge_rpc_url:
+        edge = EdgeControl(settings.edge_rpc_url, settings.edge_rpc_token)
+    return AmiControl(settings.ami_host, settings.ami_port, user, secret, peers=peers, edge=edge)
 
 
 def control(request: Request) -> AmiControl:

@@ -140,6 +140,12 @@ class ApiSettings(BaseSettings):
     webrtc_ws_url: str = Field(
         default="", pattern=r"^(wss?://[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9/_-]*)?$"
     )
+    # Behind the SIP edge (docs/scaling-edge.md) the browser phones register with Kamailio:
+    # its JSON-RPC URL (http://edge:8081/RPC) and token (EDGE_RPC_TOKEN there), through
+    # which the API puts and deletes their passwords. Empty: browser phones register with
+    # the API's own Asterisk node (LAPOR_API_WEBRTC_WS_URL names the edge or that node).
+    edge_rpc_url: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.:\[\]_-]+/RPC)?$")
+    edge_rpc_token: str = Field(default="", max_length=200)
     # STUN/TURN servers for the browser phones (JSON, like RTCConfiguration.iceServers:
     # [{"urls": ["turn:turn.example.go.id:3478"], "username": "...", "credential": "..."}]).
     # Empty (the default): officers' PCs reach Asterisk's RTP ports directly.
@@ -300,6 +306,9 @@ class ApiSettings(BaseSettings):
             self.ami_control_secret, "LAPOR_API_AMI_CONTROL_SECRET", "LAPOR_AMI_CONTROL_SECRET"
         )
         refuse_placeholder(self.sms_reply_authorization, "LAPOR_API_SMS_REPLY_AUTHORIZATION")
+        refuse_placeholder(self.edge_rpc_token, "LAPOR_API_EDGE_RPC_TOKEN", "LAPOR_EDGE_RPC_TOKEN")
+        if self.edge_rpc_url and len(self.edge_rpc_token) < 16:
+            raise ValueError("LAPOR_API_EDGE_RPC_URL needs LAPOR_API_EDGE_RPC_TOKEN (16+ chars)")
         refuse_placeholder(self.smtp_password, "LAPOR_API_SMTP_PASSWORD")
         return self
 

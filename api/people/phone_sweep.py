@@ -20,8 +20,9 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.core.ami_control import AmiCommandError, AmiControl
+from api.core.ami_control import AmiCommandError
 from api.core.clock import utc_now
+from api.core.deps import control_of
 from api.core.run_once import in_background, pause
 from api.core.settings import ApiSettings
 from api.people.phone_credentials import Issued, forget, orphaned
@@ -70,11 +71,9 @@ def _forget(engine: Engine, endpoint: str, issued_at: datetime) -> None:
 
 
 def ami_revoke(settings: ApiSettings) -> Revoke:
-    """The real revoke: the API's ``control`` AMI user, as at sign-out."""
-    ami = AmiControl(
-        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
-    )
-    return ami.browser_phone_off
+    """The real revoke: the API's ``control`` AMI user (every node, and the edge), as at
+    sign-out."""
+    return control_of(settings).browser_phone_off
 
 
 async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> None:

@@ -50,6 +50,13 @@ REGISTER_WITH = """(account) => new Promise((done) => {
 })"""
 
 
+async def assert_audio_both_ways(page: Page) -> None:
+    """The page's call receives and sends audio: both byte counts keep growing."""
+    await page.wait_for_function("() => window.laporPhone.session.connection")
+    first = await page.evaluate("window.laporPhone.stats()")
+    await page.wait_for_function(AUDIO_GREW, arg=first, timeout=20_000)
+
+
 def ws_url(sandbox: Sandbox) -> str:
     return f"ws://127.0.0.1:{sandbox.config.http_port}/ws"
 
@@ -106,10 +113,7 @@ async def test_an_officer_answers_a_queue_call_in_the_console_and_the_credential
             await placed
             await expect(page.locator("#phone-call")).to_have_attribute("data-state", "on_call")
 
-            # Audio both ways: the page's received and sent byte counts both keep growing.
-            await page.wait_for_function("() => window.laporPhone.session.connection")
-            first = await page.evaluate("window.laporPhone.stats()")
-            await page.wait_for_function(AUDIO_GREW, arg=first, timeout=20_000)
+            await assert_audio_both_ways(page)
 
             await page.get_by_role("button", name="Tutup").click()
             await ami.wait_for(event("AgentComplete", MemberName=username), CALL_TIMEOUT)

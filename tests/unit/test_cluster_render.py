@@ -53,6 +53,10 @@ def test_a_node_gets_its_name_entity_edge_contacts_and_peers(tmp_path: Path) -> 
     agents = (etc / "pjsip_agents.conf").read_text()
     assert "contact = sip:1001@10.0.0.5:5060" in agents
     assert "contact = sip:1002@10.0.0.5:5060" in agents
+    # the browser phone too: through the edge, over UDP (the edge speaks WebSocket to it)
+    assert "contact = sip:1001-web@10.0.0.5:5060" in agents
+    web = agents[agents.index("[1001-web](webrtc-endpoint)") :].split("\n\n")[0]
+    assert "\ntransport = transport-udp" in web
     pjsip = (etc / "pjsip.conf").read_text()
     # node1 publishes to each peer under its own name, and accepts each peer's publications
     assert "server_uri = sip:node1@10.0.0.7:5060" in pjsip
@@ -92,4 +96,25 @@ def test_the_edge_knows_every_node_and_each_officers_password(tmp_path: Path) ->
     assert '$var(device) = "PJSIP/1002";' in cfg
     # loopback by default, never a wildcard listener
     assert "listen=udp:127.0.0.1:5060" in cfg
+    assert "listen=tcp:127.0.0.1:8080" in cfg
+    assert "listen=tcp:127.0.0.1:8081" in cfg
+    assert '$var(device) = "PJSIP/1002-web";' in cfg
     assert "{{" not in cfg + nodes
+
+
+@pytest.mark.parametrize("token", ['a"; jsonrpc_dispatch(); "0123456789', "short-token"])
+def test_an_edge_rpc_token_that_would_bend_the_config_or_is_weak_is_refused(
+    tmp_path: Path, token: str
+) -> None:
+    env = {**base_env(tmp_path), "LAPOR_EDGE_RPC_TOKEN": token}
+    with pytest.raises(RenderError, match="LAPOR_EDGE_RPC_TOKEN"):
+        rendered(EDGE_DIR, tmp_path / "edge", env, ["kamailio.cfg"])
+
+
+def test_the_edge_rpc_answers_only_its_token(tmp_path: Path) -> None:
+    env = {**base_env(tmp_path), "LAPOR_EDGE_RPC_TOKEN": "edge-token-0123456789abcdef"}
+    cfg = rendered(EDGE_DIR, tmp_path / "edge", env, ["kamailio.cfg"])
+    assert '$hdr(X-Lapor-Edge-Token) == "edge-token-0123456789abcdef"' in cfg
+    # no token configured: a header of 16+ characters can never equal the empty string
+    cfg = rendered(EDGE_DIR, tmp_path / "edge2", base_env(tmp_path), ["kamailio.cfg"])
+    assert "$(hdr(X-Lapor-Edge-Token){s.len}) >= 16" in cfg
