@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,12 @@ def browser_phones_only(cluster: Cluster) -> Iterator[None]:
             cluster.add_member(agent)
 
 
+def contacts_at_edge(cluster: Cluster, endpoint: str) -> list[str]:
+    """The contacts the edge's location table holds for ``endpoint``."""
+    text = cluster.edge.kamcmd("ul.lookup", "location", endpoint)
+    return re.findall(r"Address:\s*(\S+)", text)
+
+
 def queued_on(cluster: Cluster, caller: str) -> int:
     """The index of the node whose queue_log has ``caller`` entering the queue."""
     for index, node in enumerate(cluster.nodes):
@@ -128,6 +135,19 @@ async def test_a_browser_phone_registered_at_the_edge_takes_calls_from_both_node
             assert endpoint in cluster.edge.kamcmd("ul.lookup", "location", endpoint)
             for node in cluster.nodes:
                 assert cluster.edge_address in node.callcenter.rx(f"pjsip show aor {endpoint}")
+            # A second console tab takes the phone over (a new password, a new contact that
+            # replaces the first tab's at the edge).
+            first_contact = contacts_at_edge(cluster, endpoint)
+            second_tab = await page.context.new_page()
+            await second_tab.goto(f"{api.url}/console")
+            await expect(second_tab.locator("#phone-reg")).to_have_attribute(
+                "data-state", "registered"
+            )
+            assert len(contacts_at_edge(cluster, endpoint)) == 1
+            assert contacts_at_edge(cluster, endpoint) != first_contact
+            await second_tab.close()
+            await page.reload()
+            await expect(page.locator("#phone-reg")).to_have_attribute("data-state", "registered")
 
             await page.get_by_role("button", name="Masuk antrean (telepon browser)").click()
             # The API's own node and its peer both have the browser phone in their queue.
