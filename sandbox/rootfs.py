@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ MMDEBSTRAP_ARGS = (
     "--components=main",
     "sid",
 )
+# An older recipe's rootfs is deleted once no sandbox has used it for this long.
+PRUNE_IDLE_SECONDS = 12 * 3600
 # Where our Python code lives inside the rootfs (and the Asterisk image).
 LAPOR_LIB = "/opt/lapor/lib"
 CODE_PACKAGES = ("asterisk_values", "ivr", "agi_scripts")
@@ -107,16 +110,35 @@ def roots_in_use() -> set[Path]:
     return roots
 
 
-def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
+def mark_used(rootfs: Path) -> None:
+    """Note that a sandbox uses ``rootfs`` now (its ``.used`` file's time)."""
+    rootfs.with_name(rootfs.name + ".used").touch()
+
+
+def idle_seconds(rootfs: Path, now: float) -> float:
+    """How long ago ``rootfs`` was built, or last used by a sandbox."""
+    marker = rootfs.with_name(rootfs.name + ".used")
+    times = [rootfs.stat().st_mtime] + ([marker.stat().st_mtime] if marker.exists() else [])
+    return now - max(times)
+
+
+def prune_stale_rootfs(
+    keep: Path, mounts: str | None = None, idle_for: float = PRUNE_IDLE_SECONDS
+) -> list[Path]:
     """Delete cached rootfs folders of older recipes beside ``keep``; return what went.
 
     A folder with anything mounted inside is left alone: ``rm -rf`` through a live
-    ``/dev`` bind mount would delete the host's device nodes (docs/asterisk.md).
+    ``/dev`` bind mount would delete the host's device nodes (docs/asterisk.md). So is one
+    built or used within ``idle_for`` seconds: another checkout of another commit (a CI
+    run, a second worktree) may be between two of its sandboxes, or still building it.
     """
     mounted = (mounts if mounts is not None else Path("/proc/self/mounts").read_text()).split()
     removed = []
+    now = time.time()
     for stale in sorted(keep.parent.glob("rootfs-*")):
         if stale == keep or not stale.is_dir():
+            continue
+        if idle_seconds(stale, now) < idle_for:
             continue
         if any(point == str(stale) or point.startswith(f"{stale}/") for point in mounted):
             log.warning("not removing %s: something is mounted inside it", stale)
@@ -126,6 +148,7 @@ def prune_stale_rootfs(keep: Path, mounts: str | None = None) -> list[Path]:
             log.warning("not removing %s: a running process has it as its root", stale)
             continue
         subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=True)
+        stale.with_name(stale.name + ".used").unlink(missing_ok=True)
         removed.append(stale)
     return removed
 
@@ -143,6 +166,7 @@ def ensure_runtime(cache_dir: Path, build: bool = True) -> Runtime:
                 for stale in prune_stale_rootfs(rootfs):
                     log.info("removed the outdated rootfs %s", stale)
             install_lapor_code(rootfs)
+            mark_used(rootfs)
         return Runtime(host_root=rootfs, asterisk="/usr/sbin/asterisk", chroot=True)
     system = shutil.which("asterisk")
     if system:

@@ -13,7 +13,13 @@ import pytest
 from sandbox.cli import build_script, parser
 from sandbox.config import REPO_ROOT, state_dir_for
 from sandbox.harness import reset_state
-from sandbox.rootfs import MMDEBSTRAP_ARGS, prune_stale_rootfs, rootfs_key, roots_in_use
+from sandbox.rootfs import (
+    MMDEBSTRAP_ARGS,
+    mark_used,
+    prune_stale_rootfs,
+    rootfs_key,
+    roots_in_use,
+)
 
 
 def test_script_waits_then_presses_digits_and_stays_on_the_line() -> None:
@@ -44,14 +50,34 @@ def test_rootfs_key_changes_with_the_package_list() -> None:
     assert rootfs_key(more) != rootfs_key()
 
 
+def idle(folder: Path) -> None:
+    """Make ``folder`` look built and last used a day ago."""
+    day_ago = time.time() - 86400
+    os.utime(folder, (day_ago, day_ago))
+
+
 def test_outdated_rootfs_caches_are_removed_but_never_through_a_mount(tmp_path: Path) -> None:
     current, old, mounted = (tmp_path / f"rootfs-{name}" for name in ("new", "old", "busy"))
     for folder in (current, old, mounted):
         (folder / "usr/sbin").mkdir(parents=True)
+        idle(folder)
     (tmp_path / "prompts").mkdir()
     mounts = f"proc /proc proc rw 0 0\nudev {mounted}/dev devtmpfs rw 0 0\n"
     assert prune_stale_rootfs(current, mounts) == [old]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prompts", "rootfs-busy", "rootfs-new"]
+
+
+def test_a_rootfs_built_or_used_lately_is_kept(tmp_path: Path) -> None:
+    """Another checkout (a CI run, a worktree) may be between two sandboxes, or building."""
+    current, used, building = (tmp_path / f"rootfs-{n}" for n in ("new", "used", "new.x1"))
+    for folder in (current, used, building):
+        folder.mkdir()
+    idle(used)
+    mark_used(used)
+    assert prune_stale_rootfs(current, "") == []
+    idle(used.with_name(used.name + ".used"))
+    assert prune_stale_rootfs(current, "") == [used]
+    assert not used.with_name(used.name + ".used").exists()
 
 
 def test_reset_removes_make_runs_state_and_nothing_else(tmp_path: Path) -> None:
@@ -92,6 +118,7 @@ def test_a_rootfs_a_process_runs_in_is_not_pruned(tmp_path: Path) -> None:
     current, busy = tmp_path / "rootfs-new", tmp_path / "rootfs-busy"
     current.mkdir()
     busy.mkdir()
+    idle(busy)
     child = os.fork()
     if child == 0:  # a stand-in for a chrooted Asterisk
         os.chroot(busy)
