@@ -6,8 +6,9 @@ sandbox:
    attended transfer): the call reaches that same node, not the one the edge's round-robin
    would pick next, as the officer's own endpoint in [agents]; the phone then REFERs its
    queue call with Replaces and that node joins the citizen with the unit;
-2. an X-Lapor-Officer header forged on a citizen's call is removed by the edge (the node
-   sees the trunk), and the desk phone with a wrong password gets no call out.
+2. an officer with no call calls a unit (any node, challenged by it, let through); an
+   X-Lapor-Officer header forged on a citizen's call is removed by the edge (the node sees
+   the trunk); the desk phone with a wrong password gets no call out.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ async def test_a_consult_call_reaches_the_node_of_the_officers_call_and_transfer
         assert transfer.get("TransfereeCallerIDNum") == caller, transfer
 
 
-async def test_a_forged_officer_header_is_removed_and_a_wrong_password_refused(
+async def test_an_idle_officers_call_a_forged_header_and_a_wrong_password(
     cluster: Cluster, only_officer_logged_in: None
 ) -> None:
     sandbox = cluster.carrier_sandbox
@@ -174,20 +175,42 @@ async def test_a_forged_officer_header_is_removed_and_a_wrong_password_refused(
             carrier_ami,
             f"Local/{LINE}@forged-officer",
             caller_id=f'"Warga" <{caller}>',
-            variable=f"FORGED_OFFICER={OFFICER}",
+            variable=f"__FORGED_OFFICER={OFFICER}",
         )
         assert forged.get("Response") == "Success", forged
         legs = [r[0] for n in cluster.nodes for r in channels(n) if r[7] == caller]
         assert legs
         assert all(leg.startswith("PJSIP/trunk-") for leg in legs), legs
 
+        # An officer with no call calls a unit: any node, as that officer, challenged and
+        # let through (the INVITE with the credentials reaches the node that challenged).
+        idle = await originate(carrier_ami, f"PJSIP/{OTHER_UNIT}@phone-{OTHER}")
+        assert idle.get("Response") == "Success", idle
+        idle_legs = [
+            r[0]
+            for n in cluster.nodes
+            for r in channels(n)
+            if r[1] == "agents" and r[2] == OTHER_UNIT
+        ]
+        assert len(idle_legs) == 1, idle_legs
+        assert idle_legs[0].startswith(f"PJSIP/{OTHER}-"), idle_legs
+        await carrier_ami.action("Hangup", Channel=idle.get("Channel", ""))
+        await wait_until(
+            lambda: not any(r[2] == OTHER_UNIT for n in cluster.nodes for r in channels(n)),
+            TIMEOUT,
+            "the unit call to end",
+        )
+
         # The desk phone with a wrong password: challenged by the node, refused, no call.
         refused = await originate(carrier_ami, f"PJSIP/{OTHER_UNIT}@impostor-{OFFICER}")
         assert refused.get("Response") == "Failure", refused
         await asyncio.sleep(0)
-        assert not [
+        unit_calls = [
             m
             for m in carrier_ami.events
-            if m.get("Event") == "Newchannel" and m.get("Exten") == OTHER_UNIT
+            if m.get("Event") == "Newchannel"
+            and m.get("Context") == "from-callcenter"
+            and m.get("Exten") == OTHER_UNIT
         ]
+        assert len(unit_calls) == 1, unit_calls  # the idle officer's call only
         assert not any(officer_legs(n, "agents", OTHER_UNIT) for n in cluster.nodes)
