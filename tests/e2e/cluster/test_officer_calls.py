@@ -8,20 +8,23 @@ sandbox:
    queue call with Replaces and that node joins the citizen with the unit;
 2. an officer with no call calls a unit (any node, challenged by it, let through); an
    X-Lapor-Officer header forged on a citizen's call is removed by the edge (the node sees
-   the trunk); the desk phone with a wrong password gets no call out.
+   the trunk); the desk phone with a wrong password gets no call out;
+3. the node of the officer's call dies: the officer's next call goes to the live node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 
 from sandbox.ami import AMIClient, Message
-from sandbox.cluster import Cluster
+from sandbox.cluster import HOST, Cluster
 from sandbox.harness import QUEUE, Sandbox, originate_response
 from tests.e2e.calls import random_caller
 from tests.e2e.test_kpi_truth import wait_until
@@ -106,12 +109,9 @@ async def getvar(ami: AMIClient, channel: str, name: str) -> str:
     return reply.get("Value", "")
 
 
-async def test_a_consult_call_reaches_the_node_of_the_officers_call_and_transfers(
-    cluster: Cluster, only_officer_logged_in: None
-) -> None:
-    sandbox = cluster.carrier_sandbox
-    caller = random_caller()
-    await sandbox.place_call(LINE, caller)  # no IVR server: straight to the queue
+async def officer_on_a_queue_call(cluster: Cluster, caller: str) -> int:
+    """``caller`` calls the line and OFFICER answers: the index of the node of the call."""
+    await cluster.carrier_sandbox.place_call(LINE, caller)  # no IVR server: to the queue
     found: list[int] = []
 
     def answered() -> bool:
@@ -124,6 +124,15 @@ async def test_a_consult_call_reaches_the_node_of_the_officers_call_and_transfer
 
     await wait_until(answered, TIMEOUT, f"{OFFICER} to answer the queue call")
     [index] = found
+    return index
+
+
+async def test_a_consult_call_reaches_the_node_of_the_officers_call_and_transfers(
+    cluster: Cluster, only_officer_logged_in: None
+) -> None:
+    sandbox = cluster.carrier_sandbox
+    caller = random_caller()
+    index = await officer_on_a_queue_call(cluster, caller)
     node, other = cluster.nodes[index], cluster.nodes[1 - index]
     [desk_leg] = [
         r[0]
@@ -214,3 +223,32 @@ async def test_an_idle_officers_call_a_forged_header_and_a_wrong_password(
         ]
         assert len(unit_calls) == 1, unit_calls  # the idle officer's call only
         assert not any(officer_legs(n, "agents", OTHER_UNIT) for n in cluster.nodes)
+
+
+async def test_a_consult_call_goes_to_a_live_node_when_the_calls_node_died(
+    cluster: Cluster, only_officer_logged_in: None
+) -> None:
+    index = await officer_on_a_queue_call(cluster, random_caller())
+    dead, survivor = cluster.nodes[index], cluster.nodes[1 - index]
+    dead_uri = f"sip:{HOST}:{dead.config.sip_port}"
+    try:
+        for pid in dead.callcenter.running_pids():
+            os.kill(pid, signal.SIGKILL)
+        await wait_until(
+            lambda: cluster.edge.node_states().get(dead_uri, "").startswith("I"),
+            TIMEOUT,
+            "the edge to take the dead node out",
+        )
+        # The edge still holds the officer's call (no BYE came), noted on the dead node.
+        async with await cluster.carrier_sandbox.connect_carrier_ami() as carrier_ami:
+            consult = await originate(carrier_ami, f"PJSIP/{UNIT}@phone-{OFFICER}")
+        assert consult.get("Response") == "Success", consult
+        assert officer_legs(survivor, "agents", UNIT), channels(survivor)
+    finally:
+        cluster.carrier_sandbox.carrier.rx("channel request hangup all")
+        await cluster.restart_node(index)
+        await wait_until(
+            lambda: cluster.edge.node_states().get(dead_uri, "").startswith("A"),
+            TIMEOUT,
+            "the edge to take the node back",
+        )
