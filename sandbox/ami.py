@@ -138,7 +138,9 @@ class AMIClient:
 
     async def _dispatch(self, message: Message) -> None:
         action_id = message.get("ActionID", "")
-        if "Response" in message and action_id in self._pending:
+        # An OriginateResponse event has a Response field and the Originate's ActionID too,
+        # and a fast call's may come before the action's own response: it is an event.
+        if "Response" in message and "Event" not in message and action_id in self._pending:
             future = self._pending[action_id]
             if not future.done():
                 future.set_result(message)

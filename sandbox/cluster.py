@@ -69,6 +69,11 @@ class Cluster:
         control_secret = secrets.token_urlsafe(18)
         for node in self.nodes:
             node.control_secret = control_secret
+        # One officers' file for every node and the edge, as in production (each sandbox
+        # writes its own, with random passwords): a node challenges an officer's own call
+        # with the password the phone registered with at the edge.
+        for node in self.nodes[1:]:
+            node.overrides["LAPOR_AGENTS_FILE"] = str(self.nodes[0].agents_file)
         carrier_root = self.nodes[0].root
         self.edge = Edge(self.nodes[0].runtime, f"{carrier_root}/edge", HOST, self.edge_port)
 

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = ROOT / "asterisk_conf"
 EDGE_DIR = ROOT / "edge"
 CLUSTER_LINES = re.compile(
-    r"^(systemname|entityid|contact = sip:1001@|type = outbound-publish)", re.M
+    r"^(systemname|entityid|contact = sip:1001@|type = outbound-publish|match_header"
+    r"|endpoint_identifier_order = header)",
+    re.M,
 )
 
 
@@ -63,6 +65,14 @@ def test_a_node_gets_its_name_entity_edge_contacts_and_peers(tmp_path: Path) -> 
     assert "server_uri = sip:node1@10.0.0.8:5060" in pjsip
     assert "event_asterisk-devicestate = node2" in pjsip
     assert re.search(r"^match = 10\.0\.0\.8:5060$", pjsip, re.M)
+    # an officer's own call through the edge (from the trunk's address) is known by the
+    # edge's header first, as the officer's endpoint
+    orders = re.findall(r"^endpoint_identifier_order = (.*)$", pjsip, re.M)
+    assert orders[-1] == "header,ip,username"
+    assert "[1002]\ntype = identify\nendpoint = 1002\nmatch_header = X-Lapor-Officer: 1002\n" in (
+        agents
+    )
+    assert "endpoint = 1002-web\nmatch_header = X-Lapor-Officer: 1002-web\n" in agents
     assert "{{" not in text
 
 
@@ -94,6 +104,10 @@ def test_the_edge_knows_every_node_and_each_officers_password(tmp_path: Path) ->
     # a dead node1's officers are published free to node2 under node1's entity id
     assert 'if ($var(dead) == "sip:127.0.0.1:5460") {\n\t\t$var(eid) = "02:00:00:00:00:01";' in cfg
     assert '$var(device) = "PJSIP/1002";' in cfg
+    # an officer's own call: recognised by its From user, the header set by the edge alone
+    assert 'if ($fU == "1002" || $fU == "1002-web") {\n\t\t$var(officer) = $fU;' in cfg
+    assert 'remove_hf("X-Lapor-Officer");' in cfg
+    assert 'append_hf("X-Lapor-Officer: $fU\\r\\n");' in cfg
     # loopback by default, never a wildcard listener
     assert "listen=udp:127.0.0.1:5060" in cfg
     assert "listen=tcp:127.0.0.1:8080" in cfg
