@@ -113,6 +113,8 @@ def test_the_edge_knows_every_node_and_each_officers_password(tmp_path: Path) ->
     assert "listen=tcp:127.0.0.1:8080" in cfg
     assert "listen=tcp:127.0.0.1:8081" in cfg
     assert '$var(device) = "PJSIP/1002-web";' in cfg
+    # the nodes' realm: a browser phone keeps its password's hash for one realm only
+    assert 'www_challenge("asterisk", "0");' in cfg
     assert "{{" not in cfg + nodes
 
 

@@ -2,8 +2,10 @@
 registers with Kamailio over WebSocket with the console's short-lived password, which the
 API put into the edge over its JSON-RPC; queue calls from each of the two nodes ring in
 the page through the edge, and audio flows both ways straight between the page and that
-node's Asterisk; at sign-out the edge forgets the password and the registration. The
-edge's RPC port answers nobody without its token.
+node's Asterisk; an attended transfer from the page consults a city unit on the node of
+the citizen's call (the browser's own INVITE through the edge) and joins them; at sign-out
+the edge forgets the password and the registration. The edge's RPC port answers nobody
+without its token.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from sandbox.cluster import Cluster
-from sandbox.harness import QUEUE
+from sandbox.harness import QUEUE, TRANSFER_NUMBERS
 from tests.e2e.browser import chromium_page, sign_in
 from tests.e2e.calls import random_caller
 from tests.e2e.officers import add_officer, event
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.e2e
 LINE = "082282204761"
 CALL_TIMEOUT = 60.0
 LONG_TALK_SECONDS = "600"
+ATTENDED_TO = TRANSFER_NUMBERS.split(",")[1].split("=")[1]
 
 
 def cluster_env(cluster: Cluster) -> dict[str, str]:
@@ -53,6 +56,7 @@ def cluster_env(cluster: Cluster) -> dict[str, str]:
         "LAPOR_API_EDGE_RPC_TOKEN": cluster.edge_rpc_token,
         "LAPOR_API_WEBRTC_ICE_SERVERS": json.dumps([SILENT_STUN]),
         "LAPOR_API_LOG_LEVEL": "debug",
+        "LAPOR_API_TRANSFER_NUMBERS": TRANSFER_NUMBERS,
     }
 
 
@@ -96,7 +100,7 @@ def queued_on(cluster: Cluster, caller: str) -> int:
 
 async def answer_a_call(page: Page, cluster: Cluster) -> int:
     """A citizen calls through the edge; the officer answers in the page, hears and is
-    heard, and hangs up. Returns the index of the node the call was on."""
+    heard. Returns the index of the node the call is on."""
     caller = random_caller()
     placed = asyncio.create_task(cluster.carrier_sandbox.place_call(LINE, caller, CITIZEN_TALKS))
     await expect(page.locator("#phone-call")).to_have_attribute(
@@ -106,8 +110,6 @@ async def answer_a_call(page: Page, cluster: Cluster) -> int:
     await placed
     await expect(page.locator("#phone-call")).to_have_attribute("data-state", "on_call")
     await assert_audio_both_ways(page)
-    await page.get_by_role("button", name="Tutup").click()
-    await expect(page.locator("#phone-call")).to_have_attribute("data-state", "idle")
     return queued_on(cluster, caller)
 
 
@@ -123,9 +125,11 @@ async def test_a_browser_phone_registered_at_the_edge_takes_calls_from_both_node
 
     with fresh_api_process(tmp_path / "api.log", cluster_env(cluster), prepare) as api:
         async with (
+            await cluster.nodes[0].connect_ami() as first_ami,
             await cluster.nodes[1].connect_ami() as second_ami,
             chromium_page("browser-phone-edge") as page,
         ):
+            amis = (first_ami, second_ami)
             async with page.expect_response("**/console/phone/credential") as issued:
                 await sign_in(page, api.url, username)
             account = await (await issued.value).json()
@@ -158,8 +162,22 @@ async def test_a_browser_phone_registered_at_the_edge_takes_calls_from_both_node
 
             # The edge spreads calls round-robin: two calls in a row are one on each node,
             # and both ring in the page through the edge.
-            nodes = {await answer_a_call(page, cluster), await answer_a_call(page, cluster)}
-            assert nodes == {0, 1}
+            first = await answer_a_call(page, cluster)
+            await page.get_by_role("button", name="Tutup").click()
+            await expect(page.locator("#phone-call")).to_have_attribute("data-state", "idle")
+            second = await answer_a_call(page, cluster)
+            assert {first, second} == {0, 1}
+
+            # An attended transfer from the page: its consultation call (an INVITE over
+            # WebSocket to the edge) reaches the node holding the citizen, which joins them.
+            await page.locator("#phone-unit").select_option(ATTENDED_TO)
+            await page.get_by_role("button", name="Hubungi unit dulu").click()
+            await expect(page.get_by_role("button", name="Sambungkan")).to_be_enabled()
+            await page.get_by_role("button", name="Sambungkan").click()
+            attended = await amis[second].wait_for(event("AttendedTransfer"), CALL_TIMEOUT)
+            assert attended["Result"] == "Success"
+            await expect(page.locator("#phone-call")).to_have_attribute("data-state", "idle")
+            assert not [m for m in amis[first].events if m.get("Event") == "AttendedTransfer"]
 
             # Signing out deletes the password at the edge and drops the registration.
             await page.get_by_role("button", name="Keluar", exact=True).click()
