@@ -29,6 +29,7 @@ __all__ = [
     "ENDPOINT_PATTERN",
     "FREE_TEXT_LIMIT",
     "LINE_PATTERN",
+    "NODE_PATTERN",
     "PHONE_NUMBER_PATTERN",
     "TICKET_PATTERN",
     "UnsafeValue",
@@ -56,6 +57,9 @@ LINE_PATTERN = r"^\+?[0-9]{1,20}$"
 TICKET_PATTERN = r"^[0-9]{1,8}$"
 # A PJSIP endpoint (an officer's extension): what the interface PJSIP/<endpoint> names.
 ENDPOINT_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+# A call-center node's name: its Asterisk ``systemname`` (the prefix of its uniqueids),
+# its collector's node and the API's name for its AMI.
+NODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _PHONE_NUMBER = re.compile(PHONE_NUMBER_PATTERN[1:-1])
 _LINE = re.compile(LINE_PATTERN[1:-1])
 _TICKET = re.compile(TICKET_PATTERN[1:-1])

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from asterisk_values import NODE_PATTERN
 from ivr.placeholders import refuse_placeholder
 
 
@@ -17,7 +18,7 @@ class CollectorSettings(BaseSettings):
     )
 
     # The node's name in every event and status report, and its disk buffer's file name.
-    node: str = Field(default="callcenter", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    node: str = Field(default="callcenter", pattern=NODE_PATTERN)
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_user: str = "collector"

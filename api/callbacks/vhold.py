@@ -45,9 +45,10 @@ from api.callbacks.hold import (
 )
 from api.callbacks.missed_sms import missed_text, sms_sender
 from api.callbacks.service import CallbackRequest, not_reached_since, usable_line
-from api.core.ami_control import AmiCommandError, AmiControl
+from api.core.ami_control import AmiCommandError
 from api.core.clock import as_utc, utc_now
 from api.core.db import conflict_insert
+from api.core.deps import control_of
 from api.core.errors import Conflict
 from api.core.run_once import in_background, pause
 from api.core.settings import ApiSettings
@@ -375,9 +376,7 @@ def _in_session(engine: Engine, work: Callable[[Session], T]) -> T:
 
 
 async def run(engine: Engine, settings: ApiSettings, stop: asyncio.Event) -> None:
-    ami = AmiControl(
-        settings.ami_host, settings.ami_port, settings.ami_control_user, settings.ami_control_secret
-    )
+    ami = control_of(settings)  # with the peer nodes: placed on another if this one is down
     send = sms_sender(settings, ami)
     while not stop.is_set():
         try:

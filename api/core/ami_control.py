@@ -11,8 +11,14 @@ node's queue, so every node may offer them a call. The API's own node answers fo
 command; a peer that fails it (down, or "Already there") is logged, never raised, so one
 dead node does not keep officers from logging in on the others. The browser phones'
 passwords go to every node too (a node challenges the calls a browser phone places), and to
-the SIP edge (``edge``), which they register with then. Everything else (Originate,
-MessageSend) stays on the API's own node.
+the SIP edge (``edge``), which they register with then.
+
+A supervisor's ChanSpy runs on the node that holds the officer's call (``on_node``):
+ChanSpy sees only its own Asterisk's channels. Callbacks, the virtual-hold placeholders
+and SMS replies go to the API's own node, or, when it is unreachable, to the first peer
+that is reachable (``send_somewhere``): any node can ring an officer through the edge and
+call out through the trunk. Only unreachability moves a command on, never a live node's
+refusal or a lost answer: the action might have run, and a second node would ring twice.
 """
 
 from __future__ import annotations
@@ -52,6 +58,11 @@ class AmiCommandError(Exception):
     """Asterisk (or the SIP edge) refused the command, or could not be reached in time."""
 
 
+class AmiUnreachable(AmiCommandError):
+    """No AMI session could be opened (refused, timed out, cut before the login was
+    answered): the action was never sent, so another node may take it."""
+
+
 # QueueRemove's answer for an interface that is not in the queue (already removed).
 REMOVE_NOT_THERE = "Not there"
 
@@ -63,13 +74,35 @@ class AmiControl:
     username: str
     secret: str
     timeout: float = 5.0
-    # The other call-center nodes' AMI (same user and secret): queue membership only.
+    # The other call-center nodes' AMI (same user and secret), in the order tried.
     peers: tuple[AmiControl, ...] = ()
     # The SIP edge the browser phones register with, if any (docs/scaling-edge.md).
     edge: EdgeControl | None = None
+    # This node's name (the collector's node, Asterisk's systemname); empty if unnamed.
+    node: str = ""
 
-    async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
-        """Log in, send one action, return its response (raise if it is not Success)."""
+    async def send(self, action: dict[str, str | list[str]], wait: float = 0) -> dict[str, str]:
+        """Log in, send one action, return its response (raise if it is not Success).
+
+        The answer may take ``wait`` seconds more than ``timeout`` (a synchronous
+        Originate's ringing). AmiUnreachable if the action could not be sent at all.
+        """
+        manager = await self._logged_in()
+        try:
+            reply = await asyncio.wait_for(
+                manager.send_action(action, as_list=False), self.timeout + wait
+            )
+        except (OSError, TimeoutError) as exc:
+            # Sent, maybe run: not unreachable (no other node may try it again).
+            raise AmiCommandError(f"no answer from Asterisk: {exc or type(exc).__name__}") from exc
+        finally:
+            manager.close()
+        response = {str(k): str(v) for k, v in dict(reply).items()}
+        if response.get("Response") != "Success":
+            raise AmiCommandError(response.get("Message", "refused"))
+        return response
+
+    async def _logged_in(self) -> Manager:
         loop = asyncio.get_running_loop()
         manager = Manager(
             lambda exc: None,
@@ -90,17 +123,50 @@ class AmiControl:
             connected.set_result(connection)
             manager.connection_made(connected)
             login = await asyncio.wait_for(manager.authenticated_future, self.timeout)
-            if not login.success:
-                raise AmiCommandError(f"AMI login refused: {login.get('Message')}")
-            reply = await asyncio.wait_for(manager.send_action(action, as_list=False), self.timeout)
         except (OSError, TimeoutError) as exc:
-            raise AmiCommandError(f"Asterisk unreachable: {exc or type(exc).__name__}") from exc
-        finally:
             manager.close()
-        response = {str(k): str(v) for k, v in dict(reply).items()}
-        if response.get("Response") != "Success":
-            raise AmiCommandError(response.get("Message", "refused"))
-        return response
+            raise AmiUnreachable(f"Asterisk unreachable: {exc or type(exc).__name__}") from exc
+        if not login.success:
+            manager.close()
+            raise AmiCommandError(f"AMI login refused: {login.get('Message')}")
+        return manager
+
+    def on_node(self, name: str) -> AmiControl:
+        """The control client of the node called ``name``, the others its peers: this one
+        for its own name, an empty name, or (with a warning) a name no peer has."""
+        if not name or name == self.node:
+            return self
+        for index, peer in enumerate(self.peers):
+            if peer.node == name:
+                others = (replace(self, peers=()), *self.peers[:index], *self.peers[index + 1 :])
+                return replace(peer, peers=others, edge=self.edge)
+        if self.peers:
+            logger.warning(
+                "no AMI for node %r (LAPOR_API_AMI_PEER_HOSTS): using %s",
+                name,
+                self.node or f"{self.host}:{self.port}",
+            )
+        return self
+
+    async def send_somewhere(
+        self, action: dict[str, str | list[str]], wait: float = 0
+    ) -> dict[str, str]:
+        """``send`` on this node or, while the one tried is unreachable, on each peer in
+        turn; the last node's error is raised as it is."""
+        *first, last = (self, *self.peers)
+        for node in first:
+            try:
+                return await node.send(action, wait)
+            except AmiUnreachable as exc:
+                logger.warning(
+                    "AMI %s: node %s (%s:%d) unreachable, trying the next: %s",
+                    action["Action"],
+                    node.node or "-",
+                    node.host,
+                    node.port,
+                    exc,
+                )
+        return await last.send(action, wait)
 
     async def send_everywhere(self, action: dict[str, str | list[str]]) -> dict[str, str]:
         """``send`` on this node and on every peer at once; only this node's answer (or
@@ -227,7 +293,7 @@ class AmiControl:
             "Variable": variable_headers(variables),
             "Async": "false",
         }
-        await replace(self, timeout=self.timeout + ring_seconds).send(action)
+        await self.send_somewhere(action, wait=ring_seconds)
 
     async def place_in_queue(
         self,
@@ -247,7 +313,7 @@ class AmiControl:
         the citizen is dialled). ``channel_id`` is the ;1 half's uniqueid (the call's
         linkedid), ``queue_channel_id`` the ;2 half's (queue_log's callid).
         """
-        await self.send(
+        await self.send_somewhere(
             {
                 "Action": "Originate",
                 "Channel": "Local/wait@vhold-wait/n",
@@ -291,7 +357,7 @@ class AmiControl:
             ],
             "Async": "false",
         }
-        await replace(self, timeout=self.timeout + ring_seconds).send(action)
+        await self.send(action, wait=ring_seconds)
 
     async def message_send(self, *, number: str, endpoint: str, sender: str, body: str) -> None:
         """Send an out-of-call message (an SMS reply) through the trunk ``endpoint``.
@@ -299,7 +365,7 @@ class AmiControl:
         The body goes as ``Base64Body``: AMI lines can't carry newlines, and base64 keeps
         any script intact.
         """
-        await self.send(
+        await self.send_somewhere(
             {
                 "Action": "MessageSend",
                 "Destination": f"pjsip:PJSIP/{values.phone_number(number)}@"

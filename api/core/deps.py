@@ -23,15 +23,25 @@ def get_calendar(request: Request) -> WorkCalendar:
 
 def control_of(settings: ApiSettings) -> AmiControl:
     """The API's least-privilege AMI client (queue login, pause, callbacks, SMS replies),
-    with the peer nodes' AMI for queue membership and the SIP edge for browser phones."""
+    with the peer nodes' AMI (queue membership, failover, supervision on a call's node)
+    and the SIP edge for browser phones."""
     user, secret = settings.ami_control_user, settings.ami_control_secret
     peers = tuple(
-        AmiControl(host, port, user, secret) for host, port in ami_peers(settings.ami_peer_hosts)
+        AmiControl(peer.host, peer.port, user, secret, node=peer.node)
+        for peer in ami_peers(settings.ami_peer_hosts)
     )
     edge = None
     if settings.edge_rpc_url:
         edge = EdgeControl(settings.edge_rpc_url, settings.edge_rpc_token)
-    return AmiControl(settings.ami_host, settings.ami_port, user, secret, peers=peers, edge=edge)
+    return AmiControl(
+        settings.ami_host,
+        settings.ami_port,
+        user,
+        secret,
+        peers=peers,
+        edge=edge,
+        node=settings.ami_node,
+    )
 
 
 def control(request: Request) -> AmiControl:

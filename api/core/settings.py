@@ -7,12 +7,13 @@ import re
 from collections.abc import Mapping
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from api.core.city_units import transfer_targets
+from asterisk_values import NODE_PATTERN
 from ivr.placeholders import refuse_placeholder
 
 # A call whose end was never seen (its hangup events lost) stops counting as in progress,
@@ -129,10 +130,14 @@ class ApiSettings(BaseSettings):
     ami_port: int = 5038
     ami_control_user: str = "control"
     ami_control_secret: str = ""
-    # The other call-center nodes' AMI, "host:port,host:port" (same control user and
-    # secret): queue login, logout and pause go to every node (docs/scaling.md). Empty:
-    # one node.
+    # The other call-center nodes' AMI, "[name=]host[:port],..." (same control user and
+    # secret): queue login, logout and pause go to every node; callbacks and SMS replies
+    # go to the first one reachable when ami_host is down; a supervisor joins a call on
+    # the node named as the call's node (docs/scaling.md). Empty: one node.
     ami_peer_hosts: str = Field(default="", max_length=1000)
+    # The name of the node at ami_host (its collector's LAPOR_COLLECTOR_NODE). Empty:
+    # unnamed (a call of an unknown node is supervised there).
+    ami_node: str = ""
     # The officers' browser phones: Asterisk's SIP-over-WebSocket URL as the browser
     # reaches it (ws://127.0.0.1:8088/ws on one machine; wss://... behind TLS in
     # production). Empty: the console has no browser phone. Its origin is added to the
@@ -271,6 +276,22 @@ class ApiSettings(BaseSettings):
         ami_peers(value)
         return value
 
+    @field_validator("ami_node")
+    @classmethod
+    def _node_name(cls, value: str) -> str:
+        if value and not re.fullmatch(NODE_PATTERN[1:-1], value):
+            raise ValueError(f"not a node name: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _node_names_unique(self) -> ApiSettings:
+        names = [peer.node for peer in ami_peers(self.ami_peer_hosts) if peer.node]
+        if self.ami_node:
+            names.append(self.ami_node)
+        if len(names) != len(set(names)):
+            raise ValueError("LAPOR_API_AMI_NODE and LAPOR_API_AMI_PEER_HOSTS: a node named twice")
+        return self
+
     @field_validator("transfer_numbers")
     @classmethod
     def _known_transfer_numbers(cls, value: str) -> str:
@@ -331,19 +352,31 @@ class ApiSettings(BaseSettings):
 
 
 _AMI_PEER = re.compile(
+    r"(?:(?P<node>[^=]*)=)?"
     r"(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?))"
     r"(?::(?P<port>[0-9]{1,5}))?"
 )
+_NODE = re.compile(NODE_PATTERN[1:-1])
 
 
-def ami_peers(text: str, default_port: int = 5038) -> list[tuple[str, int]]:
-    """``LAPOR_API_AMI_PEER_HOSTS``: ``host[:port],…`` (an IPv6 address in brackets) as
-    (host, port) pairs; ValueError for anything else."""
-    pairs = []
+class AmiPeer(NamedTuple):
+    host: str
+    port: int
+    node: str = ""  # its node name, if given
+
+
+def ami_peers(text: str, default_port: int = 5038) -> list[AmiPeer]:
+    """``LAPOR_API_AMI_PEER_HOSTS``: ``[node=]host[:port],…`` (an IPv6 address in
+    brackets; a node name as the collector's LAPOR_COLLECTOR_NODE) as AmiPeers;
+    ValueError for anything else."""
+    peers = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         found = _AMI_PEER.fullmatch(item)
         port = int(found["port"] or default_port) if found else 0
         if found is None or not 0 < port < 65536:
-            raise ValueError(f"not an AMI host[:port]: {item!r}")
-        pairs.append((found["v6"] or found["host"], port))
-    return pairs
+            raise ValueError(f"not an AMI [node=]host[:port]: {item!r}")
+        node = found["node"]
+        if node is not None and not _NODE.fullmatch(node):
+            raise ValueError(f"not a node name: {node!r} in {item!r}")
+        peers.append(AmiPeer(found["v6"] or found["host"], port, node or ""))
+    return peers

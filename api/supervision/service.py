@@ -64,7 +64,8 @@ async def supervise(
         session, supervisor=supervisor, officer=officer, mode=mode, linkedid=call.linkedid
     )
     try:
-        await ami.supervise(
+        # ChanSpy sees only its own Asterisk's channels: run it on the call's node.
+        await ami.on_node(call.node).supervise(
             endpoint=phone,
             officer_endpoint=spied,
             mode=mode.value,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from sandbox.sms import LINE, CarrierPhones
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import wait_until
 from tests.e2e.officers import control_env
-from tests.e2e.services import ApiProcess, fresh_api_process
+from tests.e2e.services import ApiProcess, free_port, fresh_api_process
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 20.0
@@ -30,10 +31,10 @@ TICKET = re.compile(r"\b(90[0-9]{6})\b")
 UNICODE_TEXT = 'José 🌧️🚧 عبد الله bin Muhammad, RT 05 "Kedaton" ${SMS_API_TOKEN} 100%'
 
 
-@pytest.fixture
-def sms_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
-    """An API process that replies over the sandbox's AMI; the dialplan posts SMS to it."""
-    with fresh_api_process(tmp_path / "api.log", control_env(sandbox)) as process:
+@contextmanager
+def sms_process(sandbox: Sandbox, log: Path, env: dict[str, str]) -> Iterator[ApiProcess]:
+    """An API process with ``env``; the sandbox's dialplan posts SMS to it."""
+    with fresh_api_process(log, env) as process:
         token = process.token(Role.gateway, name="e2e-sms-in")
         sandbox.callcenter.rx(f"dialplan set global SMS_API_URL {process.url}")
         sandbox.callcenter.rx(f"dialplan set global SMS_API_TOKEN {token}")
@@ -41,6 +42,13 @@ def sms_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
             yield process
         finally:
             sandbox.callcenter.rx('dialplan set global SMS_API_TOKEN ""')
+
+
+@pytest.fixture
+def sms_api(sandbox: Sandbox, tmp_path: Path) -> Iterator[ApiProcess]:
+    """An API process that replies over the sandbox's AMI."""
+    with sms_process(sandbox, tmp_path / "api.log", control_env(sandbox)) as process:
+        yield process
 
 
 @pytest.fixture
@@ -83,6 +91,24 @@ async def test_complaint_status_help_and_retransmission_over_sip(
     assert await ask(phones, citizen, "apa kabar pak") == reply("help")
     assert await ask(phones, citizen, "Lapor 1  jalan rusak di Jl. Teuku Umar") == received
     assert len(complaints_of(sms_api, citizen)) == 1
+
+
+async def test_a_reply_goes_out_through_a_peer_node_while_the_apis_own_is_down(
+    sandbox: Sandbox, phones: CarrierPhones, tmp_path: Path
+) -> None:
+    """Another node (here the sandbox, named as the API's peer) sends the MessageSend when
+    nothing listens on the API's own node's AMI port."""
+    dead = free_port()
+    env = {
+        **control_env(sandbox),
+        "LAPOR_API_AMI_PORT": str(dead),
+        "LAPOR_API_AMI_NODE": "node1",
+        "LAPOR_API_AMI_PEER_HOSTS": f"node2=127.0.0.1:{sandbox.config.ami_port}",
+    }
+    with sms_process(sandbox, tmp_path / "api.log", env):
+        assert await ask(phones, random_caller(), "apa kabar pak") == reply("help")
+    log = (tmp_path / "api.log").read_text()
+    assert f"AMI MessageSend: node node1 (127.0.0.1:{dead}) unreachable" in log
 
 
 async def test_the_citys_keyword_and_plain_complaints_over_sip(

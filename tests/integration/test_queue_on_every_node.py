@@ -17,8 +17,9 @@ import pytest
 from sqlmodel import Session
 
 from api.core.migrate import upgrade
-from api.core.settings import ApiSettings, ami_peers
+from api.core.settings import AmiPeer, ApiSettings, ami_peers
 from api.main import create_app
+from collector._settings import CollectorSettings
 from tests.e2e.services import free_port
 from tests.integration.ami_peer import FakeAmi
 from tests.people import PASSWORD, add_agent
@@ -119,16 +120,38 @@ async def test_the_apis_own_node_answers_for_the_command(sqlite_url: str) -> Non
     app.state.engine.dispose()
 
 
-def test_peer_hosts_are_host_and_port_pairs() -> None:
+def test_peer_hosts_are_host_and_port_pairs_with_an_optional_node_name() -> None:
     assert ami_peers("") == []
     assert ami_peers("node2, 10.0.0.13:5039,[fd00::14]:5040,[fd00::15]") == [
-        ("node2", 5038),
-        ("10.0.0.13", 5039),
-        ("fd00::14", 5040),
-        ("fd00::15", 5038),
+        AmiPeer("node2", 5038),
+        AmiPeer("10.0.0.13", 5039),
+        AmiPeer("fd00::14", 5040),
+        AmiPeer("fd00::15", 5038),
     ]
-    for bad in ("node2:0", "node2:99999", "node2:x", "-node2", "fd00::14", "a b"):
-        with pytest.raises(ValueError, match="not an AMI host"):
+    assert ami_peers("node2=10.0.0.12:5038, cc-3.b_x=[fd00::13],node4=ast4") == [
+        AmiPeer("10.0.0.12", 5038, "node2"),
+        AmiPeer("fd00::13", 5038, "cc-3.b_x"),
+        AmiPeer("ast4", 5038, "node4"),
+    ]
+    for bad in ("node2:0", "node2:99999", "node2:x", "-node2", "fd00::14", "a b", "n=a=b"):
+        with pytest.raises(ValueError, match="not an AMI"):
             ami_peers(bad)
-    with pytest.raises(ValueError, match="not an AMI host"):
+    for bad in ("=ast2", "-n=ast2", "n o=ast2", "n;x=ast2", "n\n=ast2", f"{'n' * 65}=ast2"):
+        with pytest.raises(ValueError, match="not a node name"):
+            ami_peers(bad)
+    with pytest.raises(ValueError, match="not an AMI"):
         ApiSettings(ami_peer_hosts="node2;rm")
+
+
+def test_node_names_follow_the_collectors_rule_and_are_unique() -> None:
+    assert ApiSettings(ami_node="node1", ami_peer_hosts="node2=ast2,ast3").ami_node == "node1"
+    for name in ("cc1", "a", "n" * 64, "node-1.x_y"):
+        assert CollectorSettings(node=name).node == ApiSettings(ami_node=name).ami_node
+    for bad in ("-node", "node 1", "n" * 65, "node\n"):
+        with pytest.raises(ValueError, match="should match pattern"):
+            CollectorSettings(node=bad)
+        with pytest.raises(ValueError, match="not a node name"):
+            ApiSettings(ami_node=bad)
+    for node, peers in (("node1", "node1=ast2"), ("", "node2=ast2,node2=ast3")):
+        with pytest.raises(ValueError, match="a node named twice"):
+            ApiSettings(ami_node=node, ami_peer_hosts=peers)

@@ -65,7 +65,7 @@ class RecordingControl(AmiControl):
         super().__init__("127.0.0.1", 1, "control", "secret")
         object.__setattr__(self, "sent", [])
 
-    async def send(self, action: dict[str, str | list[str]]) -> dict[str, str]:
+    async def send(self, action: dict[str, str | list[str]], wait: float = 0) -> dict[str, str]:
         self.sent.append(written(dict(action)))  # type: ignore[attr-defined]
         return {"Response": "Success"}
 
