@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
+from api.core.auth import Role
+from api.people.users import create_user
 from sandbox.ami import Message
 from sandbox.harness import Sandbox
 from tests.e2e.services import ApiProcess, fresh_api_process
@@ -31,6 +33,19 @@ def control_env(sandbox: Sandbox, *, dialer: bool = False) -> dict[str, str]:
 def add_officer(process: ApiProcess, username: str, extension: str) -> None:
     with Session(process.engine) as session:
         add_agent(session, username, extension)
+
+
+def add_supervisor(process: ApiProcess, username: str, extension: str) -> None:
+    """A supervisor whose desk phone is ``extension`` (rung to listen in)."""
+    with Session(process.engine) as session:
+        create_user(
+            session,
+            username=username,
+            password=PASSWORD,
+            role=Role.supervisor,
+            full_name="Sri",
+            extension=extension,
+        )
 
 
 @contextmanager

@@ -20,18 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
 
-from api.core.auth import Role
-from api.people.users import create_user
 from sandbox.ami import AMIClient, Message
 from sandbox.harness import CARRIER_AMI_USER, Sandbox
 from tests.e2e.calls import random_caller
 from tests.e2e.ivr_node import LINE
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.officers import add_officer, event, login
+from tests.e2e.officers import add_officer, add_supervisor, event, login
 from tests.e2e.services import ApiProcess
-from tests.people import PASSWORD
 
 pytestmark = pytest.mark.e2e
 CALL_TIMEOUT = 60.0
@@ -129,15 +125,7 @@ async def test_a_supervisor_listens_whispers_and_barges(
     officer = f"spy{secrets.token_hex(3)}"
     supervisor = f"sup{secrets.token_hex(3)}"
     add_officer(console, officer, officer_phone)
-    with Session(console.engine) as session:
-        create_user(
-            session,
-            username=supervisor,
-            password=PASSWORD,
-            role=Role.supervisor,
-            full_name="Sri",
-            extension=supervisor_phone,
-        )
+    add_supervisor(console, supervisor, supervisor_phone)
     collector = CollectorProcess(sandbox, console, tmp_path)
     collector.start()
     caller = random_caller()

@@ -16,19 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
 
-from api.core.auth import Role
-from api.people.users import create_user
 from sandbox.ami import Message
 from sandbox.cluster import Cluster, node_name
 from sandbox.harness import QUEUE
 from tests.e2e.calls import random_caller
 from tests.e2e.kpi_support import CollectorProcess
-from tests.e2e.officers import add_officer, event, login
+from tests.e2e.officers import add_officer, add_supervisor, event, login
 from tests.e2e.services import ApiProcess, fresh_api_process
 from tests.e2e.test_supervision_calls import on_a_call, supervise
-from tests.people import PASSWORD
 
 pytestmark = pytest.mark.e2e
 LINE = "082282204761"
@@ -93,15 +89,7 @@ async def test_a_supervisor_listens_to_a_call_on_another_node_than_the_apis(
 
     def prepare(process: ApiProcess) -> None:
         add_officer(process, officer, officer_phone)
-        with Session(process.engine) as session:
-            create_user(
-                session,
-                username=supervisor,
-                password=PASSWORD,
-                role=Role.supervisor,
-                full_name="Sri",
-                extension=supervisor_phone,
-            )
+        add_supervisor(process, supervisor, supervisor_phone)
 
     with fresh_api_process(tmp_path / "api.log", api_env(cluster), prepare) as api:
         # Node 2's collector: the API learns of the call, and that it is node 2's.
