@@ -146,18 +146,22 @@ class LiveHub:
         ``until`` is set, or if this subscriber falls more than ``queue_size`` events
         behind (reconnect from the last id)."""
         subscriber = _Subscriber(frozenset(topics))
+        if last_event_id is None:
+            # "From now" is the newest id read before registering: a row committed between
+            # that read and the registration is in the backlog below, not skipped as sent.
+            last_event_id = await asyncio.to_thread(self._max_id)
         # Registered before the backlog is read: a row committed meanwhile is either in the
         # backlog or queued (or both: ``sent`` skips the second copy).
         self._subscribers.add(subscriber)
         stopper = asyncio.create_task(self._drop_at(until, subscriber)) if until else None
         try:
             newest = await asyncio.to_thread(self._max_id)
-            if last_event_id is not None and last_event_id > newest:
+            if last_event_id > newest:
                 # An id this database never gave (it was recreated): start from now, or
                 # the stream would skip everything up to that id.
-                last_event_id = None
-            sent = newest if last_event_id is None else last_event_id
-            if last_event_id is not None and topics:
+                last_event_id = newest
+            sent = last_event_id
+            if topics:
                 while True:
                     backlog = await asyncio.to_thread(self._backlog, subscriber.topics, sent)
                     for message in backlog:
