@@ -279,7 +279,7 @@ class ApiSettings(BaseSettings):
     @field_validator("ami_node")
     @classmethod
     def _node_name(cls, value: str) -> str:
-        if value and not re.fullmatch(NODE_PATTERN[1:-1], value):
+        if value and not _NODE.fullmatch(value):
             raise ValueError(f"not a node name: {value!r}")
         return value
 
